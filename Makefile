@@ -1,0 +1,77 @@
+# Huiliu — every developer command. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HUILIU_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export HUILIU_TEST_DATABASE_URL
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-py install-web install-browser web run migrate demo serve worker test test-sqlite test-pg test-e2e lint fmt bench screenshots clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install-py: $(VENV)/.installed
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+install-web: web/node_modules/.installed
+
+install-browser: ## Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+install: install-py install-web ## Install Python and web dependencies
+
+src/huiliu/static/console/index.html: $(shell find web/src web/index.html web/h5.html web/vite.config.ts -type f 2>/dev/null) web/node_modules/.installed
+	cd web && npm run build
+
+web: src/huiliu/static/console/index.html ## Build the web app when its sources changed
+
+migrate: install-py ## Apply database migrations
+	$(BIN)/huiliu migrate
+
+demo: migrate ## Seed the demo tenant (idempotent)
+	$(BIN)/huiliu demo
+
+run: install web demo ## Install, migrate, seed the demo and start API + worker on http://127.0.0.1:8000
+	$(BIN)/huiliu run
+
+test: install install-browser web lint test-sqlite test-pg test-e2e ## Everything CI runs: lint, suite on SQLite and PostgreSQL, browser tests
+
+test-sqlite: install-py ## The suite on SQLite
+	env -u HUILIU_TEST_DATABASE_URL $(BIN)/pytest -q -m "not e2e"
+
+test-pg: install-py ## The suite on PostgreSQL ($$HUILIU_TEST_DATABASE_URL)
+	$(BIN)/pytest -q -m "not e2e"
+
+test-e2e: install install-browser web ## Browser tests (Playwright + Debian Chromium)
+	env -u HUILIU_TEST_DATABASE_URL $(BIN)/pytest -q -m e2e tests/e2e
+
+lint: install ## ruff, formatting, mypy, import contracts, eslint, vue-tsc
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	@if [ -f web/package.json ]; then cd web && npm run lint && npm run typecheck; fi
+
+fmt: install-py ## Format and autofix
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: install-py ## Benchmarks (see docs/benchmarks.md)
+	$(BIN)/huiliu bench
+
+screenshots: install install-browser web ## PNGs of the main screens into docs/screenshots/
+	$(BIN)/python -m tests.e2e.screenshots
+
+clean: ## Remove local state (database, files, builds)
+	rm -rf var src/huiliu/static/console src/huiliu/static/h5

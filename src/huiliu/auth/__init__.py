@@ -1,0 +1,1 @@
+"""Tenants, users, teams (department tree), roles with data scopes, login, API keys."""

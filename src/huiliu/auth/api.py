@@ -1,0 +1,51 @@
+"""Login, logout and "who am I" under /api/v1/auth."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from huiliu.auth import service
+from huiliu.auth.deps import CSRF_COOKIE, SESSION_COOKIE, ActorDep, RuntimeDep
+from huiliu.auth.models import User
+from huiliu.auth.schemas import LoginRequest, MeOut, TokenOut
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post("/login", response_model=TokenOut, summary="Log in with e-mail and password")
+async def login(body: LoginRequest, response: Response, runtime: RuntimeDep) -> dict[str, Any]:
+    """Returns a bearer token for API clients and sets the console's session cookie (HttpOnly,
+    SameSite=Lax) with a readable CSRF cookie that the console echoes in ``X-CSRF-Token``."""
+    settings = runtime.settings
+    user = await service.login(runtime.db, body.email, body.password)
+    token = service.issue_token(settings.secret_key, user, settings.access_token_minutes)
+    max_age = settings.access_token_minutes * 60
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
+                        secure=settings.cookie_secure, path="/")
+    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), max_age=max_age, httponly=False, samesite="lax",
+                        secure=settings.cookie_secure, path="/")
+    return {"access_token": token, "token_type": "bearer", "expires_in": max_age}
+
+
+@router.post("/logout", status_code=204, summary="End the console session")
+async def logout(response: Response) -> Response:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    response.status_code = 204
+    return response
+
+
+@router.get("/me", response_model=MeOut, summary="The caller")
+async def me(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    email = locale = None
+    if actor.kind.value == "user" and actor.id is not None:
+        async with runtime.db.uow(actor.tenant_id) as uow:
+            user = await uow.session.get(User, actor.id)
+            if user is not None:
+                email, locale = user.email, user.locale
+    return {"id": actor.id, "tenant_id": actor.tenant_id, "name": actor.name, "kind": actor.kind.value,
+            "email": email, "locale": locale, "team_id": actor.team_id, "data_scope": actor.data_scope.value,
+            "permissions": sorted(actor.permissions)}

@@ -1,0 +1,55 @@
+"""Domain events: frozen, past-tense facts with a wire name. The wire names are the webhook contract
+(docs/events.md) and the types a live-stream client sees."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from huiliu.core.clock import utcnow
+from huiliu.core.ids import new_id
+
+TICKET_CREATED = "ticket.created"
+TICKET_UPDATED = "ticket.updated"
+TICKET_STATUS_CHANGED = "ticket.status_changed"
+TICKET_ASSIGNED = "ticket.assigned"
+TICKET_TAGS_CHANGED = "ticket.tags_changed"
+TICKET_MESSAGE_ADDED = "ticket.message_added"
+TICKET_NOTE_ADDED = "ticket.note_added"
+TICKET_MERGED = "ticket.merged"
+TICKET_LINKED = "ticket.linked"
+TICKET_REOPENED = "ticket.reopened"
+
+EVENT_TYPES: frozenset[str] = frozenset({
+    TICKET_CREATED, TICKET_UPDATED, TICKET_STATUS_CHANGED, TICKET_ASSIGNED, TICKET_TAGS_CHANGED,
+    TICKET_MESSAGE_ADDED, TICKET_NOTE_ADDED, TICKET_MERGED, TICKET_LINKED, TICKET_REOPENED,
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who may see a live event: the scope fields that role data scopes filter on."""
+
+    team_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    type: str
+    tenant_id: uuid.UUID
+    data: dict[str, Any]
+    audience: Audience = Audience()
+    id: uuid.UUID = field(default_factory=new_id)
+    occurred_at: datetime = field(default_factory=utcnow)
+
+    def envelope(self) -> dict[str, Any]:
+        """The wire form shared by webhooks and the live stream."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
+            "data": self.data,
+        }

@@ -1,0 +1,1 @@
+"""Customers and their identities (openid, unionid, phone, e-mail, …)."""

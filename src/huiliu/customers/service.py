@@ -1,0 +1,75 @@
+"""Customer use cases. Identity resolution is called by ticket creation and, later, intake."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from huiliu.core.clock import utcnow
+from huiliu.core.ids import new_id
+from huiliu.customers.domain import normalize_identity
+from huiliu.customers.models import Customer, CustomerIdentity
+from huiliu.db.session import UnitOfWork
+
+
+async def resolve_customer(uow: UnitOfWork, name: str | None, identities: list[tuple[str, str]]) -> uuid.UUID | None:
+    """Find the customer behind any of ``identities`` or create one that carries all of them.
+
+    Returns None when there is nothing to recognise a customer by (no identities, no name)."""
+    normalized = list(dict.fromkeys((kind, normalize_identity(kind, value)) for kind, value in identities))
+    session = uow.session
+    if normalized:
+        found = (await session.execute(
+            select(CustomerIdentity.customer_id, CustomerIdentity.kind, CustomerIdentity.value).where(
+                CustomerIdentity.kind.in_({k for k, _ in normalized}),
+                CustomerIdentity.value.in_({v for _, v in normalized}),
+            )
+        )).all()
+        matches = {(row.kind, row.value): row.customer_id for row in found}
+        for key in normalized:
+            if key in matches:
+                customer_id = matches[key]
+                missing = [k for k in normalized if k not in matches]
+                if missing:
+                    await _attach_identities(uow, customer_id, missing)
+                return customer_id
+    elif not name:
+        return None
+    assert uow.tenant_id is not None
+    now = utcnow()
+    customer_id = new_id()
+    await session.execute(insert(Customer).values(
+        id=customer_id, tenant_id=uow.tenant_id, name=name or "", level="normal", attributes={},
+        created_at=now, updated_at=now,
+    ))
+    if not normalized:
+        return customer_id
+    winner = await _attach_identities(uow, customer_id, normalized)
+    if winner != customer_id:
+        # A concurrent request registered the same identity first: use its customer, drop ours.
+        await session.execute(delete(Customer).where(Customer.id == customer_id))
+    return winner
+
+
+async def _attach_identities(uow: UnitOfWork, customer_id: uuid.UUID, identities: list[tuple[str, str]]) -> uuid.UUID:
+    """Insert identities that do not exist yet; return the customer that owns the first one."""
+    session = uow.session
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    rows = [
+        {"id": new_id(), "tenant_id": uow.tenant_id, "customer_id": customer_id, "kind": kind, "value": value,
+         "verified": False, "created_at": now}
+        for kind, value in identities
+    ]
+    stmt = insert_fn(CustomerIdentity).on_conflict_do_nothing(index_elements=["tenant_id", "kind", "value"])
+    await session.execute(stmt, rows)
+    owner = (await session.execute(
+        select(CustomerIdentity.customer_id).where(
+            CustomerIdentity.kind == identities[0][0], CustomerIdentity.value == identities[0][1]
+        )
+    )).scalar_one()
+    return owner

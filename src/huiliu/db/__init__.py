@@ -1,0 +1,1 @@
+"""Data layer: engine and sessions, the declarative Base, tenant scoping, migrations."""

@@ -1,0 +1,147 @@
+"""Sessions, tenant scoping and the unit of work.
+
+Tenant scoping lives here and only here: every ORM SELECT, UPDATE and DELETE run through a session
+gets ``tenant_id = <the session's tenant>`` added for every tenant-scoped table it touches. A session
+without a tenant refuses to query unless it was opened explicitly as a system session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from huiliu.core.events import DomainEvent
+from huiliu.core.outbox import KIND_EVENT, OutboxRow
+from huiliu.core.pubsub import Hub
+from huiliu.db.base import TenantScoped
+
+TENANT_KEY = "tenant_id"
+SYSTEM_KEY = "system"
+
+
+class TenantScopeMissing(RuntimeError):
+    """A query ran on a session that has neither a tenant nor system rights: a programming error."""
+
+
+class ScopedSession(Session):
+    """Session class whose ORM statements are filtered by tenant (see module docstring)."""
+
+
+@event.listens_for(ScopedSession, "do_orm_execute")
+def _apply_tenant_scope(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return
+    tenant_id = state.session.info.get(TENANT_KEY)
+    if tenant_id is None:
+        if state.session.info.get(SYSTEM_KEY):
+            return
+        raise TenantScopeMissing("tenant-scoped session used without a tenant")
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+def scope_sync_session(session: Session, tenant_id: uuid.UUID | None, *, system: bool = False) -> Session:
+    session.info[TENANT_KEY] = tenant_id
+    session.info[SYSTEM_KEY] = system
+    return session
+
+
+class Database:
+    """The async engine and the session factory the API and services use."""
+
+    def __init__(self, engine: AsyncEngine, hub: Hub) -> None:
+        self.engine = engine
+        self.hub = hub
+        self._sessions = async_sessionmaker(
+            engine, expire_on_commit=False, sync_session_class=ScopedSession, autoflush=False
+        )
+
+    def uow(self, tenant_id: uuid.UUID | None, *, system: bool = False) -> UnitOfWork:
+        return UnitOfWork(self, tenant_id, system=system)
+
+    def session(self, tenant_id: uuid.UUID | None, *, system: bool = False) -> AsyncSession:
+        session = self._sessions()
+        session.info[TENANT_KEY] = tenant_id
+        session.info[SYSTEM_KEY] = system
+        return session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction: the writes of one use case, its domain events (as outbox rows, in the same
+    transaction) and, after commit only, the live updates."""
+
+    def __init__(self, db: Database, tenant_id: uuid.UUID | None, *, system: bool = False) -> None:
+        self.db = db
+        self.tenant_id = tenant_id
+        self.session = db.session(tenant_id, system=system)
+        self._events: list[DomainEvent] = []
+        self._after_commit: list[Callable[[], Any]] = []
+        self.committed = False
+
+    async def __aenter__(self) -> UnitOfWork:
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        # close() ends any open transaction (rolling it back) without expiring what was loaded, so
+        # read-only units of work can hand their objects to the response; on error, roll back explicitly.
+        try:
+            if exc_type is not None and not self.committed:
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    def emit(self, domain_event: DomainEvent) -> None:
+        """Queue a domain event: it becomes an outbox row now and a live update after commit."""
+        self._events.append(domain_event)
+
+    def after_commit(self, callback: Callable[[], Any]) -> None:
+        self._after_commit.append(callback)
+
+    async def flush_events(self) -> None:
+        if not self._events:
+            return
+        rows = [
+            {
+                "id": ev.id,
+                "tenant_id": ev.tenant_id,
+                "kind": KIND_EVENT,
+                "event_id": ev.id,
+                "event_type": ev.type,
+                "payload": ev.envelope(),
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": ev.occurred_at + timedelta(0),
+                "created_at": ev.occurred_at,
+            }
+            for ev in self._events
+        ]
+        await self.session.execute(insert(OutboxRow), rows)
+        published, self._events = self._events, []
+        self._after_commit.extend(lambda ev=ev: self._publish(ev) for ev in published)
+
+    def _publish(self, domain_event: DomainEvent) -> None:
+        message = domain_event.envelope()
+        message["audience"] = {
+            "team_id": str(domain_event.audience.team_id) if domain_event.audience.team_id else None,
+            "assignee_id": str(domain_event.audience.assignee_id) if domain_event.audience.assignee_id else None,
+        }
+        self.db.hub.publish(domain_event.tenant_id, message)
+
+    async def commit(self) -> None:
+        await self.flush_events()
+        await self.session.commit()
+        self.committed = True
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()

@@ -1,0 +1,1 @@
+"""Intake: entry points and (later) the pipeline that turns inbound messages into tickets."""

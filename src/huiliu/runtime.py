@@ -1,0 +1,34 @@
+"""Everything a running API process shares: settings, database, live hub, caches. Built once at
+start-up and handed to requests through ``auth.deps.get_runtime``; no module-level state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from huiliu.auth.service import ActorCache
+from huiliu.core.pubsub import Hub, make_hub
+from huiliu.db.engine import make_async_engine
+from huiliu.db.session import Database
+from huiliu.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    hub: Hub
+    actor_cache: ActorCache = field(default_factory=ActorCache)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        hub = make_hub(settings.redis_url)
+        engine = make_async_engine(settings.database_url, pool_size=settings.db_pool_size,
+                                   max_overflow=settings.db_max_overflow)
+        return cls(settings=settings, db=Database(engine, hub), hub=hub)
+
+    async def start(self) -> None:
+        await self.hub.start()
+
+    async def stop(self) -> None:
+        await self.hub.stop()
+        await self.db.dispose()

@@ -1,0 +1,1 @@
+"""Tenant provisioning: the one use case that sets up every package for a new tenant."""

@@ -1,0 +1,1 @@
+"""The ticket aggregate and its one write path."""

@@ -1,0 +1,382 @@
+"""Ticket use cases: the only code that writes tickets.
+
+Each function validates, changes state, appends audit events, queues domain events (outbox rows in
+the same transaction, live updates after commit) and commits once."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import nh3
+from sqlalchemy import delete, insert, select, text, update
+
+from huiliu.auth.domain import Actor, ActorKind
+from huiliu.auth.service import check_assignable
+from huiliu.core import events as ev
+from huiliu.core.clock import utcnow
+from huiliu.core.errors import Conflict, NotFound, ValidationFailed
+from huiliu.core.events import Audience, DomainEvent
+from huiliu.core.ids import new_id
+from huiliu.customers.service import resolve_customer
+from huiliu.db.session import UnitOfWork
+from huiliu.tickets import queries
+from huiliu.tickets.domain import Milestones, Status, apply_transition, diff, normalize_tags
+from huiliu.tickets.models import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketLink, TicketTag
+from huiliu.tickets.schemas import TicketCreate, TicketUpdate
+
+SUMMARY_FIELDS = (
+    "id", "number", "title", "status", "priority", "category", "scenario", "channel", "entry_point_id",
+    "customer_id", "team_id", "assignee_id", "tags", "created_at", "updated_at",
+)
+
+
+def ticket_sequence_name(tenant_id: uuid.UUID) -> str:
+    return f"ticket_number_{tenant_id.hex}"
+
+
+async def prepare_ticket_numbers(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
+    """Create the per-tenant number source: a sequence on PostgreSQL (no row lock between concurrent
+    creates), a counter row on SQLite (writes are serialised there anyway)."""
+    if uow.session.bind.dialect.name == "postgresql":
+        await uow.session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {ticket_sequence_name(tenant_id)}"))
+    else:
+        await uow.session.execute(insert(TicketCounter).values(tenant_id=tenant_id, last_number=0))
+
+
+async def _next_number(uow: UnitOfWork) -> int:
+    assert uow.tenant_id is not None
+    if uow.session.bind.dialect.name == "postgresql":
+        result = await uow.session.execute(text(f"SELECT nextval('{ticket_sequence_name(uow.tenant_id)}')"))
+        return int(result.scalar_one())
+    result = await uow.session.execute(
+        update(TicketCounter).values(last_number=TicketCounter.last_number + 1).returning(TicketCounter.last_number)
+    )
+    return int(result.scalar_one())
+
+
+def sanitize_body(body: str) -> str:
+    """Reply and note bodies may carry simple HTML; scripts, handlers and unknown tags are removed."""
+    return nh3.clean(body)
+
+
+def summary(ticket: Ticket | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(ticket, dict):
+        return {name: ticket[name] for name in SUMMARY_FIELDS}
+    return {name: getattr(ticket, name) for name in SUMMARY_FIELDS}
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_wire(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event_id: uuid.UUID
+
+
+def record(uow: UnitOfWork, actor: Actor, ticket: Ticket | dict[str, Any], event_type: str,
+           changes: dict[str, Any], *, reason: str | None = None, extra: dict[str, Any] | None = None) -> Recorded:
+    """Append the audit event and queue the domain event (same id) for webhooks and live consumers."""
+    now = utcnow()
+    event_id = new_id()
+    ticket_summary = summary(ticket)
+    uow.session.add(TicketEvent(
+        id=event_id, tenant_id=actor.tenant_id, ticket_id=ticket_summary["id"], type=event_type,
+        actor_kind=actor.kind.value, actor_id=actor.id, actor_name=actor.name, changes=_wire(changes),
+        reason=reason, created_at=now,
+    ))
+    data = {"ticket": _wire(ticket_summary), "changes": _wire(changes),
+            "actor": {"kind": actor.kind.value, "id": _wire(actor.id), "name": actor.name}}
+    if reason:
+        data["reason"] = reason
+    if extra:
+        data.update(_wire(extra))
+    uow.emit(DomainEvent(
+        type=event_type, tenant_id=actor.tenant_id, data=data, id=event_id, occurred_at=now,
+        audience=Audience(team_id=ticket_summary["team_id"], assignee_id=ticket_summary["assignee_id"]),
+    ))
+    return Recorded(event_id)
+
+
+async def create_ticket(uow: UnitOfWork, actor: Actor, request: TicketCreate,
+                        ticket_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Create a ticket (and its customer when new), record ``ticket.created``, commit.
+
+    ``ticket_id`` lets a caller fix the id up front (idempotent creates store it with the key)."""
+    actor.require("ticket.create")
+    if request.assignee_id is not None or request.team_id is not None:
+        actor.require("ticket.assign")
+    customer_id = None
+    if request.customer is not None:
+        identities = []
+        if request.customer.phone:
+            identities.append(("phone", request.customer.phone))
+        if request.customer.email:
+            identities.append(("email", str(request.customer.email)))
+        customer_id = await resolve_customer(uow, request.customer.name, identities)
+    now = utcnow()
+    row: dict[str, Any] = {
+        "id": ticket_id or new_id(), "tenant_id": actor.tenant_id, "number": await _next_number(uow),
+        "title": request.title, "description": sanitize_body(request.description),
+        "status": Status.NEW.value, "priority": request.priority.value, "category": request.category,
+        "scenario": request.scenario, "channel": request.channel, "entry_point_id": request.entry_point_id,
+        "customer_id": customer_id, "team_id": request.team_id, "assignee_id": request.assignee_id,
+        "tags": normalize_tags(request.tags), "fields": request.fields, "parent_id": request.parent_id,
+        "created_at": now, "updated_at": now, "reopen_count": 0,
+    }
+    await uow.session.execute(insert(Ticket), [row])
+    if row["tags"]:
+        await uow.session.execute(insert(TicketTag), [
+            {"tenant_id": actor.tenant_id, "ticket_id": row["id"], "tag": tag} for tag in row["tags"]
+        ])
+    record(uow, actor, row, ev.TICKET_CREATED, {"status": {"from": None, "to": row["status"]}})
+    await uow.commit()
+    return row
+
+
+async def _load_for_update(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID) -> Ticket:
+    ticket = (await uow.session.execute(
+        select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+    )).scalar_one_or_none()
+    if ticket is None or not actor.sees(team_id=ticket.team_id, assignee_id=ticket.assignee_id):
+        raise NotFound("ticket not found")
+    return ticket
+
+
+def _apply(ticket: Ticket, changes: dict[str, Any]) -> None:
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    ticket.updated_at = utcnow()
+
+
+async def update_ticket(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, request: TicketUpdate) -> Ticket:
+    """Change title, description, priority, category, scenario or custom field values."""
+    actor.require("ticket.update")
+    ticket = await _load_for_update(uow, actor, ticket_id)
+    wanted = request.model_dump(exclude_unset=True)
+    if "description" in wanted and wanted["description"] is not None:
+        wanted["description"] = sanitize_body(wanted["description"])
+    if wanted.get("priority") is not None:
+        wanted["priority"] = wanted["priority"].value
+    for required in ("title", "priority"):
+        if required in wanted and wanted[required] is None:
+            raise ValidationFailed(f"{required} cannot be empty")
+    before = {name: getattr(ticket, name) for name in wanted}
+    changes = diff(before, wanted)
+    if changes:
+        _apply(ticket, {name: change["to"] for name, change in changes.items()})
+        record(uow, actor, ticket, ev.TICKET_UPDATED, changes)
+    await uow.commit()
+    return ticket
+
+
+async def change_status(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, target: Status,
+                        reason: str | None = None) -> Ticket:
+    """Move a ticket along the status machine (DESIGN.md §3); reopening records ``ticket.reopened``."""
+    actor.require("ticket.update")
+    ticket = await _load_for_update(uow, actor, ticket_id)
+    await _transition(uow, actor, ticket, target, reason)
+    await uow.commit()
+    return ticket
+
+
+async def _transition(uow: UnitOfWork, actor: Actor, ticket: Ticket, target: Status, reason: str | None) -> None:
+    current = Status(ticket.status)
+    milestones = Milestones(ticket.resolved_at, ticket.closed_at, ticket.reopened_at, ticket.reopen_count)
+    changes = apply_transition(current, target, milestones, utcnow())
+    before = {name: getattr(ticket, name) for name in changes}
+    _apply(ticket, changes)
+    event_type = ev.TICKET_REOPENED if current in {Status.RESOLVED, Status.CLOSED} and target is Status.OPEN \
+        else ev.TICKET_STATUS_CHANGED
+    record(uow, actor, ticket, event_type, diff(before, changes), reason=reason)
+
+
+async def reopen(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, reason: str | None = None) -> Ticket:
+    actor.require("ticket.update")
+    ticket = await _load_for_update(uow, actor, ticket_id)
+    if ticket.status not in {Status.RESOLVED.value, Status.CLOSED.value}:
+        raise Conflict("only resolved or closed tickets can be reopened")
+    if ticket.merged_into_id is not None:
+        raise Conflict("a merged ticket cannot be reopened; reopen the ticket it was merged into")
+    await _transition(uow, actor, ticket, Status.OPEN, reason)
+    await uow.commit()
+    return ticket
+
+
+async def assign(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, *, team_id: uuid.UUID | None,
+                 assignee_id: uuid.UUID | None, reason: str | None = None) -> Ticket:
+    """Set the team and/or the agent. An agent assigned to a ticket that is still ``new`` accepts it."""
+    actor.require("ticket.assign")
+    ticket = await _load_for_update(uow, actor, ticket_id)
+    await check_assignable(uow, team_id=team_id, assignee_id=assignee_id)
+    wanted = {"team_id": team_id, "assignee_id": assignee_id}
+    changes = diff({name: getattr(ticket, name) for name in wanted}, wanted)
+    if changes:
+        _apply(ticket, {name: change["to"] for name, change in changes.items()})
+        record(uow, actor, ticket, ev.TICKET_ASSIGNED, changes, reason=reason)
+    await uow.commit()
+    return ticket
+
+
+async def change_tags(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, *, add: list[str],
+                      remove: list[str]) -> Ticket:
+    actor.require("ticket.update")
+    ticket = await _load_for_update(uow, actor, ticket_id)
+    removing = set(normalize_tags(remove))
+    new_tags = normalize_tags([t for t in ticket.tags if t not in removing] + add)
+    added = [t for t in new_tags if t not in ticket.tags]
+    removed = [t for t in ticket.tags if t not in new_tags]
+    if added or removed:
+        before = list(ticket.tags)
+        _apply(ticket, {"tags": new_tags})
+        if removed:
+            await uow.session.execute(delete(TicketTag).where(TicketTag.ticket_id == ticket.id,
+                                                              TicketTag.tag.in_(removed)))
+        if added:
+            await uow.session.execute(insert(TicketTag), [
+                {"tenant_id": actor.tenant_id, "ticket_id": ticket.id, "tag": tag} for tag in added
+            ])
+        record(uow, actor, ticket, ev.TICKET_TAGS_CHANGED, {"tags": {"from": before, "to": new_tags}},
+               extra={"added": added, "removed": removed})
+    await uow.commit()
+    return ticket
+
+
+async def add_message(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, body: str, *, public: bool,
+                      attachment_ids: list[uuid.UUID] | None = None) -> Message:
+    """A public reply (to the customer, on their channel) or an internal note.
+
+    An agent's first public reply sets ``first_response_at``; a reply to a resolved or closed
+    ticket by the customer reopens it; an agent replying to a ``new`` ticket accepts it (open)."""
+    actor.require("ticket.reply" if public else "ticket.note")
+    ticket = await _load_for_update(uow, actor, ticket_id)
+    clean = sanitize_body(body)
+    if not clean.strip():
+        raise ValidationFailed("message body is empty after removing unsafe markup")
+    now = utcnow()
+    author_kind = "customer" if actor.kind is ActorKind.CUSTOMER else (
+        "system" if actor.kind is ActorKind.SYSTEM else "agent")
+    message = Message(
+        id=new_id(), tenant_id=actor.tenant_id, ticket_id=ticket.id, author_kind=author_kind,
+        author_user_id=actor.id if actor.kind is ActorKind.USER else None,
+        author_customer_id=actor.id if actor.kind is ActorKind.CUSTOMER else None,
+        public=public, channel=ticket.channel if public else "internal", body=clean, created_at=now,
+        delivery_state="pending" if public and author_kind == "agent" else None,
+    )
+    uow.session.add(message)
+    if attachment_ids:
+        claimed = await uow.session.execute(
+            update(Attachment).where(Attachment.id.in_(attachment_ids), Attachment.message_id.is_(None),
+                                     Attachment.ticket_id.is_(None) | (Attachment.ticket_id == ticket.id))
+            .values(message_id=message.id, ticket_id=ticket.id)
+        )
+        if claimed.rowcount != len(set(attachment_ids)):
+            raise ValidationFailed("an attachment does not exist or is already used")
+    changes: dict[str, Any] = {"last_message_at": now}
+    if public and author_kind == "agent" and ticket.first_response_at is None:
+        changes["first_response_at"] = now
+    _apply(ticket, changes)
+    event_type = ev.TICKET_MESSAGE_ADDED if public else ev.TICKET_NOTE_ADDED
+    record(uow, actor, ticket, event_type, {}, extra={"message": {
+        "id": message.id, "public": public, "author_kind": author_kind, "body": clean,
+        "attachment_ids": attachment_ids or []}})
+    if public and author_kind == "agent" and ticket.status == Status.NEW.value:
+        await _transition(uow, actor, ticket, Status.OPEN, "first agent reply")
+    elif author_kind == "customer" and ticket.status in {Status.RESOLVED.value, Status.CLOSED.value, Status.PENDING.value}:
+        await _transition(uow, actor, ticket, Status.OPEN, "customer replied")
+    await uow.commit()
+    return message
+
+
+async def merge(uow: UnitOfWork, actor: Actor, source_id: uuid.UUID, target_id: uuid.UUID) -> Ticket:
+    """Merge ``source`` into ``target``: the source closes, points at the target and both timelines say so."""
+    actor.require("ticket.merge")
+    if source_id == target_id:
+        raise ValidationFailed("a ticket cannot be merged into itself")
+    first, second = sorted([source_id, target_id])  # lock in a fixed order: no deadlock between merges
+    locked = {first: await _load_for_update(uow, actor, first), second: await _load_for_update(uow, actor, second)}
+    source, target = locked[source_id], locked[target_id]
+    if source.merged_into_id is not None:
+        raise Conflict("this ticket was already merged")
+    if target.merged_into_id is not None:
+        raise Conflict("the target ticket was itself merged; merge into its target instead")
+    now = utcnow()
+    uow.session.add(TicketLink(id=new_id(), tenant_id=actor.tenant_id, source_id=source.id, target_id=target.id,
+                               kind="merged", created_at=now))
+    before = {"merged_into_id": None, "status": source.status}
+    changes: dict[str, Any] = {"merged_into_id": target.id}
+    if source.status != Status.CLOSED.value:
+        changes.update(apply_transition(Status(source.status),
+                                        Status.CLOSED,
+                                        Milestones(source.resolved_at, source.closed_at, source.reopened_at,
+                                                   source.reopen_count), now))
+    _apply(source, changes)
+    record(uow, actor, source, ev.TICKET_MERGED, diff(before, changes),
+           extra={"source_id": source.id, "target_id": target.id, "target_number": target.number})
+    target.updated_at = now
+    record(uow, actor, target, ev.TICKET_MERGED, {},
+           extra={"source_id": source.id, "target_id": target.id, "source_number": source.number})
+    await uow.commit()
+    return target
+
+
+async def link(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, other_id: uuid.UUID, kind: str) -> TicketLink:
+    """Relate two tickets, or make one the parent of the other (``parent``: other is this one's parent;
+    ``child``: other becomes this one's child)."""
+    actor.require("ticket.update")
+    if ticket_id == other_id:
+        raise ValidationFailed("a ticket cannot be linked to itself")
+    ticket = await _load_for_update(uow, actor, ticket_id)
+    other = await _load_for_update(uow, actor, other_id)
+    now = utcnow()
+    if kind == "related":
+        exists = (await uow.session.execute(select(TicketLink.id).where(
+            TicketLink.kind == "related",
+            ((TicketLink.source_id == ticket.id) & (TicketLink.target_id == other.id))
+            | ((TicketLink.source_id == other.id) & (TicketLink.target_id == ticket.id)),
+        ))).first()
+        if exists:
+            raise Conflict("these tickets are already related")
+        created = TicketLink(id=new_id(), tenant_id=actor.tenant_id, source_id=ticket.id, target_id=other.id,
+                             kind="related", created_at=now)
+    else:
+        parent, child = (other, ticket) if kind == "parent" else (ticket, other)
+        await _check_no_cycle(uow, parent.id, child.id)
+        if child.parent_id == parent.id:
+            raise Conflict("already parent and child")
+        _apply(child, {"parent_id": parent.id})
+        created = TicketLink(id=new_id(), tenant_id=actor.tenant_id, source_id=parent.id, target_id=child.id,
+                             kind="parent", created_at=now)
+    uow.session.add(created)
+    record(uow, actor, ticket, ev.TICKET_LINKED, {}, extra={"link": {"kind": kind, "other_id": other.id,
+                                                                   "other_number": other.number}})
+    await uow.commit()
+    return created
+
+
+async def _check_no_cycle(uow: UnitOfWork, parent_id: uuid.UUID, child_id: uuid.UUID) -> None:
+    cursor: uuid.UUID | None = parent_id
+    for _ in range(100):
+        if cursor is None:
+            return
+        if cursor == child_id:
+            raise ValidationFailed("this link would make a ticket its own ancestor")
+        cursor = (await uow.session.execute(select(Ticket.parent_id).where(Ticket.id == cursor))).scalar_one_or_none()
+    raise ValidationFailed("parent chain too deep")
+
+
+async def detail(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID) -> dict[str, Any]:
+    """The ticket with its messages, events, attachments and links, for the detail page."""
+    actor.require("ticket.read")
+    ticket = await queries.get_visible_ticket(uow.session, actor, ticket_id)
+    return {"ticket": ticket, **await queries.ticket_timeline(uow.session, ticket.id)}

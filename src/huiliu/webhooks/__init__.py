@@ -1,0 +1,1 @@
+"""Outgoing webhooks: subscriptions and signed delivery of domain events."""
