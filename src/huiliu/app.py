@@ -9,8 +9,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from huiliu import __version__
+from huiliu.auth.admin_api import router as admin_router
 from huiliu.auth.api import router as auth_router
 from huiliu.core.problem import install_problem_handlers
+from huiliu.customers.api import router as customers_router
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings, get_settings
 from huiliu.tickets.api import router as tickets_router
@@ -45,4 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(tickets_router)
+    app.include_router(admin_router)
+    app.include_router(customers_router)
     return app

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Response
 
 from huiliu.auth import service
 from huiliu.auth.deps import CSRF_COOKIE, SESSION_COOKIE, ActorDep, RuntimeDep
+from huiliu.auth.domain import Actor
 from huiliu.auth.models import User
-from huiliu.auth.schemas import LoginRequest, MeOut, TokenOut
+from huiliu.auth.schemas import LoginRequest, MeOut, PasswordChange, ProfileUpdate, TokenOut
+from huiliu.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -23,10 +25,24 @@ async def login(body: LoginRequest, response: Response, runtime: RuntimeDep) -> 
     user = await service.login(runtime.db, body.email, body.password)
     token = service.issue_token(settings.secret_key, user, settings.access_token_minutes)
     max_age = settings.access_token_minutes * 60
-    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
-                        secure=settings.cookie_secure, path="/")
-    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), max_age=max_age, httponly=False, samesite="lax",
-                        secure=settings.cookie_secure, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(24),
+        max_age=max_age,
+        httponly=False,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     return {"access_token": token, "token_type": "bearer", "expires_in": max_age}
 
 
@@ -40,12 +56,41 @@ async def logout(response: Response) -> Response:
 
 @router.get("/me", response_model=MeOut, summary="The caller")
 async def me(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return await _me(runtime, actor)
+
+
+@router.patch("/me", response_model=MeOut, summary="Change your own name or UI language")
+async def update_me(body: ProfileUpdate, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    async with runtime.db.uow(actor.tenant_id) as uow:
+        user = await service.update_profile(uow, actor, body, runtime.actor_cache)
+    return await _me(
+        runtime, await service.actor_for_user(runtime.db, user.id, actor.tenant_id, runtime.actor_cache)
+    )
+
+
+@router.post("/me/password", status_code=204, summary="Change your own password")
+async def change_password(body: PasswordChange, actor: ActorDep, runtime: RuntimeDep) -> Response:
+    """Needs the current password; a wrong one is a 422 pointing at ``current_password``."""
+    async with runtime.db.uow(actor.tenant_id) as uow:
+        await service.change_own_password(uow, actor, body.current_password, body.new_password)
+    return Response(status_code=204)
+
+
+async def _me(runtime: Runtime, actor: Actor) -> dict[str, Any]:
     email = locale = None
     if actor.kind.value == "user" and actor.id is not None:
         async with runtime.db.uow(actor.tenant_id) as uow:
             user = await uow.session.get(User, actor.id)
             if user is not None:
                 email, locale = user.email, user.locale
-    return {"id": actor.id, "tenant_id": actor.tenant_id, "name": actor.name, "kind": actor.kind.value,
-            "email": email, "locale": locale, "team_id": actor.team_id, "data_scope": actor.data_scope.value,
-            "permissions": sorted(actor.permissions)}
+    return {
+        "id": actor.id,
+        "tenant_id": actor.tenant_id,
+        "name": actor.name,
+        "kind": actor.kind.value,
+        "email": email,
+        "locale": locale,
+        "team_id": actor.team_id,
+        "data_scope": actor.data_scope.value,
+        "permissions": sorted(actor.permissions),
+    }

@@ -23,23 +23,55 @@ class ActorKind(StrEnum):
     CUSTOMER = "customer"
 
 
-PERMISSIONS: frozenset[str] = frozenset({
-    "ticket.read", "ticket.create", "ticket.update", "ticket.assign", "ticket.reply", "ticket.note",
-    "ticket.merge", "customer.read", "customer.write", "admin.users", "admin.teams", "admin.roles",
-    "admin.webhooks", "admin.api_keys",
-})
+PERMISSIONS: frozenset[str] = frozenset(
+    {
+        "ticket.read",
+        "ticket.create",
+        "ticket.update",
+        "ticket.assign",
+        "ticket.reply",
+        "ticket.note",
+        "ticket.merge",
+        "customer.read",
+        "customer.write",
+        "admin.users",
+        "admin.teams",
+        "admin.roles",
+        "admin.webhooks",
+        "admin.api_keys",
+    }
+)
 
-AGENT_PERMISSIONS: frozenset[str] = frozenset({
-    "ticket.read", "ticket.create", "ticket.update", "ticket.assign", "ticket.reply", "ticket.note",
-    "ticket.merge", "customer.read", "customer.write",
-})
+AGENT_PERMISSIONS: frozenset[str] = frozenset(
+    {
+        "ticket.read",
+        "ticket.create",
+        "ticket.update",
+        "ticket.assign",
+        "ticket.reply",
+        "ticket.note",
+        "ticket.merge",
+        "customer.read",
+        "customer.write",
+    }
+)
 
 # API key scopes an integrator chooses, and the permissions each grants.
 API_KEY_SCOPES: dict[str, frozenset[str]] = {
     "tickets:read": frozenset({"ticket.read", "customer.read"}),
-    "tickets:write": frozenset({"ticket.read", "ticket.create", "ticket.update", "ticket.assign",
-                                "ticket.reply", "ticket.note", "ticket.merge", "customer.read",
-                                "customer.write"}),
+    "tickets:write": frozenset(
+        {
+            "ticket.read",
+            "ticket.create",
+            "ticket.update",
+            "ticket.assign",
+            "ticket.reply",
+            "ticket.note",
+            "ticket.merge",
+            "customer.read",
+            "customer.write",
+        }
+    ),
     "webhooks:manage": frozenset({"admin.webhooks"}),
 }
 
@@ -89,7 +121,9 @@ def permissions_for_scopes(scopes: list[str]) -> frozenset[str]:
     return frozenset(granted)
 
 
-def department_subtree(root: uuid.UUID | None, parents: dict[uuid.UUID, uuid.UUID | None]) -> frozenset[uuid.UUID]:
+def department_subtree(
+    root: uuid.UUID | None, parents: dict[uuid.UUID, uuid.UUID | None]
+) -> frozenset[uuid.UUID]:
     """``root`` and every team whose parent chain reaches it."""
     if root is None:
         return frozenset()
@@ -104,3 +138,57 @@ def department_subtree(root: uuid.UUID | None, parents: dict[uuid.UUID, uuid.UUI
                 found.add(child)
                 stack.append(child)
     return frozenset(found)
+
+
+# Labels the console shows for each permission, zh-CN first (the default UI language), then English.
+PERMISSION_LABELS: dict[str, dict[str, str]] = {
+    "ticket.read": {"zh-CN": "查看工单", "en": "View tickets"},
+    "ticket.create": {"zh-CN": "创建工单", "en": "Create tickets"},
+    "ticket.update": {"zh-CN": "编辑工单与变更状态", "en": "Edit tickets and change status"},
+    "ticket.assign": {"zh-CN": "分配工单", "en": "Assign tickets"},
+    "ticket.reply": {"zh-CN": "回复客户", "en": "Reply to customers"},
+    "ticket.note": {"zh-CN": "添加内部备注", "en": "Add internal notes"},
+    "ticket.merge": {"zh-CN": "合并与关联工单", "en": "Merge and link tickets"},
+    "customer.read": {"zh-CN": "查看客户档案", "en": "View customer profiles"},
+    "customer.write": {
+        "zh-CN": "编辑客户档案（含完整手机号）",
+        "en": "Edit customer profiles (full phone numbers)",
+    },
+    "admin.users": {"zh-CN": "管理成员", "en": "Manage users"},
+    "admin.teams": {"zh-CN": "管理团队与部门", "en": "Manage teams and departments"},
+    "admin.roles": {"zh-CN": "管理角色与权限", "en": "Manage roles and permissions"},
+    "admin.webhooks": {"zh-CN": "管理 Webhook", "en": "Manage webhooks"},
+    "admin.api_keys": {"zh-CN": "管理 API 密钥", "en": "Manage API keys"},
+}
+
+# The built-in role that always holds every permission; it cannot be edited or deleted, and every
+# tenant keeps at least one active user in it.
+ADMIN_ROLE = "admin"
+LOCALES: frozenset[str] = frozenset({"zh-CN", "en"})
+
+
+def unknown_permissions(permissions: list[str]) -> list[str]:
+    """The names in ``permissions`` that are not permissions at all, in the order given."""
+    return [name for name in dict.fromkeys(permissions) if name not in PERMISSIONS]
+
+
+def require_grantable(actor: Actor, permissions: frozenset[str] | set[str]) -> None:
+    """Nobody hands out (through a role, a user's role or an API key) a permission they lack
+    themselves: holding ``admin.users`` must not be a path to ``admin.roles``."""
+    beyond = sorted(set(permissions) - actor.permissions)
+    if beyond:
+        raise PermissionDenied(f"you cannot grant permissions you do not have: {', '.join(beyond)}")
+
+
+def creates_cycle(
+    team_id: uuid.UUID, new_parent_id: uuid.UUID | None, parents: dict[uuid.UUID, uuid.UUID | None]
+) -> bool:
+    """Whether moving ``team_id`` under ``new_parent_id`` would put a team below itself."""
+    seen: set[uuid.UUID] = set()
+    current = new_parent_id
+    while current is not None and current not in seen:
+        if current == team_id:
+            return True
+        seen.add(current)
+        current = parents.get(current)
+    return False
