@@ -53,8 +53,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     var = tmp_path_factory.mktemp("var")
-    return Settings(database_url=database_url, secret_key=TEST_SECRET, files_dir=Path(var) / "files",
-                    huey_sqlite_path=Path(var) / "huey.db", redis_url=None, _env_file=None)  # type: ignore[call-arg]
+    return Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        files_dir=Path(var) / "files",
+        huey_sqlite_path=Path(var) / "huey.db",
+        redis_url=None,
+        _env_file=None,
+    )  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")

@@ -36,20 +36,28 @@ async def make_tenant(runtime: Runtime, name: str = "测试企业") -> Tenant:
     return await provision_tenant(runtime.db, unique("t"), name)
 
 
-async def make_team(runtime: Runtime, tenant: Tenant, name: str | None = None,
-                    parent_id: uuid.UUID | None = None) -> Team:
+async def make_team(
+    runtime: Runtime, tenant: Tenant, name: str | None = None, parent_id: uuid.UUID | None = None
+) -> Team:
     async with runtime.db.uow(tenant.id) as uow:
         team = await auth.create_team(uow, name or unique("team"), parent_id)
         await uow.commit()
         return team
 
 
-async def make_member(runtime: Runtime, tenant: Tenant, role: str = "admin", team: Team | None = None,
-                      name: str = "客服小王") -> Member:
+async def make_member(
+    runtime: Runtime, tenant: Tenant, role: str = "admin", team: Team | None = None, name: str = "客服小王"
+) -> Member:
     async with runtime.db.uow(tenant.id) as uow:
         role_row = await auth.role_by_name(uow, role)
-        user = await auth.create_user(uow, email=f"{unique('u')}@example.com", name=name, password=PASSWORD,
-                                      role_id=role_row.id, team_id=team.id if team else None)
+        user = await auth.create_user(
+            uow,
+            email=f"{unique('u')}@example.com",
+            name=name,
+            password=PASSWORD,
+            role_id=role_row.id,
+            team_id=team.id if team else None,
+        )
         await uow.commit()
     token = auth.issue_token(runtime.settings.secret_key, user, 60)
     actor = await auth.actor_for_user(runtime.db, user.id, tenant.id, auth.ActorCache(ttl=0))

@@ -13,6 +13,7 @@ from huiliu.auth.admin_api import router as admin_router
 from huiliu.auth.api import router as auth_router
 from huiliu.core.problem import install_problem_handlers
 from huiliu.customers.api import router as customers_router
+from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings, get_settings
 from huiliu.tickets.api import router as tickets_router
@@ -39,8 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await runtime.stop()
 
     app = FastAPI(
-        title="Huiliu API", version=__version__, lifespan=lifespan, openapi_url="/api/openapi.json",
-        docs_url="/api/docs", redoc_url=None,
+        title="Huiliu API",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
         description="汇流 Huiliu — one ticket pool for every channel. Errors are RFC 9457 problem+json.",
     )
     install_problem_handlers(app)

@@ -22,8 +22,9 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         hub = make_hub(settings.redis_url)
-        engine = make_async_engine(settings.database_url, pool_size=settings.db_pool_size,
-                                   max_overflow=settings.db_max_overflow)
+        engine = make_async_engine(
+            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
         return cls(settings=settings, db=Database(engine, hub), hub=hub)
 
     async def start(self) -> None:

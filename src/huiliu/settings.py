@@ -29,8 +29,10 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = 60.0
     outbox_sweep_seconds: float = 5.0
     webhook_timeout_seconds: float = 10.0
-    db_pool_size: int = 20
-    db_max_overflow: int = 20
+    # Per API process. Connections beyond pool_size are closed when returned, so size the pool for the
+    # concurrency one process really sees (re-connecting costs far more than an idle connection).
+    db_pool_size: int = 40
+    db_max_overflow: int = 10
     log_level: str = "info"
     web_dist_dir: Path | None = None
 

@@ -22,10 +22,20 @@ TICKET_MERGED = "ticket.merged"
 TICKET_LINKED = "ticket.linked"
 TICKET_REOPENED = "ticket.reopened"
 
-EVENT_TYPES: frozenset[str] = frozenset({
-    TICKET_CREATED, TICKET_UPDATED, TICKET_STATUS_CHANGED, TICKET_ASSIGNED, TICKET_TAGS_CHANGED,
-    TICKET_MESSAGE_ADDED, TICKET_NOTE_ADDED, TICKET_MERGED, TICKET_LINKED, TICKET_REOPENED,
-})
+EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        TICKET_CREATED,
+        TICKET_UPDATED,
+        TICKET_STATUS_CHANGED,
+        TICKET_ASSIGNED,
+        TICKET_TAGS_CHANGED,
+        TICKET_MESSAGE_ADDED,
+        TICKET_NOTE_ADDED,
+        TICKET_MERGED,
+        TICKET_LINKED,
+        TICKET_REOPENED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

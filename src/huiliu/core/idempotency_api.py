@@ -23,8 +23,13 @@ MAX_KEY_LENGTH = 255
 
 
 async def run_idempotent(
-    db: Database, tenant_id: uuid.UUID, principal_id: uuid.UUID, endpoint: str, key: str | None,
-    payload: Any, create: Callable[[UnitOfWork, uuid.UUID], Awaitable[T]],
+    db: Database,
+    tenant_id: uuid.UUID,
+    principal_id: uuid.UUID,
+    endpoint: str,
+    key: str | None,
+    payload: Any,
+    create: Callable[[UnitOfWork, uuid.UUID], Awaitable[T]],
 ) -> tuple[uuid.UUID, bool]:
     """Run ``create(uow, new_id)`` once per key. Returns (resource id, created_now)."""
     resource_id = new_id()
@@ -40,11 +45,18 @@ async def run_idempotent(
         return _replay(stored, fingerprint), False
     try:
         async with db.uow(tenant_id) as uow:
-            uow.session.add(IdempotencyRecord(
-                tenant_id=tenant_id, principal_id=principal_id, endpoint=endpoint, key=key,
-                request_hash=fingerprint, status_code=201, response={"resource_id": str(resource_id)},
-                created_at=utcnow(),
-            ))
+            uow.session.add(
+                IdempotencyRecord(
+                    tenant_id=tenant_id,
+                    principal_id=principal_id,
+                    endpoint=endpoint,
+                    key=key,
+                    request_hash=fingerprint,
+                    status_code=201,
+                    response={"resource_id": str(resource_id)},
+                    created_at=utcnow(),
+                )
+            )
             await create(uow, resource_id)
     except IntegrityError:
         # A concurrent request with the same key committed first.
@@ -55,17 +67,22 @@ async def run_idempotent(
     return resource_id, True
 
 
-async def _stored(db: Database, tenant_id: uuid.UUID, principal_id: uuid.UUID, endpoint: str,
-                  key: str) -> IdempotencyRecord | None:
-    async with db.uow(tenant_id) as uow:
-        return (await uow.session.execute(select(IdempotencyRecord).where(
-            IdempotencyRecord.principal_id == principal_id, IdempotencyRecord.endpoint == endpoint,
-            IdempotencyRecord.key == key,
-        ))).scalar_one_or_none()
+async def _stored(
+    db: Database, tenant_id: uuid.UUID, principal_id: uuid.UUID, endpoint: str, key: str
+) -> IdempotencyRecord | None:
+    async with db.read(tenant_id) as session:
+        return (
+            await session.execute(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.principal_id == principal_id,
+                    IdempotencyRecord.endpoint == endpoint,
+                    IdempotencyRecord.key == key,
+                )
+            )
+        ).scalar_one_or_none()
 
 
 def _replay(stored: IdempotencyRecord, fingerprint: str) -> uuid.UUID:
     if stored.request_hash != fingerprint:
         raise IdempotencyKeyReused()
     return uuid.UUID(stored.response["resource_id"])
-

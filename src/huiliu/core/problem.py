@@ -16,8 +16,9 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://huiliu.dev/problems/"
 
 
-def problem_response(status: int, slug: str, title: str, detail: str | None = None,
-                     instance: str | None = None, **extra: Any) -> Response:
+def problem_response(
+    status: int, slug: str, title: str, detail: str | None = None, instance: str | None = None, **extra: Any
+) -> Response:
     body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status}
     if detail:
         body["detail"] = detail
@@ -44,8 +45,9 @@ _HTTP_SLUGS = {
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(HuiliuError)
     async def _domain_error(request: Request, exc: HuiliuError) -> Response:
-        return problem_response(exc.status, exc.slug, exc.title, exc.detail,
-                                instance=request.url.path, **exc.extra)
+        return problem_response(
+            exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -53,8 +55,14 @@ def install_problem_handlers(app: FastAPI) -> None:
             {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg"), "type": err.get("type")}
             for err in exc.errors()
         ]
-        return problem_response(422, "validation-failed", "The request is not valid",
-                                "One or more fields are invalid.", instance=request.url.path, errors=errors)
+        return problem_response(
+            422,
+            "validation-failed",
+            "The request is not valid",
+            "One or more fields are invalid.",
+            instance=request.url.path,
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

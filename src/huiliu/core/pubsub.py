@@ -17,7 +17,9 @@ QUEUE_LIMIT = 1000
 class Hub(Protocol):
     def publish(self, tenant_id: uuid.UUID, message: dict[str, Any]) -> None: ...
 
-    def subscribe(self, tenant_id: uuid.UUID) -> contextlib.AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
+    def subscribe(
+        self, tenant_id: uuid.UUID
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
 
     async def start(self) -> None: ...
 
@@ -115,7 +117,9 @@ class RedisHub:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    def subscribe(self, tenant_id: uuid.UUID) -> contextlib.AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
+    def subscribe(
+        self, tenant_id: uuid.UUID
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
         return self._local.subscribe(tenant_id)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
@@ -45,7 +45,7 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
         uuid.UUID: Uuid(),
         dict[str, Any]: JSONType,
@@ -67,5 +67,5 @@ class TenantScoped:
     such a table by the session's tenant (see ``db.session``); nobody filters by hand."""
 
     @declared_attr
-    def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
+    def tenant_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)

@@ -9,7 +9,13 @@ from huiliu.tickets import models as ticket_models
 from huiliu.webhooks import models as webhook_models
 
 __all__ = [
-    "Base", "auth_models", "customer_models", "idempotency", "intake_models", "outbox",
-    "ticket_models", "webhook_models",
+    "Base",
+    "auth_models",
+    "customer_models",
+    "idempotency",
+    "intake_models",
+    "outbox",
+    "ticket_models",
+    "webhook_models",
 ]
 metadata = Base.metadata

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event, insert
@@ -63,12 +62,26 @@ class Database:
         self._sessions = async_sessionmaker(
             engine, expire_on_commit=False, sync_session_class=ScopedSession, autoflush=False
         )
+        # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a page or a detail view.
+        self._read_sessions = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+            sync_session_class=ScopedSession,
+            autoflush=False,
+        )
 
     def uow(self, tenant_id: uuid.UUID | None, *, system: bool = False) -> UnitOfWork:
         return UnitOfWork(self, tenant_id, system=system)
 
+    def read(self, tenant_id: uuid.UUID | None, *, system: bool = False) -> AsyncSession:
+        """A tenant-scoped session for reads only (autocommit; writing through it is a bug)."""
+        return self._configure(self._read_sessions(), tenant_id, system)
+
     def session(self, tenant_id: uuid.UUID | None, *, system: bool = False) -> AsyncSession:
-        session = self._sessions()
+        return self._configure(self._sessions(), tenant_id, system)
+
+    @staticmethod
+    def _configure(session: AsyncSession, tenant_id: uuid.UUID | None, system: bool) -> AsyncSession:
         session.info[TENANT_KEY] = tenant_id
         session.info[SYSTEM_KEY] = system
         return session
@@ -87,6 +100,7 @@ class UnitOfWork:
         self.session = db.session(tenant_id, system=system)
         self._events: list[DomainEvent] = []
         self._after_commit: list[Callable[[], Any]] = []
+        self._to_publish: list[DomainEvent] = []
         self.committed = False
 
     async def __aenter__(self) -> UnitOfWork:
@@ -108,33 +122,41 @@ class UnitOfWork:
     def after_commit(self, callback: Callable[[], Any]) -> None:
         self._after_commit.append(callback)
 
+    @staticmethod
+    def outbox_row(domain_event: DomainEvent) -> dict[str, Any]:
+        """The outbox row (kind "event") that owes ``domain_event`` to the outside world."""
+        return {
+            "id": domain_event.id,
+            "tenant_id": domain_event.tenant_id,
+            "kind": KIND_EVENT,
+            "event_id": domain_event.id,
+            "event_type": domain_event.type,
+            "payload": domain_event.envelope(),
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": domain_event.occurred_at,
+            "created_at": domain_event.occurred_at,
+        }
+
+    def take_events(self) -> list[DomainEvent]:
+        """Hand the queued events to a caller that writes their outbox rows itself (a bulk or
+        pipelined write path); they are still published after commit."""
+        taken, self._events = self._events, []
+        self._to_publish.extend(taken)
+        return taken
+
     async def flush_events(self) -> None:
         if not self._events:
             return
-        rows = [
-            {
-                "id": ev.id,
-                "tenant_id": ev.tenant_id,
-                "kind": KIND_EVENT,
-                "event_id": ev.id,
-                "event_type": ev.type,
-                "payload": ev.envelope(),
-                "state": "pending",
-                "attempts": 0,
-                "next_attempt_at": ev.occurred_at + timedelta(0),
-                "created_at": ev.occurred_at,
-            }
-            for ev in self._events
-        ]
-        await self.session.execute(insert(OutboxRow), rows)
-        published, self._events = self._events, []
-        self._after_commit.extend(lambda ev=ev: self._publish(ev) for ev in published)
+        await self.session.execute(insert(OutboxRow), [self.outbox_row(ev) for ev in self.take_events()])
 
     def _publish(self, domain_event: DomainEvent) -> None:
         message = domain_event.envelope()
         message["audience"] = {
             "team_id": str(domain_event.audience.team_id) if domain_event.audience.team_id else None,
-            "assignee_id": str(domain_event.audience.assignee_id) if domain_event.audience.assignee_id else None,
+            "assignee_id": str(domain_event.audience.assignee_id)
+            if domain_event.audience.assignee_id
+            else None,
         }
         self.db.hub.publish(domain_event.tenant_id, message)
 
@@ -142,6 +164,9 @@ class UnitOfWork:
         await self.flush_events()
         await self.session.commit()
         self.committed = True
+        published, self._to_publish = self._to_publish, []
+        for domain_event in published:
+            self._publish(domain_event)
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()

@@ -44,28 +44,50 @@ def _csv(value: str | None) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()] if value else []
 
 
-@router.post("", status_code=201, response_model=TicketDetail, summary="Create a ticket")
-async def create_ticket(body: TicketCreate, actor: ActorDep, runtime: RuntimeDep,
-                        idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+@router.post("", status_code=201, response_model=TicketOut, summary="Create a ticket")
+async def create_ticket(
+    body: TicketCreate, actor: ActorDep, runtime: RuntimeDep, idempotency_key: IdempotencyKey = None
+) -> Any:
+    """Create a ticket. With ``Idempotency-Key``, a repeat of the same request returns the ticket the
+    first one created (its current state) instead of creating another."""
     actor.require("ticket.create")
-    ticket_id, _created = await run_idempotent(
-        runtime.db, actor.tenant_id, actor.id or actor.tenant_id, "tickets.create", idempotency_key,
-        body.model_dump(mode="json"), lambda uow, new_id: service.create_ticket(uow, actor, body, ticket_id=new_id),
+    created: dict[str, Any] = {}
+
+    async def create(uow: Any, new_id: uuid.UUID) -> None:
+        created.update(await service.create_ticket(uow, actor, body, ticket_id=new_id))
+
+    ticket_id, _ = await run_idempotent(
+        runtime.db,
+        actor.tenant_id,
+        actor.id or actor.tenant_id,
+        "tickets.create",
+        idempotency_key,
+        body.model_dump(mode="json"),
+        create,
     )
-    return await _detail(runtime, actor, ticket_id)
+    if created:
+        return created
+    async with runtime.db.read(actor.tenant_id) as session:
+        return await queries.get_visible_ticket(session, actor, ticket_id)
 
 
 @router.get("", response_model=TicketPage, summary="List tickets (keyset pages)")
 async def list_tickets(
-    actor: ActorDep, runtime: RuntimeDep,
+    actor: ActorDep,
+    runtime: RuntimeDep,
     status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
     priority: Annotated[str | None, Query(description="comma-separated priorities")] = None,
     assignee_id: Annotated[str | None, Query(description="user id, 'me' or 'none'")] = None,
     team_id: Annotated[str | None, Query(description="team id or 'none'")] = None,
-    channel: str | None = None, category: str | None = None, customer_id: uuid.UUID | None = None,
-    tag: str | None = None, created_from: datetime | None = None, created_to: datetime | None = None,
+    channel: str | None = None,
+    category: str | None = None,
+    customer_id: uuid.UUID | None = None,
+    tag: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    sort: str = "-created_at", cursor: str | None = None,
+    sort: str = "-created_at",
+    cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 25,
 ) -> dict[str, Any]:
     actor.require("ticket.read")
@@ -76,20 +98,31 @@ async def list_tickets(
     except ValueError as exc:
         raise ValidationFailed(f"unknown status in {status!r}") from exc
     filters = queries.TicketFilters(
-        statuses=statuses, priorities=priorities, assignee=assignee_id, team=team_id, channel=channel,
-        category=category, customer_id=customer_id, tag=tag, created_from=created_from, created_to=created_to,
+        statuses=statuses,
+        priorities=priorities,
+        assignee=assignee_id,
+        team=team_id,
+        channel=channel,
+        category=category,
+        customer_id=customer_id,
+        tag=tag,
+        created_from=created_from,
+        created_to=created_to,
         text=q,
     )
-    async with runtime.db.uow(actor.tenant_id) as uow:
-        rows, next_cursor = await queries.list_tickets(uow.session, actor, filters, sort=sort, cursor=cursor,
-                                                       limit=limit)
-    return {"items": [TicketSummary.model_validate(row, from_attributes=True) for row in rows],
-            "next_cursor": next_cursor}
+    async with runtime.db.read(actor.tenant_id) as session:
+        rows, next_cursor = await queries.list_tickets(
+            session, actor, filters, sort=sort, cursor=cursor, limit=limit
+        )
+    return {
+        "items": [TicketSummary.model_validate(row, from_attributes=True) for row in rows],
+        "next_cursor": next_cursor,
+    }
 
 
 async def _detail(runtime: Any, actor: Any, ticket_id: uuid.UUID) -> dict[str, Any]:
-    async with runtime.db.uow(actor.tenant_id) as uow:
-        found = await service.detail(uow, actor, ticket_id)
+    async with runtime.db.read(actor.tenant_id) as session:
+        found = await queries.ticket_detail(session, actor, ticket_id)
     return shape_detail(found)
 
 
@@ -100,7 +133,9 @@ def shape_detail(found: dict[str, Any]) -> dict[str, Any]:
         if attachment.message_id is not None:
             attachments_by_message.setdefault(attachment.message_id, []).append(attachment)
     messages = [
-        MessageOut.model_validate({**_columns(m), "attachments": [_columns(a) for a in attachments_by_message.get(m.id, [])]})
+        MessageOut.model_validate(
+            {**_columns(m), "attachments": [_columns(a) for a in attachments_by_message.get(m.id, [])]}
+        )
         for m in found["messages"]
     ]
     events = [EventOut.model_validate(e, from_attributes=True) for e in found["events"]]
@@ -120,12 +155,28 @@ def shape_detail(found: dict[str, Any]) -> dict[str, Any]:
             kind = "child" if link.source_id == ticket.id else "parent"
         elif kind == "merged":
             kind = "merged_from" if link.target_id == ticket.id else "merged_into"
-        links.append(LinkOut(id=link.id, kind=kind, ticket_id=other.id, number=other.number, title=other.title,
-                             status=other.status))
-    children = [LinkOut(id=c.id, kind="child", ticket_id=c.id, number=c.number, title=c.title, status=c.status)
-                for c in found["children"]]
-    return {**_columns(ticket), "messages": messages, "events": events, "timeline": timeline, "links": links,
-            "children": children}
+        links.append(
+            LinkOut(
+                id=link.id,
+                kind=kind,
+                ticket_id=other.id,
+                number=other.number,
+                title=other.title,
+                status=other.status,
+            )
+        )
+    children = [
+        LinkOut(id=c.id, kind="child", ticket_id=c.id, number=c.number, title=c.title, status=c.status)
+        for c in found["children"]
+    ]
+    return {
+        **_columns(ticket),
+        "messages": messages,
+        "events": events,
+        "timeline": timeline,
+        "links": links,
+        "children": children,
+    }
 
 
 def _columns(row: Any) -> dict[str, Any]:
@@ -138,19 +189,25 @@ async def get_ticket(ticket_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep)
 
 
 @router.patch("/{ticket_id}", response_model=TicketOut, summary="Update ticket fields")
-async def update_ticket(ticket_id: uuid.UUID, body: TicketUpdate, actor: ActorDep, runtime: RuntimeDep) -> Any:
+async def update_ticket(
+    ticket_id: uuid.UUID, body: TicketUpdate, actor: ActorDep, runtime: RuntimeDep
+) -> Any:
     async with runtime.db.uow(actor.tenant_id) as uow:
         return await service.update_ticket(uow, actor, ticket_id, body)
 
 
 @router.post("/{ticket_id}/status", response_model=TicketOut, summary="Change status")
-async def change_status(ticket_id: uuid.UUID, body: StatusChange, actor: ActorDep, runtime: RuntimeDep) -> Any:
+async def change_status(
+    ticket_id: uuid.UUID, body: StatusChange, actor: ActorDep, runtime: RuntimeDep
+) -> Any:
     async with runtime.db.uow(actor.tenant_id) as uow:
         return await service.change_status(uow, actor, ticket_id, body.status, body.reason)
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketOut, summary="Reopen a resolved or closed ticket")
-async def reopen(ticket_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep, body: ReopenRequest | None = None) -> Any:
+async def reopen(
+    ticket_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep, body: ReopenRequest | None = None
+) -> Any:
     async with runtime.db.uow(actor.tenant_id) as uow:
         return await service.reopen(uow, actor, ticket_id, body.reason if body else None)
 
@@ -158,8 +215,9 @@ async def reopen(ticket_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep, bod
 @router.post("/{ticket_id}/assign", response_model=TicketOut, summary="Assign team and/or agent")
 async def assign(ticket_id: uuid.UUID, body: Assignment, actor: ActorDep, runtime: RuntimeDep) -> Any:
     async with runtime.db.uow(actor.tenant_id) as uow:
-        return await service.assign(uow, actor, ticket_id, team_id=body.team_id, assignee_id=body.assignee_id,
-                                    reason=body.reason)
+        return await service.assign(
+            uow, actor, ticket_id, team_id=body.team_id, assignee_id=body.assignee_id, reason=body.reason
+        )
 
 
 @router.post("/{ticket_id}/tags", response_model=TicketOut, summary="Add and remove tags")
@@ -168,14 +226,19 @@ async def change_tags(ticket_id: uuid.UUID, body: TagsChange, actor: ActorDep, r
         return await service.change_tags(uow, actor, ticket_id, add=body.add, remove=body.remove)
 
 
-@router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut,
-             summary="Add a public reply or an internal note")
+@router.post(
+    "/{ticket_id}/messages",
+    status_code=201,
+    response_model=MessageOut,
+    summary="Add a public reply or an internal note",
+)
 async def add_message(ticket_id: uuid.UUID, body: MessageCreate, actor: ActorDep, runtime: RuntimeDep) -> Any:
     async with runtime.db.uow(actor.tenant_id) as uow:
-        message = await service.add_message(uow, actor, ticket_id, body.body, public=body.public,
-                                            attachment_ids=body.attachment_ids)
-    async with runtime.db.uow(actor.tenant_id) as uow:
-        found = await service.detail(uow, actor, ticket_id)
+        message = await service.add_message(
+            uow, actor, ticket_id, body.body, public=body.public, attachment_ids=body.attachment_ids
+        )
+    async with runtime.db.read(actor.tenant_id) as session:
+        found = await queries.ticket_detail(session, actor, ticket_id)
     shaped = shape_detail(found)
     return next(m for m in shaped["messages"] if m.id == message.id)
 
@@ -202,13 +265,14 @@ async def bulk(body: BulkAction, actor: ActorDep, runtime: RuntimeDep) -> dict[s
     for ticket_id in dict.fromkeys(body.ticket_ids):
         try:
             if body.team_id is not None or body.assignee_id is not None:
-                async with runtime.db.uow(actor.tenant_id) as uow:
-                    current = await queries.get_visible_ticket(uow.session, actor, ticket_id)
+                async with runtime.db.read(actor.tenant_id) as session:
+                    current = await queries.get_visible_ticket(session, actor, ticket_id)
                     team_id = body.team_id if body.team_id is not None else current.team_id
                     assignee_id = body.assignee_id if body.assignee_id is not None else current.assignee_id
                 async with runtime.db.uow(actor.tenant_id) as uow:
-                    await service.assign(uow, actor, ticket_id, team_id=team_id, assignee_id=assignee_id,
-                                         reason="bulk")
+                    await service.assign(
+                        uow, actor, ticket_id, team_id=team_id, assignee_id=assignee_id, reason="bulk"
+                    )
             if body.add_tags:
                 async with runtime.db.uow(actor.tenant_id) as uow:
                     await service.change_tags(uow, actor, ticket_id, add=body.add_tags, remove=[])

@@ -27,7 +27,12 @@ class Priority(StrEnum):
     LOW = "low"
 
 
-PRIORITY_RANK: dict[Priority, int] = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+PRIORITY_RANK: dict[Priority, int] = {
+    Priority.URGENT: 0,
+    Priority.HIGH: 1,
+    Priority.NORMAL: 2,
+    Priority.LOW: 3,
+}
 
 WORKING = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD})
 DONE = frozenset({Status.RESOLVED, Status.CLOSED})
@@ -61,7 +66,9 @@ class Milestones:
     reopen_count: int
 
 
-def apply_transition(current: Status, target: Status, milestones: Milestones, now: datetime) -> dict[str, Any]:
+def apply_transition(
+    current: Status, target: Status, milestones: Milestones, now: datetime
+) -> dict[str, Any]:
     """Validate a status move and return the column changes it makes (status and milestones)."""
     if not can_transition(current, target):
         raise InvalidTransition(f"cannot move a ticket from {current.value} to {target.value}")
@@ -101,4 +108,8 @@ def normalize_tags(tags: Iterable[str]) -> list[str]:
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The ``{"field": {"from": old, "to": new}}`` map an audit event records."""
-    return {key: {"from": before.get(key), "to": value} for key, value in after.items() if before.get(key) != value}
+    return {
+        key: {"from": before.get(key), "to": value}
+        for key, value in after.items()
+        if before.get(key) != value
+    }

@@ -34,7 +34,9 @@ class Ticket(IdMixin, TenantScoped, CreatedAtMixin, Base):
     category: Mapped[str | None] = mapped_column(String(100))
     scenario: Mapped[str | None] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(32), default="api")
-    entry_point_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("entry_points.id", ondelete="SET NULL"))
+    entry_point_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("entry_points.id", ondelete="SET NULL")
+    )
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -56,7 +58,9 @@ class TicketCounter(TenantScoped, Base):
 
     __tablename__ = "ticket_counters"
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
     last_number: Mapped[int] = mapped_column(default=0)
 
 
@@ -66,7 +70,9 @@ class TicketTag(TenantScoped, Base):
     __tablename__ = "ticket_tags"
     __table_args__ = (Index("ix_ticket_tags_tag", "tenant_id", "tag", "ticket_id"),)
 
-    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
     tag: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
@@ -94,7 +100,9 @@ class Message(IdMixin, TenantScoped, CreatedAtMixin, Base):
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     author_kind: Mapped[str] = mapped_column(String(16))
     author_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    author_customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    author_customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL")
+    )
     public: Mapped[bool] = mapped_column(default=True)
     channel: Mapped[str] = mapped_column(String(32), default="console")
     body: Mapped[str] = mapped_column(Text)
@@ -104,7 +112,10 @@ class Message(IdMixin, TenantScoped, CreatedAtMixin, Base):
 
 class Attachment(IdMixin, TenantScoped, CreatedAtMixin, Base):
     __tablename__ = "attachments"
-    __table_args__ = (Index("ix_attachments_ticket", "ticket_id"), Index("ix_attachments_message", "message_id"))
+    __table_args__ = (
+        Index("ix_attachments_ticket", "ticket_id"),
+        Index("ix_attachments_message", "message_id"),
+    )
 
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))

@@ -18,9 +18,21 @@ from huiliu.core.errors import NotFound, ValidationFailed
 from huiliu.tickets.models import Attachment, Message, Ticket, TicketEvent, TicketLink, TicketTag
 
 SUMMARY_COLUMNS = (
-    Ticket.id, Ticket.number, Ticket.title, Ticket.status, Ticket.priority, Ticket.category, Ticket.scenario,
-    Ticket.channel, Ticket.entry_point_id, Ticket.customer_id, Ticket.team_id, Ticket.assignee_id, Ticket.tags,
-    Ticket.created_at, Ticket.updated_at,
+    Ticket.id,
+    Ticket.number,
+    Ticket.title,
+    Ticket.status,
+    Ticket.priority,
+    Ticket.category,
+    Ticket.scenario,
+    Ticket.channel,
+    Ticket.entry_point_id,
+    Ticket.customer_id,
+    Ticket.team_id,
+    Ticket.assignee_id,
+    Ticket.tags,
+    Ticket.created_at,
+    Ticket.updated_at,
 )
 SORTS = {"-created_at", "created_at", "-updated_at", "updated_at"}
 MAX_LIMIT = 200
@@ -93,8 +105,13 @@ def _filter_clauses(actor: Actor, filters: TicketFilters) -> list[ColumnElement[
     if filters.text:
         pattern = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         number_match = [Ticket.number == int(filters.text)] if filters.text.isdigit() else []
-        clauses.append(or_(Ticket.title.ilike(pattern, escape="\\"),
-                           Ticket.description.ilike(pattern, escape="\\"), *number_match))
+        clauses.append(
+            or_(
+                Ticket.title.ilike(pattern, escape="\\"),
+                Ticket.description.ilike(pattern, escape="\\"),
+                *number_match,
+            )
+        )
     return clauses
 
 
@@ -116,8 +133,9 @@ def decode_cursor(sort: str, cursor: str) -> tuple[datetime, uuid.UUID]:
         raise ValidationFailed("cursor is not valid for this list") from exc
 
 
-def _page_query(sort: str, clauses: list[ColumnElement[bool]], cursor: tuple[datetime, uuid.UUID] | None,
-                limit: int) -> Select[Any]:
+def _page_query(
+    sort: str, clauses: list[ColumnElement[bool]], cursor: tuple[datetime, uuid.UUID] | None, limit: int
+) -> Select[Any]:
     column = Ticket.updated_at if sort.lstrip("-") == "updated_at" else Ticket.created_at
     descending = sort.startswith("-")
     where = list(clauses)
@@ -131,8 +149,15 @@ def _page_query(sort: str, clauses: list[ColumnElement[bool]], cursor: tuple[dat
     return select(*SUMMARY_COLUMNS).where(*where).order_by(*order).limit(limit)
 
 
-async def list_tickets(session: AsyncSession, actor: Actor, filters: TicketFilters, *, sort: str = "-created_at",
-                       cursor: str | None = None, limit: int = 25) -> tuple[list[Any], str | None]:
+async def list_tickets(
+    session: AsyncSession,
+    actor: Actor,
+    filters: TicketFilters,
+    *,
+    sort: str = "-created_at",
+    cursor: str | None = None,
+    limit: int = 25,
+) -> tuple[list[Any], str | None]:
     """One page of the tickets the actor may see, newest first by default.
 
     Several statuses are read as one index range each and merged here: a single ``status IN (...)``
@@ -144,9 +169,9 @@ async def list_tickets(session: AsyncSession, actor: Actor, filters: TicketFilte
     clauses = _filter_clauses(actor, filters)
     statuses = list(dict.fromkeys(filters.statuses))
     if len(statuses) <= 1:
-        status_clauses = [clauses + [Ticket.status == statuses[0]]] if statuses else [clauses]
+        status_clauses = [[*clauses, Ticket.status == statuses[0]]] if statuses else [clauses]
     else:
-        status_clauses = [clauses + [Ticket.status == status] for status in statuses]
+        status_clauses = [[*clauses, Ticket.status == status] for status in statuses]
     rows: list[Any] = []
     for where in status_clauses:
         rows.extend((await session.execute(_page_query(sort, where, position, limit + 1))).all())
@@ -167,28 +192,72 @@ async def get_visible_ticket(session: AsyncSession, actor: Actor, ticket_id: uui
 
 
 async def ticket_timeline(session: AsyncSession, ticket_id: uuid.UUID) -> dict[str, Any]:
-    messages = (await session.execute(
-        select(Message).where(Message.ticket_id == ticket_id).order_by(Message.created_at, Message.id)
-    )).scalars().all()
-    events = (await session.execute(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.created_at, TicketEvent.id)
-    )).scalars().all()
-    attachments = (await session.execute(
-        select(Attachment).where(Attachment.ticket_id == ticket_id).order_by(Attachment.created_at)
-    )).scalars().all()
-    links = (await session.execute(
-        select(TicketLink.id, TicketLink.kind, TicketLink.source_id, TicketLink.target_id).where(
-            or_(TicketLink.source_id == ticket_id, TicketLink.target_id == ticket_id)
+    messages = (
+        (
+            await session.execute(
+                select(Message).where(Message.ticket_id == ticket_id).order_by(Message.created_at, Message.id)
+            )
         )
-    )).all()
+        .scalars()
+        .all()
+    )
+    events = (
+        (
+            await session.execute(
+                select(TicketEvent)
+                .where(TicketEvent.ticket_id == ticket_id)
+                .order_by(TicketEvent.created_at, TicketEvent.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    attachments = (
+        (
+            await session.execute(
+                select(Attachment).where(Attachment.ticket_id == ticket_id).order_by(Attachment.created_at)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    links = (
+        await session.execute(
+            select(TicketLink.id, TicketLink.kind, TicketLink.source_id, TicketLink.target_id).where(
+                or_(TicketLink.source_id == ticket_id, TicketLink.target_id == ticket_id)
+            )
+        )
+    ).all()
     other_ids = {link.target_id if link.source_id == ticket_id else link.source_id for link in links}
-    children = (await session.execute(
-        select(Ticket.id, Ticket.number, Ticket.title, Ticket.status).where(Ticket.parent_id == ticket_id)
-    )).all()
+    children = (
+        await session.execute(
+            select(Ticket.id, Ticket.number, Ticket.title, Ticket.status).where(Ticket.parent_id == ticket_id)
+        )
+    ).all()
     others = {}
     if other_ids:
-        others = {row.id: row for row in (await session.execute(
-            select(Ticket.id, Ticket.number, Ticket.title, Ticket.status).where(Ticket.id.in_(other_ids))
-        )).all()}
-    return {"messages": messages, "events": events, "attachments": attachments, "links": links,
-            "linked_tickets": others, "children": children}
+        others = {
+            row.id: row
+            for row in (
+                await session.execute(
+                    select(Ticket.id, Ticket.number, Ticket.title, Ticket.status).where(
+                        Ticket.id.in_(other_ids)
+                    )
+                )
+            ).all()
+        }
+    return {
+        "messages": messages,
+        "events": events,
+        "attachments": attachments,
+        "links": links,
+        "linked_tickets": others,
+        "children": children,
+    }
+
+
+async def ticket_detail(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID) -> dict[str, Any]:
+    """The ticket with its messages, events, attachments and links, for the detail page."""
+    actor.require("ticket.read")
+    ticket = await get_visible_ticket(session, actor, ticket_id)
+    return {"ticket": ticket, **await ticket_timeline(session, ticket.id)}

@@ -12,23 +12,44 @@ from typing import Any
 import nh3
 from sqlalchemy import delete, insert, select, text, update
 
-from huiliu.auth.domain import Actor, ActorKind
+from huiliu.auth.domain import Actor, ActorKind, system_actor
 from huiliu.auth.service import check_assignable
 from huiliu.core import events as ev
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, NotFound, ValidationFailed
 from huiliu.core.events import Audience, DomainEvent
 from huiliu.core.ids import new_id
-from huiliu.customers.service import resolve_customer
+from huiliu.customers.service import resolve_customer, settle_lost_identity
 from huiliu.db.session import UnitOfWork
-from huiliu.tickets import queries
+from huiliu.tickets import pg_create
 from huiliu.tickets.domain import Milestones, Status, apply_transition, diff, normalize_tags
-from huiliu.tickets.models import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketLink, TicketTag
+from huiliu.tickets.models import (
+    Attachment,
+    Message,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    TicketLink,
+    TicketTag,
+)
 from huiliu.tickets.schemas import TicketCreate, TicketUpdate
 
 SUMMARY_FIELDS = (
-    "id", "number", "title", "status", "priority", "category", "scenario", "channel", "entry_point_id",
-    "customer_id", "team_id", "assignee_id", "tags", "created_at", "updated_at",
+    "id",
+    "number",
+    "title",
+    "status",
+    "priority",
+    "category",
+    "scenario",
+    "channel",
+    "entry_point_id",
+    "customer_id",
+    "team_id",
+    "assignee_id",
+    "tags",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -51,7 +72,9 @@ async def _next_number(uow: UnitOfWork) -> int:
         result = await uow.session.execute(text(f"SELECT nextval('{ticket_sequence_name(uow.tenant_id)}')"))
         return int(result.scalar_one())
     result = await uow.session.execute(
-        update(TicketCounter).values(last_number=TicketCounter.last_number + 1).returning(TicketCounter.last_number)
+        update(TicketCounter)
+        .values(last_number=TicketCounter.last_number + 1)
+        .returning(TicketCounter.last_number)
     )
     return int(result.scalar_one())
 
@@ -84,70 +107,182 @@ class Recorded:
     event_id: uuid.UUID
 
 
-def record(uow: UnitOfWork, actor: Actor, ticket: Ticket | dict[str, Any], event_type: str,
-           changes: dict[str, Any], *, reason: str | None = None, extra: dict[str, Any] | None = None) -> Recorded:
-    """Append the audit event and queue the domain event (same id) for webhooks and live consumers."""
+def build_event(
+    actor: Actor,
+    ticket: Ticket | dict[str, Any],
+    event_type: str,
+    changes: dict[str, Any],
+    *,
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], DomainEvent]:
+    """The audit row and the domain event (same id) for one change of one ticket."""
     now = utcnow()
     event_id = new_id()
     ticket_summary = summary(ticket)
-    uow.session.add(TicketEvent(
-        id=event_id, tenant_id=actor.tenant_id, ticket_id=ticket_summary["id"], type=event_type,
-        actor_kind=actor.kind.value, actor_id=actor.id, actor_name=actor.name, changes=_wire(changes),
-        reason=reason, created_at=now,
-    ))
-    data = {"ticket": _wire(ticket_summary), "changes": _wire(changes),
-            "actor": {"kind": actor.kind.value, "id": _wire(actor.id), "name": actor.name}}
+    audit_row = {
+        "id": event_id,
+        "tenant_id": actor.tenant_id,
+        "ticket_id": ticket_summary["id"],
+        "type": event_type,
+        "actor_kind": actor.kind.value,
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "changes": _wire(changes),
+        "reason": reason,
+        "created_at": now,
+    }
+    data = {
+        "ticket": _wire(ticket_summary),
+        "changes": _wire(changes),
+        "actor": {"kind": actor.kind.value, "id": _wire(actor.id), "name": actor.name},
+    }
     if reason:
         data["reason"] = reason
     if extra:
         data.update(_wire(extra))
-    uow.emit(DomainEvent(
-        type=event_type, tenant_id=actor.tenant_id, data=data, id=event_id, occurred_at=now,
+    domain_event = DomainEvent(
+        type=event_type,
+        tenant_id=actor.tenant_id,
+        data=data,
+        id=event_id,
+        occurred_at=now,
         audience=Audience(team_id=ticket_summary["team_id"], assignee_id=ticket_summary["assignee_id"]),
-    ))
-    return Recorded(event_id)
+    )
+    return audit_row, domain_event
 
 
-async def create_ticket(uow: UnitOfWork, actor: Actor, request: TicketCreate,
-                        ticket_id: uuid.UUID | None = None) -> dict[str, Any]:
+def record(
+    uow: UnitOfWork,
+    actor: Actor,
+    ticket: Ticket | dict[str, Any],
+    event_type: str,
+    changes: dict[str, Any],
+    *,
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Recorded:
+    """Append the audit event and queue the domain event (same id) for webhooks and live consumers."""
+    audit_row, domain_event = build_event(actor, ticket, event_type, changes, reason=reason, extra=extra)
+    uow.session.add(TicketEvent(**audit_row))
+    uow.emit(domain_event)
+    return Recorded(domain_event.id)
+
+
+async def create_ticket(
+    uow: UnitOfWork, actor: Actor, request: TicketCreate, ticket_id: uuid.UUID | None = None
+) -> dict[str, Any]:
     """Create a ticket (and its customer when new), record ``ticket.created``, commit.
 
     ``ticket_id`` lets a caller fix the id up front (idempotent creates store it with the key)."""
     actor.require("ticket.create")
     if request.assignee_id is not None or request.team_id is not None:
         actor.require("ticket.assign")
-    customer_id = None
+        await check_assignable(uow, team_id=request.team_id, assignee_id=request.assignee_id)
+    customer_name = request.customer.name if request.customer else None
+    identities: list[tuple[str, str]] = []
     if request.customer is not None:
-        identities = []
         if request.customer.phone:
             identities.append(("phone", request.customer.phone))
         if request.customer.email:
             identities.append(("email", str(request.customer.email)))
-        customer_id = await resolve_customer(uow, request.customer.name, identities)
     now = utcnow()
     row: dict[str, Any] = {
-        "id": ticket_id or new_id(), "tenant_id": actor.tenant_id, "number": await _next_number(uow),
-        "title": request.title, "description": sanitize_body(request.description),
-        "status": Status.NEW.value, "priority": request.priority.value, "category": request.category,
-        "scenario": request.scenario, "channel": request.channel, "entry_point_id": request.entry_point_id,
-        "customer_id": customer_id, "team_id": request.team_id, "assignee_id": request.assignee_id,
-        "tags": normalize_tags(request.tags), "fields": request.fields, "parent_id": request.parent_id,
-        "created_at": now, "updated_at": now, "reopen_count": 0,
+        "id": ticket_id or new_id(),
+        "tenant_id": actor.tenant_id,
+        "number": None,
+        "title": request.title,
+        "description": sanitize_body(request.description),
+        "status": Status.NEW.value,
+        "priority": request.priority.value,
+        "category": request.category,
+        "scenario": request.scenario,
+        "channel": request.channel,
+        "entry_point_id": request.entry_point_id,
+        "customer_id": None,
+        "team_id": request.team_id,
+        "assignee_id": request.assignee_id,
+        "tags": normalize_tags(request.tags),
+        "fields": request.fields,
+        "parent_id": request.parent_id,
+        "created_at": now,
+        "updated_at": now,
+        "reopen_count": 0,
+        "merged_into_id": None,
+        "first_response_at": None,
+        "resolved_at": None,
+        "closed_at": None,
+        "reopened_at": None,
+        "last_message_at": None,
     }
+    created = {"status": {"from": None, "to": row["status"]}}
+    if _uses_pg_fast_path(uow, customer_name, identities):
+        audit_row, domain_event = build_event(actor, row, ev.TICKET_CREATED, created)
+        uow.emit(domain_event)
+        [domain_event] = uow.take_events()
+        number, customer_id, resolution = await pg_create.create_and_commit(
+            uow,
+            sequence=ticket_sequence_name(actor.tenant_id),
+            ticket=row,
+            event_row=audit_row,
+            outbox_row=uow.outbox_row(domain_event),
+            customer_name=customer_name,
+            identity=identities[0] if identities else None,
+        )
+        row["number"], row["customer_id"] = number, customer_id
+        domain_event.data["ticket"].update(number=number, customer_id=_wire(customer_id))
+        await uow.commit()
+        if resolution and customer_id is None:
+            row["customer_id"] = await _settle_identity_race(uow.db, actor, row, resolution)
+        return row
+    if request.customer is not None:
+        row["customer_id"] = await resolve_customer(uow, customer_name, identities)
+    row["number"] = await _next_number(uow)
     await uow.session.execute(insert(Ticket), [row])
     if row["tags"]:
-        await uow.session.execute(insert(TicketTag), [
-            {"tenant_id": actor.tenant_id, "ticket_id": row["id"], "tag": tag} for tag in row["tags"]
-        ])
-    record(uow, actor, row, ev.TICKET_CREATED, {"status": {"from": None, "to": row["status"]}})
+        await uow.session.execute(
+            insert(TicketTag),
+            [{"tenant_id": actor.tenant_id, "ticket_id": row["id"], "tag": tag} for tag in row["tags"]],
+        )
+    record(uow, actor, row, ev.TICKET_CREATED, created)
     await uow.commit()
     return row
 
 
+async def _settle_identity_race(
+    db: Any, actor: Actor, row: dict[str, Any], resolution: dict[str, Any]
+) -> uuid.UUID:
+    """A concurrent create registered the same new identity first: attach its customer to the ticket
+    (recorded as an update) and drop the customer row this create made."""
+    async with db.uow(actor.tenant_id) as uow:
+        customer_id = await settle_lost_identity(
+            uow, resolution["customer_id"], resolution["kind"], resolution["value"]
+        )
+        ticket = await _load_for_update(uow, system_actor(actor.tenant_id), row["id"])
+        ticket.customer_id = customer_id
+        record(
+            uow,
+            actor,
+            ticket,
+            ev.TICKET_UPDATED,
+            {"customer_id": {"from": None, "to": customer_id}},
+            reason="customer identity registered concurrently",
+        )
+        await uow.commit()
+    return customer_id
+
+
+def _uses_pg_fast_path(uow: UnitOfWork, customer_name: str | None, identities: list[tuple[str, str]]) -> bool:
+    """PostgreSQL, and a customer known by at most one identity (or no customer at all)."""
+    if uow.session.bind.dialect.name != "postgresql":
+        return False
+    return len(identities) == 1 or (not identities and not customer_name)
+
+
 async def _load_for_update(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID) -> Ticket:
-    ticket = (await uow.session.execute(
-        select(Ticket).where(Ticket.id == ticket_id).with_for_update()
-    )).scalar_one_or_none()
+    ticket = (
+        await uow.session.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
+    ).scalar_one_or_none()
     if ticket is None or not actor.sees(team_id=ticket.team_id, assignee_id=ticket.assignee_id):
         raise NotFound("ticket not found")
     return ticket
@@ -180,8 +315,9 @@ async def update_ticket(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, req
     return ticket
 
 
-async def change_status(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, target: Status,
-                        reason: str | None = None) -> Ticket:
+async def change_status(
+    uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, target: Status, reason: str | None = None
+) -> Ticket:
     """Move a ticket along the status machine (DESIGN.md §3); reopening records ``ticket.reopened``."""
     actor.require("ticket.update")
     ticket = await _load_for_update(uow, actor, ticket_id)
@@ -190,14 +326,19 @@ async def change_status(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, tar
     return ticket
 
 
-async def _transition(uow: UnitOfWork, actor: Actor, ticket: Ticket, target: Status, reason: str | None) -> None:
+async def _transition(
+    uow: UnitOfWork, actor: Actor, ticket: Ticket, target: Status, reason: str | None
+) -> None:
     current = Status(ticket.status)
     milestones = Milestones(ticket.resolved_at, ticket.closed_at, ticket.reopened_at, ticket.reopen_count)
     changes = apply_transition(current, target, milestones, utcnow())
     before = {name: getattr(ticket, name) for name in changes}
     _apply(ticket, changes)
-    event_type = ev.TICKET_REOPENED if current in {Status.RESOLVED, Status.CLOSED} and target is Status.OPEN \
+    event_type = (
+        ev.TICKET_REOPENED
+        if current in {Status.RESOLVED, Status.CLOSED} and target is Status.OPEN
         else ev.TICKET_STATUS_CHANGED
+    )
     record(uow, actor, ticket, event_type, diff(before, changes), reason=reason)
 
 
@@ -213,8 +354,15 @@ async def reopen(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, reason: st
     return ticket
 
 
-async def assign(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, *, team_id: uuid.UUID | None,
-                 assignee_id: uuid.UUID | None, reason: str | None = None) -> Ticket:
+async def assign(
+    uow: UnitOfWork,
+    actor: Actor,
+    ticket_id: uuid.UUID,
+    *,
+    team_id: uuid.UUID | None,
+    assignee_id: uuid.UUID | None,
+    reason: str | None = None,
+) -> Ticket:
     """Set the team and/or the agent. An agent assigned to a ticket that is still ``new`` accepts it."""
     actor.require("ticket.assign")
     ticket = await _load_for_update(uow, actor, ticket_id)
@@ -228,8 +376,9 @@ async def assign(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, *, team_id
     return ticket
 
 
-async def change_tags(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, *, add: list[str],
-                      remove: list[str]) -> Ticket:
+async def change_tags(
+    uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, *, add: list[str], remove: list[str]
+) -> Ticket:
     actor.require("ticket.update")
     ticket = await _load_for_update(uow, actor, ticket_id)
     removing = set(normalize_tags(remove))
@@ -240,20 +389,35 @@ async def change_tags(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, *, ad
         before = list(ticket.tags)
         _apply(ticket, {"tags": new_tags})
         if removed:
-            await uow.session.execute(delete(TicketTag).where(TicketTag.ticket_id == ticket.id,
-                                                              TicketTag.tag.in_(removed)))
+            await uow.session.execute(
+                delete(TicketTag).where(TicketTag.ticket_id == ticket.id, TicketTag.tag.in_(removed))
+            )
         if added:
-            await uow.session.execute(insert(TicketTag), [
-                {"tenant_id": actor.tenant_id, "ticket_id": ticket.id, "tag": tag} for tag in added
-            ])
-        record(uow, actor, ticket, ev.TICKET_TAGS_CHANGED, {"tags": {"from": before, "to": new_tags}},
-               extra={"added": added, "removed": removed})
+            await uow.session.execute(
+                insert(TicketTag),
+                [{"tenant_id": actor.tenant_id, "ticket_id": ticket.id, "tag": tag} for tag in added],
+            )
+        record(
+            uow,
+            actor,
+            ticket,
+            ev.TICKET_TAGS_CHANGED,
+            {"tags": {"from": before, "to": new_tags}},
+            extra={"added": added, "removed": removed},
+        )
     await uow.commit()
     return ticket
 
 
-async def add_message(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, body: str, *, public: bool,
-                      attachment_ids: list[uuid.UUID] | None = None) -> Message:
+async def add_message(
+    uow: UnitOfWork,
+    actor: Actor,
+    ticket_id: uuid.UUID,
+    body: str,
+    *,
+    public: bool,
+    attachment_ids: list[uuid.UUID] | None = None,
+) -> Message:
     """A public reply (to the customer, on their channel) or an internal note.
 
     An agent's first public reply sets ``first_response_at``; a reply to a resolved or closed
@@ -264,20 +428,33 @@ async def add_message(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, body:
     if not clean.strip():
         raise ValidationFailed("message body is empty after removing unsafe markup")
     now = utcnow()
-    author_kind = "customer" if actor.kind is ActorKind.CUSTOMER else (
-        "system" if actor.kind is ActorKind.SYSTEM else "agent")
+    author_kind = (
+        "customer"
+        if actor.kind is ActorKind.CUSTOMER
+        else ("system" if actor.kind is ActorKind.SYSTEM else "agent")
+    )
     message = Message(
-        id=new_id(), tenant_id=actor.tenant_id, ticket_id=ticket.id, author_kind=author_kind,
+        id=new_id(),
+        tenant_id=actor.tenant_id,
+        ticket_id=ticket.id,
+        author_kind=author_kind,
         author_user_id=actor.id if actor.kind is ActorKind.USER else None,
         author_customer_id=actor.id if actor.kind is ActorKind.CUSTOMER else None,
-        public=public, channel=ticket.channel if public else "internal", body=clean, created_at=now,
+        public=public,
+        channel=ticket.channel if public else "internal",
+        body=clean,
+        created_at=now,
         delivery_state="pending" if public and author_kind == "agent" else None,
     )
     uow.session.add(message)
     if attachment_ids:
         claimed = await uow.session.execute(
-            update(Attachment).where(Attachment.id.in_(attachment_ids), Attachment.message_id.is_(None),
-                                     Attachment.ticket_id.is_(None) | (Attachment.ticket_id == ticket.id))
+            update(Attachment)
+            .where(
+                Attachment.id.in_(attachment_ids),
+                Attachment.message_id.is_(None),
+                Attachment.ticket_id.is_(None) | (Attachment.ticket_id == ticket.id),
+            )
             .values(message_id=message.id, ticket_id=ticket.id)
         )
         if claimed.rowcount != len(set(attachment_ids)):
@@ -287,12 +464,29 @@ async def add_message(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, body:
         changes["first_response_at"] = now
     _apply(ticket, changes)
     event_type = ev.TICKET_MESSAGE_ADDED if public else ev.TICKET_NOTE_ADDED
-    record(uow, actor, ticket, event_type, {}, extra={"message": {
-        "id": message.id, "public": public, "author_kind": author_kind, "body": clean,
-        "attachment_ids": attachment_ids or []}})
+    record(
+        uow,
+        actor,
+        ticket,
+        event_type,
+        {},
+        extra={
+            "message": {
+                "id": message.id,
+                "public": public,
+                "author_kind": author_kind,
+                "body": clean,
+                "attachment_ids": attachment_ids or [],
+            }
+        },
+    )
     if public and author_kind == "agent" and ticket.status == Status.NEW.value:
         await _transition(uow, actor, ticket, Status.OPEN, "first agent reply")
-    elif author_kind == "customer" and ticket.status in {Status.RESOLVED.value, Status.CLOSED.value, Status.PENDING.value}:
+    elif author_kind == "customer" and ticket.status in {
+        Status.RESOLVED.value,
+        Status.CLOSED.value,
+        Status.PENDING.value,
+    }:
         await _transition(uow, actor, ticket, Status.OPEN, "customer replied")
     await uow.commit()
     return message
@@ -304,33 +498,62 @@ async def merge(uow: UnitOfWork, actor: Actor, source_id: uuid.UUID, target_id: 
     if source_id == target_id:
         raise ValidationFailed("a ticket cannot be merged into itself")
     first, second = sorted([source_id, target_id])  # lock in a fixed order: no deadlock between merges
-    locked = {first: await _load_for_update(uow, actor, first), second: await _load_for_update(uow, actor, second)}
+    locked = {
+        first: await _load_for_update(uow, actor, first),
+        second: await _load_for_update(uow, actor, second),
+    }
     source, target = locked[source_id], locked[target_id]
     if source.merged_into_id is not None:
         raise Conflict("this ticket was already merged")
     if target.merged_into_id is not None:
         raise Conflict("the target ticket was itself merged; merge into its target instead")
     now = utcnow()
-    uow.session.add(TicketLink(id=new_id(), tenant_id=actor.tenant_id, source_id=source.id, target_id=target.id,
-                               kind="merged", created_at=now))
+    uow.session.add(
+        TicketLink(
+            id=new_id(),
+            tenant_id=actor.tenant_id,
+            source_id=source.id,
+            target_id=target.id,
+            kind="merged",
+            created_at=now,
+        )
+    )
     before = {"merged_into_id": None, "status": source.status}
     changes: dict[str, Any] = {"merged_into_id": target.id}
     if source.status != Status.CLOSED.value:
-        changes.update(apply_transition(Status(source.status),
-                                        Status.CLOSED,
-                                        Milestones(source.resolved_at, source.closed_at, source.reopened_at,
-                                                   source.reopen_count), now))
+        changes.update(
+            apply_transition(
+                Status(source.status),
+                Status.CLOSED,
+                Milestones(source.resolved_at, source.closed_at, source.reopened_at, source.reopen_count),
+                now,
+            )
+        )
     _apply(source, changes)
-    record(uow, actor, source, ev.TICKET_MERGED, diff(before, changes),
-           extra={"source_id": source.id, "target_id": target.id, "target_number": target.number})
+    record(
+        uow,
+        actor,
+        source,
+        ev.TICKET_MERGED,
+        diff(before, changes),
+        extra={"source_id": source.id, "target_id": target.id, "target_number": target.number},
+    )
     target.updated_at = now
-    record(uow, actor, target, ev.TICKET_MERGED, {},
-           extra={"source_id": source.id, "target_id": target.id, "source_number": source.number})
+    record(
+        uow,
+        actor,
+        target,
+        ev.TICKET_MERGED,
+        {},
+        extra={"source_id": source.id, "target_id": target.id, "source_number": source.number},
+    )
     await uow.commit()
     return target
 
 
-async def link(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, other_id: uuid.UUID, kind: str) -> TicketLink:
+async def link(
+    uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, other_id: uuid.UUID, kind: str
+) -> TicketLink:
     """Relate two tickets, or make one the parent of the other (``parent``: other is this one's parent;
     ``child``: other becomes this one's child)."""
     actor.require("ticket.update")
@@ -340,26 +563,48 @@ async def link(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, other_id: uu
     other = await _load_for_update(uow, actor, other_id)
     now = utcnow()
     if kind == "related":
-        exists = (await uow.session.execute(select(TicketLink.id).where(
-            TicketLink.kind == "related",
-            ((TicketLink.source_id == ticket.id) & (TicketLink.target_id == other.id))
-            | ((TicketLink.source_id == other.id) & (TicketLink.target_id == ticket.id)),
-        ))).first()
+        exists = (
+            await uow.session.execute(
+                select(TicketLink.id).where(
+                    TicketLink.kind == "related",
+                    ((TicketLink.source_id == ticket.id) & (TicketLink.target_id == other.id))
+                    | ((TicketLink.source_id == other.id) & (TicketLink.target_id == ticket.id)),
+                )
+            )
+        ).first()
         if exists:
             raise Conflict("these tickets are already related")
-        created = TicketLink(id=new_id(), tenant_id=actor.tenant_id, source_id=ticket.id, target_id=other.id,
-                             kind="related", created_at=now)
+        created = TicketLink(
+            id=new_id(),
+            tenant_id=actor.tenant_id,
+            source_id=ticket.id,
+            target_id=other.id,
+            kind="related",
+            created_at=now,
+        )
     else:
         parent, child = (other, ticket) if kind == "parent" else (ticket, other)
         await _check_no_cycle(uow, parent.id, child.id)
         if child.parent_id == parent.id:
             raise Conflict("already parent and child")
         _apply(child, {"parent_id": parent.id})
-        created = TicketLink(id=new_id(), tenant_id=actor.tenant_id, source_id=parent.id, target_id=child.id,
-                             kind="parent", created_at=now)
+        created = TicketLink(
+            id=new_id(),
+            tenant_id=actor.tenant_id,
+            source_id=parent.id,
+            target_id=child.id,
+            kind="parent",
+            created_at=now,
+        )
     uow.session.add(created)
-    record(uow, actor, ticket, ev.TICKET_LINKED, {}, extra={"link": {"kind": kind, "other_id": other.id,
-                                                                   "other_number": other.number}})
+    record(
+        uow,
+        actor,
+        ticket,
+        ev.TICKET_LINKED,
+        {},
+        extra={"link": {"kind": kind, "other_id": other.id, "other_number": other.number}},
+    )
     await uow.commit()
     return created
 
@@ -371,12 +616,7 @@ async def _check_no_cycle(uow: UnitOfWork, parent_id: uuid.UUID, child_id: uuid.
             return
         if cursor == child_id:
             raise ValidationFailed("this link would make a ticket its own ancestor")
-        cursor = (await uow.session.execute(select(Ticket.parent_id).where(Ticket.id == cursor))).scalar_one_or_none()
+        cursor = (
+            await uow.session.execute(select(Ticket.parent_id).where(Ticket.id == cursor))
+        ).scalar_one_or_none()
     raise ValidationFailed("parent chain too deep")
-
-
-async def detail(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID) -> dict[str, Any]:
-    """The ticket with its messages, events, attachments and links, for the detail page."""
-    actor.require("ticket.read")
-    ticket = await queries.get_visible_ticket(uow.session, actor, ticket_id)
-    return {"ticket": ticket, **await queries.ticket_timeline(uow.session, ticket.id)}
