@@ -120,8 +120,12 @@ async def test_unknown_team_is_404(client, admin):
 async def test_an_agent_cannot_use_the_team_routes(client, runtime, tenant, admin):
     team = await make_team(runtime, tenant)
     agent = await make_member(runtime, tenant, "agent", team)
+    listed = await client.get("/api/v1/teams", headers=agent.headers)
+    assert listed.status_code == 200  # agents read the team list for the assignment picker
+    assert team.id in {item["id"] for item in listed.json()["items"]} or str(team.id) in {
+        item["id"] for item in listed.json()["items"]
+    }
     for method, url, body in [
-        ("GET", "/api/v1/teams", None),
         ("POST", "/api/v1/teams", {"name": "新组"}),
         ("GET", f"/api/v1/teams/{team.id}", None),
         ("PATCH", f"/api/v1/teams/{team.id}", {"name": "y"}),

@@ -65,8 +65,9 @@ async def list_users(
     limit: Annotated[int, Query(ge=1, le=queries.MAX_USER_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """Users of the tenant ordered by creation; ``q`` matches a name or e-mail fragment."""
-    actor.require("admin.users")
+    """Users of the tenant ordered by creation; ``q`` matches a name or e-mail fragment. Agents who
+    may assign tickets read it too (the assignee picker and @mentions)."""
+    actor.require_any("admin.users", "ticket.assign")
     filters = queries.UserFilters(team_id=team_id, role=role, active=active, text=q)
     async with runtime.db.uow(actor.tenant_id) as uow:
         rows, total = await queries.list_users(uow.session, filters, limit=limit, offset=offset)
@@ -138,7 +139,7 @@ async def _team_out(runtime: Runtime, actor: Actor, team_id: uuid.UUID) -> TeamO
 
 @router.get("/teams", response_model=TeamList, tags=["teams"], summary="All teams, flat, with parent_id")
 async def list_teams(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
-    actor.require("admin.teams")
+    actor.require_any("admin.teams", "ticket.assign")  # the assignment picker needs the teams
     async with runtime.db.uow(actor.tenant_id) as uow:
         return {"items": await queries.list_teams(uow.session)}
 

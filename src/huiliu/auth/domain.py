@@ -95,6 +95,10 @@ class Actor:
         if permission not in self.permissions:
             raise PermissionDenied(f"missing permission {permission}")
 
+    def require_any(self, *permissions: str) -> None:
+        if not any(p in self.permissions for p in permissions):
+            raise PermissionDenied(f"missing one of the permissions {', '.join(permissions)}")
+
     def sees(self, *, team_id: uuid.UUID | None, assignee_id: uuid.UUID | None) -> bool:
         """Whether a ticket with these scope fields lies inside the actor's data scope."""
         if self.data_scope is DataScope.ALL:

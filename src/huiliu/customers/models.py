@@ -15,7 +15,10 @@ from huiliu.db.base import Base, CreatedAtMixin, IdMixin, TenantScoped
 
 class Customer(IdMixin, TenantScoped, CreatedAtMixin, Base):
     __tablename__ = "customers"
-    __table_args__ = (Index("ix_customers_tenant_name", "tenant_id", "name"),)
+    __table_args__ = (
+        Index("ix_customers_tenant_name", "tenant_id", "name"),
+        Index("ix_customers_tenant_created", "tenant_id", "created_at", "id"),
+    )
 
     name: Mapped[str] = mapped_column(String(200), default="")
     level: Mapped[str] = mapped_column(String(32), default="normal")
