@@ -74,8 +74,7 @@ async def _attach_identities(
 ) -> uuid.UUID:
     """Insert identities that do not exist yet; return the customer that owns the first one."""
     session = uow.session
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert_fn = pg_insert if uow.dialect == "postgresql" else sqlite_insert
     now = utcnow()
     rows = [
         {

@@ -103,6 +103,11 @@ class UnitOfWork:
         self._to_publish: list[DomainEvent] = []
         self.committed = False
 
+    @property
+    def dialect(self) -> str:
+        """``postgresql`` or ``sqlite``: for the few write paths that differ by database."""
+        return self.db.engine.dialect.name
+
     async def __aenter__(self) -> UnitOfWork:
         return self
 

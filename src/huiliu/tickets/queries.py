@@ -135,7 +135,7 @@ def decode_cursor(sort: str, cursor: str) -> tuple[datetime, uuid.UUID]:
 
 def _page_query(
     sort: str, clauses: list[ColumnElement[bool]], cursor: tuple[datetime, uuid.UUID] | None, limit: int
-) -> Select[Any]:
+) -> Select:  # type: ignore[type-arg]
     column = Ticket.updated_at if sort.lstrip("-") == "updated_at" else Ticket.created_at
     descending = sort.startswith("-")
     where = list(clauses)

@@ -60,7 +60,7 @@ def ticket_sequence_name(tenant_id: uuid.UUID) -> str:
 async def prepare_ticket_numbers(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
     """Create the per-tenant number source: a sequence on PostgreSQL (no row lock between concurrent
     creates), a counter row on SQLite (writes are serialised there anyway)."""
-    if uow.session.bind.dialect.name == "postgresql":
+    if uow.dialect == "postgresql":
         await uow.session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {ticket_sequence_name(tenant_id)}"))
     else:
         await uow.session.execute(insert(TicketCounter).values(tenant_id=tenant_id, last_number=0))
@@ -68,7 +68,7 @@ async def prepare_ticket_numbers(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
 
 async def _next_number(uow: UnitOfWork) -> int:
     assert uow.tenant_id is not None
-    if uow.session.bind.dialect.name == "postgresql":
+    if uow.dialect == "postgresql":
         result = await uow.session.execute(text(f"SELECT nextval('{ticket_sequence_name(uow.tenant_id)}')"))
         return int(result.scalar_one())
     result = await uow.session.execute(
@@ -274,7 +274,7 @@ async def _settle_identity_race(
 
 def _uses_pg_fast_path(uow: UnitOfWork, customer_name: str | None, identities: list[tuple[str, str]]) -> bool:
     """PostgreSQL, and a customer known by at most one identity (or no customer at all)."""
-    if uow.session.bind.dialect.name != "postgresql":
+    if uow.dialect != "postgresql":
         return False
     return len(identities) == 1 or (not identities and not customer_name)
 

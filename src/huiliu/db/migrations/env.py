@@ -20,7 +20,7 @@ def _database_url() -> str:
     return url or get_settings().database_url
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
     """Render our column types as plain SQLAlchemy types so migrations import nothing of the project."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
