@@ -9,11 +9,13 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from huiliu import __version__
+from huiliu.attachments.api import router as attachments_router
 from huiliu.auth.admin_api import router as admin_router
 from huiliu.auth.api import router as auth_router
 from huiliu.core.problem import install_problem_handlers
 from huiliu.customers.api import router as customers_router
 from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
+from huiliu.live.api import router as live_router
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings, get_settings
 from huiliu.tickets.api import router as tickets_router
@@ -54,4 +56,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets_router)
     app.include_router(admin_router)
     app.include_router(customers_router)
+    app.include_router(live_router)
+    app.include_router(attachments_router)
     return app

@@ -1,5 +1,6 @@
 """Imports every models module so ``Base.metadata`` knows all tables (Alembic, tests, create_all)."""
 
+from huiliu.attachments import models as attachment_models
 from huiliu.auth import models as auth_models
 from huiliu.core import idempotency, outbox
 from huiliu.customers import models as customer_models
@@ -10,6 +11,7 @@ from huiliu.webhooks import models as webhook_models
 
 __all__ = [
     "Base",
+    "attachment_models",
     "auth_models",
     "customer_models",
     "idempotency",

@@ -110,23 +110,6 @@ class Message(IdMixin, TenantScoped, CreatedAtMixin, Base):
     delivery_state: Mapped[str | None] = mapped_column(String(16))
 
 
-class Attachment(IdMixin, TenantScoped, CreatedAtMixin, Base):
-    __tablename__ = "attachments"
-    __table_args__ = (
-        Index("ix_attachments_ticket", "ticket_id"),
-        Index("ix_attachments_message", "message_id"),
-    )
-
-    ticket_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
-    message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
-    storage_path: Mapped[str] = mapped_column(String(500))
-    uploaded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-
-
 class TicketEvent(IdMixin, TenantScoped, CreatedAtMixin, Base):
     """Append-only audit: who changed what, before and after, and why."""
 

@@ -12,10 +12,11 @@ import orjson
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from huiliu.attachments import queries as attachment_queries
 from huiliu.auth.domain import Actor, DataScope
 from huiliu.core.clock import ensure_utc
 from huiliu.core.errors import NotFound, ValidationFailed
-from huiliu.tickets.models import Attachment, Message, Ticket, TicketEvent, TicketLink, TicketTag
+from huiliu.tickets.models import Message, Ticket, TicketEvent, TicketLink, TicketTag
 
 SUMMARY_COLUMNS = (
     Ticket.id,
@@ -212,15 +213,7 @@ async def ticket_timeline(session: AsyncSession, ticket_id: uuid.UUID) -> dict[s
         .scalars()
         .all()
     )
-    attachments = (
-        (
-            await session.execute(
-                select(Attachment).where(Attachment.ticket_id == ticket_id).order_by(Attachment.created_at)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    attachments = await attachment_queries.for_ticket(session, ticket_id)
     links = (
         await session.execute(
             select(TicketLink.id, TicketLink.kind, TicketLink.source_id, TicketLink.target_id).where(

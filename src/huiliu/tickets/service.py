@@ -12,6 +12,7 @@ from typing import Any
 import nh3
 from sqlalchemy import delete, insert, select, text, update
 
+from huiliu.attachments.service import claim_for_message
 from huiliu.auth.domain import Actor, ActorKind, system_actor
 from huiliu.auth.service import check_assignable
 from huiliu.core import events as ev
@@ -24,7 +25,6 @@ from huiliu.db.session import UnitOfWork
 from huiliu.tickets import pg_create
 from huiliu.tickets.domain import Milestones, Status, apply_transition, diff, normalize_tags
 from huiliu.tickets.models import (
-    Attachment,
     Message,
     Ticket,
     TicketCounter,
@@ -448,17 +448,9 @@ async def add_message(
     )
     uow.session.add(message)
     if attachment_ids:
-        claimed = await uow.session.execute(
-            update(Attachment)
-            .where(
-                Attachment.id.in_(attachment_ids),
-                Attachment.message_id.is_(None),
-                Attachment.ticket_id.is_(None) | (Attachment.ticket_id == ticket.id),
-            )
-            .values(message_id=message.id, ticket_id=ticket.id)
+        await claim_for_message(
+            uow, actor, ticket_id=ticket.id, message_id=message.id, attachment_ids=attachment_ids
         )
-        if claimed.rowcount != len(set(attachment_ids)):
-            raise ValidationFailed("an attachment does not exist or is already used")
     changes: dict[str, Any] = {"last_message_at": now}
     if public and author_kind == "agent" and ticket.first_response_at is None:
         changes["first_response_at"] = now

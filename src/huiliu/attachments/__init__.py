@@ -1,0 +1,1 @@
+"""Files attached to tickets and messages: upload checks, content-addressed storage, downloads."""

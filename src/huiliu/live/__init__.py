@@ -1,0 +1,1 @@
+"""Live updates for the console: the server-sent event stream and ticket presence."""
