@@ -1,0 +1,250 @@
+"""``python -m bench``: run the benchmarks and append the results to docs/benchmarks.md.
+
+python -m bench create --db postgres --concurrency 1,16,64 --duration 10
+python -m bench list --db postgres --sizes 100000,1000000
+python -m bench statements --db postgres
+python -m bench all
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from bench.harness import DB_POOL, DEFAULT_PG_SERVER, REPO_DIR, BenchError, machine_description, require_wrk
+from bench.http_create import run_create
+from bench.list_detail import run_list
+from bench.results import RESULTS_FILE, Report, append_results
+from bench.statements import run_statements
+
+CODE_ENV = "HUILIU_BENCH_CODE"
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(REPO_DIR), *args], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+
+
+def code_under_test() -> str:
+    """Which code the numbers belong to: a commit, or the working tree with its uncommitted changes."""
+    if os.environ.get(CODE_ENV):
+        return os.environ[CODE_ENV]
+    try:
+        commit = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--", "src")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return f"working tree at {commit}" + (" with uncommitted changes in src/" if dirty else " (clean)")
+
+
+def run_at_revision(rev: str, argv: list[str]) -> int:
+    """Export ``src/`` of ``rev`` to a temporary directory and run this command again with that code
+    first on the import path (the server subprocesses inherit it)."""
+    commit = _git("rev-parse", "--short", rev)
+    with tempfile.TemporaryDirectory(prefix="huiliu-bench-code-") as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO_DIR), "archive", commit, "src"],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True, timeout=120)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(tmp) / "src"), str(REPO_DIR)])
+        env[CODE_ENV] = f"commit {commit} ({rev})"
+        return subprocess.run([sys.executable, "-m", "bench", *argv], env=env, check=False).returncode
+
+
+def _ints(value: str) -> list[int]:
+    try:
+        numbers = [int(part.replace("_", "")) for part in value.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from exc
+    if not numbers or any(n <= 0 for n in numbers):
+        raise argparse.ArgumentTypeError("expected positive integers")
+    return numbers
+
+
+def _dbs(value: str) -> list[str]:
+    kinds = [part.strip() for part in value.split(",") if part.strip()]
+    for kind in kinds:
+        if kind not in {"postgres", "sqlite"}:
+            raise argparse.ArgumentTypeError(f"unknown database {kind!r}: use postgres and/or sqlite")
+    return kinds
+
+
+def _pool(value: str) -> tuple[int, int]:
+    size, _, overflow = value.partition("+")
+    try:
+        return int(size), int(overflow or 0)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("pool is SIZE+OVERFLOW, e.g. 10+0") from exc
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--pg-server",
+        default=DEFAULT_PG_SERVER,
+        help="PostgreSQL server on 127.0.0.1 where a temporary database is created and dropped",
+    )
+    common.add_argument(
+        "--pool",
+        type=_pool,
+        default=DB_POOL,
+        metavar="SIZE+OVERFLOW",
+        help="the API workers' database pool, each (default %(default)s)",
+    )
+    common.add_argument(
+        "--results", type=Path, default=RESULTS_FILE, help="markdown file to append results to"
+    )
+    common.add_argument(
+        "--no-write", action="store_true", help="print only; do not append to the results file"
+    )
+    common.add_argument(
+        "--rev",
+        default=None,
+        metavar="GIT_REV",
+        help="benchmark the code of this commit (exported with git archive) instead of the "
+        "working tree, e.g. HEAD while others edit the tree",
+    )
+    sub = main.add_subparsers(dest="command", required=True)
+
+    create = sub.add_parser("create", parents=[common], help="POST /api/v1/tickets throughput and latency")
+    create.add_argument(
+        "--db", type=_dbs, default=["postgres"], help="postgres, sqlite or both (comma-separated)"
+    )
+    create.add_argument("--concurrency", type=_ints, default=[1, 16, 64])
+    create.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
+    create.add_argument(
+        "--warmup", type=float, default=3.0, help="seconds of unmeasured load before each run"
+    )
+    create.add_argument(
+        "--py-spy",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sample the API workers with py-spy during the highest-concurrency run",
+    )
+
+    reads = sub.add_parser("list", parents=[common], help="list and detail latency on a seeded tenant")
+    reads.add_argument("--db", type=_dbs, default=["postgres"])
+    reads.add_argument("--sizes", type=_ints, default=[100_000, 1_000_000], help="tickets to seed")
+    reads.add_argument("--concurrency", type=_ints, default=[1, 16])
+    reads.add_argument("--duration", type=float, default=8.0)
+    reads.add_argument("--warmup", type=float, default=2.0)
+    reads.add_argument(
+        "--detail-tickets",
+        type=int,
+        default=1000,
+        help="tickets that get messages and events and are read by the detail benchmark",
+    )
+
+    statements = sub.add_parser(
+        "statements",
+        parents=[common],
+        help="SQL statements per request (create, list, detail), counted in-process",
+    )
+    statements.add_argument("--db", type=_dbs, default=["postgres", "sqlite"])
+    statements.add_argument("--requests", type=int, default=20)
+
+    everything = sub.add_parser("all", parents=[common], help="create on both databases, then list/detail")
+    everything.add_argument("--duration", type=float, default=10.0)
+    everything.add_argument("--pg-sizes", type=_ints, default=[100_000, 1_000_000])
+    everything.add_argument("--sqlite-sizes", type=_ints, default=[100_000])
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console()
+    if args.rev and not os.environ.get(CODE_ENV):
+        return run_at_revision(args.rev, sys.argv[1:] if argv is None else argv)
+    dbs = getattr(args, "db", ["postgres", "sqlite"])
+    uses_postgres = "postgres" in dbs or args.command == "all"
+    reports: list[Report] = []
+    try:
+        if args.command != "statements":
+            require_wrk()
+        machine = (
+            machine_description(args.pg_server if uses_postgres else None) + "; code: " + code_under_test()
+        )
+        console.print(f"[bold]Machine:[/] {machine}")
+        if args.command == "create":
+            for db in args.db:
+                reports.append(
+                    run_create(
+                        db,
+                        args.concurrency,
+                        duration=args.duration,
+                        warmup=args.warmup,
+                        pg_server=args.pg_server,
+                        py_spy_dir=args.py_spy,
+                        pool=args.pool,
+                        console=console,
+                    )
+                )
+        elif args.command == "list":
+            for db in args.db:
+                reports.extend(
+                    run_list(
+                        db,
+                        args.sizes,
+                        concurrencies=args.concurrency,
+                        duration=args.duration,
+                        warmup=args.warmup,
+                        detail_count=args.detail_tickets,
+                        pg_server=args.pg_server,
+                        pool=args.pool,
+                        console=console,
+                    )
+                )
+        elif args.command == "statements":
+            for db in args.db:
+                reports.append(run_statements(db, requests=args.requests, pg_server=args.pg_server))
+        else:
+            for db in ("postgres", "sqlite"):
+                reports.append(
+                    run_create(
+                        db,
+                        [1, 16, 64],
+                        duration=args.duration,
+                        pg_server=args.pg_server,
+                        pool=args.pool,
+                        console=console,
+                    )
+                )
+            for db, sizes in (("postgres", args.pg_sizes), ("sqlite", args.sqlite_sizes)):
+                reports.extend(
+                    run_list(
+                        db,
+                        sizes,
+                        concurrencies=[1, 16],
+                        pg_server=args.pg_server,
+                        pool=args.pool,
+                        console=console,
+                    )
+                )
+    except BenchError as exc:
+        console.print(f"[red]benchmark failed:[/] {exc}")
+        return 2
+    for report in reports:
+        report.print(console)
+    if not args.no_write:
+        path = append_results(reports, machine, path=args.results)
+        console.print(f"results appended to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

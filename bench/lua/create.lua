@@ -1,0 +1,27 @@
+-- POST /api/v1/tickets: a unique title and a new customer phone number on every request.
+-- Arguments (after --): run tag, first phone number offset (the runner keeps runs apart).
+local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
+local report = dofile(here .. "report.lua")
+
+local run = "run"
+local phone_offset = 0
+local counter = 0
+
+function init(args)
+  run = args[1] or tostring(os.time())
+  phone_offset = tonumber(args[2]) or 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+  counter = counter + 1
+  local phone = string.format("139%08d", (phone_offset + counter) % 100000000)
+  local body = string.format(
+    '{"title":"门店%d号打印机卡纸 %s-%d","description":"打印小票时一直卡纸，已重启两次仍然不行，' ..
+    '请尽快安排工程师上门处理。","customer":{"phone":"%s"}}',
+    counter % 97, run, counter, phone)
+  return wrk.format(nil, "/api/v1/tickets", nil, body)
+end
+
+done = report.done
