@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,9 @@ LAYERS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 
 def require_py_spy() -> str:
-    found = shutil.which("py-spy") or (str(Path(shutil.which("python") or "").parent / "py-spy"))
-    if not found or not Path(found).exists():
+    beside_python = Path(sys.executable).parent / "py-spy"
+    found = str(beside_python) if beside_python.exists() else shutil.which("py-spy")
+    if not found:
         raise BenchError(PY_SPY_HINT)
     return found
 
