@@ -288,3 +288,24 @@ async def test_a_message_cannot_claim_someone_elses_upload(
     assert response.status_code == 422
     meta = (await client.get(f"/api/v1/attachments/{theirs['id']}/meta", headers=colleague.headers)).json()
     assert meta["ticket_id"] is None and meta["message_id"] is None
+
+
+async def test_api_key_uploads_must_belong_to_a_ticket(
+    client: httpx.AsyncClient, runtime: Any, tenant: Any, agent: Member
+) -> None:
+    key = await client.post(
+        "/api/v1/api-keys", headers=agent.headers, json={"name": "ERP", "scopes": ["tickets:write"]}
+    )
+    assert key.status_code == 201, key.text
+    integrator = {"Authorization": f"Bearer {key.json()['key']}"}
+    files = {"file": ("回执.pdf", samples.pdf(), "application/pdf")}
+    unlinked = await client.post("/api/v1/attachments", headers=integrator, files=files)
+    assert unlinked.status_code == 422
+    await assert_nothing_written(runtime, tenant.id)
+    ticket = await make_ticket(runtime, agent)
+    linked = await client.post(
+        "/api/v1/attachments", headers=integrator, files=files, data={"ticket_id": str(ticket["id"])}
+    )
+    assert linked.status_code == 201, linked.text
+    download = await client.get(f"/api/v1/attachments/{linked.json()['id']}", headers=integrator)
+    assert download.status_code == 200 and download.content == samples.pdf()

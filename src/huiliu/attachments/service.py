@@ -85,7 +85,8 @@ async def claim_for_message(
             or_(Attachment.ticket_id == ticket_id, and_(Attachment.ticket_id.is_(None), own_upload)),
         )
         .values(message_id=message_id, ticket_id=ticket_id)
+        .returning(Attachment.id)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != len(wanted):
+    if len(claimed.scalars().all()) != len(wanted):
         raise ValidationFailed("an attachment does not exist, is already used or is not yours")

@@ -9,13 +9,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from huiliu.attachments.domain import clean_filename
 from huiliu.attachments.storage import LocalStorage, StagedFile, StagingWriter
 from huiliu.core.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 FILE_FIELD = "file"
 TICKET_FIELD = "ticket_id"
@@ -123,7 +126,7 @@ async def receive_upload(
     if content_length is not None and content_length.isdigit() and int(content_length) > body_limit:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes", limit=limit)
     collector = _Collector()
-    parser = MultipartParser(boundary, collector.callbacks())
+    parser = MultipartParser(boundary, cast("MultipartCallbacks", collector.callbacks()))
     writer: StagingWriter | None = None
     received = 0
     part: _Part | None = None
