@@ -37,7 +37,7 @@ from huiliu.demo.plan import (
 )
 from huiliu.tenancy.service import provision_tenant
 from huiliu.tickets import service as tickets
-from huiliu.tickets.domain import Status
+from huiliu.tickets.domain import Priority, Status
 from huiliu.tickets.models import Ticket
 from huiliu.tickets.schemas import CustomerRef, TicketCreate
 
@@ -277,10 +277,10 @@ class _TicketRunner:
         request = TicketCreate(
             title=plan.title,
             description=plan.description,
-            priority=plan.priority,  # type: ignore[arg-type]
+            priority=Priority(plan.priority),
             category=plan.category,
             scenario=plan.scenario,
-            channel=plan.channel,  # type: ignore[arg-type]
+            channel=plan.channel,
             customer=customer,
             tags=list(plan.tags),
             team_id=self.team_ids[plan.team] if plan.team else None,
