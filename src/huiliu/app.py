@@ -19,6 +19,7 @@ from huiliu.live.api import router as live_router
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings, get_settings
 from huiliu.tickets.api import router as tickets_router
+from huiliu.webhooks.api import router as webhooks_router
 
 health_router = APIRouter(tags=["system"])
 
@@ -58,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customers_router)
     app.include_router(live_router)
     app.include_router(attachments_router)
+    app.include_router(webhooks_router)
     return app

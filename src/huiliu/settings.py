@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     outbox_backoff_base_seconds: float = 2.0
     outbox_lease_seconds: float = 60.0
     outbox_sweep_seconds: float = 5.0
+    outbox_backoff_max_seconds: float = 3600.0
+    outbox_poll_seconds: float = 0.25
+    outbox_batch_size: int = 50
+    worker_threads: int = 4
     webhook_timeout_seconds: float = 10.0
     # Per API process. Connections beyond pool_size are closed when returned, so size the pool for the
     # concurrency one process really sees (re-connecting costs far more than an idle connection).

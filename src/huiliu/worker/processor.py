@@ -1,0 +1,170 @@
+"""Processing outbox rows: the dispatcher's claim, the sweeper's release, and one task per claimed row.
+
+Everything here runs on the sync engine in system sessions (the outbox of every tenant); each step is
+its own short transaction and no transaction stays open across an HTTP call. Each transaction that
+writes starts with its write, so SQLite takes the write lock first instead of upgrading a read
+snapshot (which fails under concurrency rather than waiting)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import httpx
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from huiliu.core.clock import utcnow
+from huiliu.core.outbox import KIND_EVENT, KIND_WEBHOOK, STATE_DEAD, STATE_DELIVERED, OutboxRow
+from huiliu.db.session import ScopedSession, scope_sync_session
+from huiliu.settings import Settings
+from huiliu.webhooks import delivery
+from huiliu.webhooks.delivery import AttemptResult
+from huiliu.webhooks.domain import RetryPolicy
+from huiliu.worker import leases
+from huiliu.worker.leases import Claim
+
+log = logging.getLogger("huiliu.worker")
+
+HANDLED_KINDS = (KIND_EVENT, KIND_WEBHOOK)
+
+
+class Outcome(StrEnum):
+    FANNED_OUT = "fanned_out"
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    DEAD = "dead"
+    # The task's lease was no longer the row's: another worker owns it, or it is settled already.
+    STALE = "stale"
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    outcome: Outcome
+    # Webhook rows created by a fan-out.
+    children: int = 0
+
+
+class OutboxProcessor:
+    """What the worker does with outbox rows. Holds the sync engine, the HTTP client and the policy;
+    safe to share between worker threads."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        http: httpx.Client,
+        *,
+        on_new_work: Callable[[], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.http = http
+        self.policy = RetryPolicy(
+            max_attempts=settings.outbox_max_attempts,
+            base_seconds=settings.outbox_backoff_base_seconds,
+            cap_seconds=settings.outbox_backoff_max_seconds,
+        )
+        self._sessions = sessionmaker(engine, class_=ScopedSession, expire_on_commit=False, autoflush=False)
+        self._on_new_work = on_new_work
+        self._rng = rng or random.Random()
+
+    def session(self) -> Session:
+        return scope_sync_session(self._sessions(), None, system=True)
+
+    # --- dispatcher and sweeper ---------------------------------------------------------------------
+
+    def claim(self, limit: int, *, tenant_id: uuid.UUID | None = None) -> list[Claim]:
+        """Lease up to ``limit`` due rows of the kinds this worker handles."""
+        with self.session() as session, session.begin():
+            return leases.claim_due(
+                session,
+                now=utcnow(),
+                lease_seconds=self.settings.outbox_lease_seconds,
+                limit=limit,
+                kinds=HANDLED_KINDS,
+                tenant_id=tenant_id,
+            )
+
+    def sweep(self) -> int:
+        """Free rows whose lease ran out, so they are claimed again."""
+        with self.session() as session, session.begin():
+            released = leases.release_expired(session, now=utcnow())
+        if released:
+            log.warning("released %d outbox row(s) whose lease expired", released)
+        return released
+
+    # --- one claimed row ----------------------------------------------------------------------------
+
+    def process(self, row_id: uuid.UUID, token: datetime) -> Processed:
+        """Process one claimed row (the Huey task's body)."""
+        with self.session() as session:
+            kind = session.scalar(select(OutboxRow.kind).where(OutboxRow.id == row_id))
+        if kind == KIND_EVENT:
+            return self.fan_out(row_id, token)
+        if kind == KIND_WEBHOOK:
+            return self.deliver(row_id, token)
+        return Processed(Outcome.STALE)
+
+    def fan_out(self, row_id: uuid.UUID, token: datetime) -> Processed:
+        """Turn an event row into its webhook rows and mark it delivered, in one transaction."""
+        now = utcnow()
+        with self.session() as session, session.begin():
+            renewed = self._take_over(session, row_id, token, now)
+            if renewed is None:
+                return Processed(Outcome.STALE)
+            row = session.get_one(OutboxRow, row_id)
+            children = delivery.fan_out(session, row, now)
+            values = {"state": STATE_DELIVERED, "attempts": row.attempts + 1, "delivered_at": now}
+            if not leases.settle(session, row_id, renewed, values):
+                session.rollback()
+                return Processed(Outcome.STALE)
+        if children and self._on_new_work is not None:
+            self._on_new_work()
+        return Processed(Outcome.FANNED_OUT, children)
+
+    def deliver(self, row_id: uuid.UUID, token: datetime) -> Processed:
+        """One delivery attempt of a webhook row, logged, then settled: delivered, retry later, dead."""
+        with self.session() as session:
+            with session.begin():
+                renewed = self._take_over(session, row_id, token, utcnow())
+                if renewed is None:
+                    return Processed(Outcome.STALE)
+            with session.begin():
+                row = session.get_one(OutboxRow, row_id)
+                subscription = delivery.subscription_for(session, row)
+        if subscription is None or not subscription.is_active:
+            reason = "subscription deleted" if subscription is None else "subscription disabled"
+            result = AttemptResult(False, None, reason, 0.0)
+            values = delivery.dead_outcome(row.attempts, reason)
+        else:
+            result = delivery.post(self.http, row, subscription)
+            values = delivery.outcome(row.attempts, result, self.policy, utcnow(), self._rng.random())
+        with self.session() as session, session.begin():
+            settled = leases.settle(session, row_id, renewed, values)
+            delivery.log_attempt(session, row, result, utcnow())
+        if not settled:
+            log.warning("outbox row %s: lease lost during delivery; its new owner settles it", row_id)
+            return Processed(Outcome.STALE)
+        return Processed(_outcome_of(values["state"]))
+
+    def _take_over(
+        self, session: Session, row_id: uuid.UUID, token: datetime, now: datetime
+    ) -> datetime | None:
+        return leases.take_over(
+            session, row_id, token, now=now, lease_seconds=self.settings.outbox_lease_seconds
+        )
+
+
+def _outcome_of(state: str) -> Outcome:
+    if state == STATE_DELIVERED:
+        return Outcome.DELIVERED
+    if state == STATE_DEAD:
+        return Outcome.DEAD
+    return Outcome.RETRY

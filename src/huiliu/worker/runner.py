@@ -1,0 +1,162 @@
+"""``run_worker``: the worker process. Three kinds of threads share one outbox processor:
+
+- the dispatcher claims due outbox rows (a lease each) every ``outbox_poll_seconds`` — sooner when a
+  fan-out just created work — and enqueues one Huey task per row, keeping the queue about one batch
+  deep so leases do not run out while tasks wait;
+- the sweeper frees rows whose lease ran out every ``outbox_sweep_seconds`` (a worker died mid-row);
+- the Huey consumer's worker threads (``worker_threads``) run the tasks: fan-out and delivery.
+
+SIGINT and SIGTERM stop it cleanly: no new claims, deliveries in flight finish (bounded by the webhook
+timeout), then the process exits. Rows claimed but not started keep their lease in the queue: the
+next worker runs them, or the sweeper frees them when the lease runs out."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+import httpx
+from huey import Huey
+from huey.api import TaskWrapper
+from huey.consumer import Consumer
+
+from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
+from huiliu.db.engine import make_sync_engine
+from huiliu.settings import Settings
+from huiliu.worker.processor import OutboxProcessor
+from huiliu.worker.queue import make_huey
+from huiliu.worker.tasks import register_tasks
+
+log = logging.getLogger("huiliu.worker")
+
+# After an unexpected error (database unreachable …) a loop waits this long before trying again.
+ERROR_PAUSE_SECONDS = 1.0
+
+
+class Dispatcher:
+    """Claims due rows and enqueues a task per row."""
+
+    def __init__(self, processor: OutboxProcessor, huey: Huey, task: TaskWrapper, settings: Settings) -> None:
+        self.processor = processor
+        self.huey = huey
+        self.task = task
+        self.settings = settings
+
+    def dispatch_once(self) -> int:
+        room = self.settings.outbox_batch_size - self.huey.pending_count()
+        claims = self.processor.claim(room)
+        for claim in claims:
+            self.task(str(claim.row_id), claim.lease.isoformat())
+        if claims:
+            log.debug("dispatched %d outbox row(s)", len(claims))
+        return len(claims)
+
+
+def _loop(
+    name: str, step: Callable[[], Any], interval: float, stop: threading.Event, wake: threading.Event
+) -> None:
+    while not stop.is_set():
+        pause = interval
+        try:
+            step()
+        except Exception:
+            log.exception("%s failed; trying again", name)
+            pause = max(interval, ERROR_PAUSE_SECONDS)
+        wake.wait(pause)
+        wake.clear()
+
+
+class _Consumer(Consumer):  # type: ignore[misc]
+    """Huey's consumer with SIGINT and SIGTERM both graceful, telling the loops to stop first."""
+
+    def __init__(self, huey: Huey, *, on_signal: Callable[[], None], **options: Any) -> None:
+        super().__init__(huey, **options)
+        self._signal_actions[self._interrupt_sig] = (False, True)
+        self._on_signal = on_signal
+
+    def _handle_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._on_signal()
+        super()._handle_signal(signum, frame)
+
+
+def _configure_logging(settings: Settings) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def run_worker(settings: Settings) -> None:
+    """Run the worker until SIGINT or SIGTERM (blocking; call from the main thread)."""
+    _configure_logging(settings)
+    threads = max(1, settings.worker_threads)
+    engine = make_sync_engine(settings.database_url, pool_size=threads + 2, max_overflow=threads)
+    http = httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
+    huey = make_huey(settings)
+    stop = threading.Event()
+    dispatcher_wake = threading.Event()
+    sweeper_wake = threading.Event()
+    processor = OutboxProcessor(settings, engine, http, on_new_work=dispatcher_wake.set)
+    dispatcher = Dispatcher(processor, huey, register_tasks(huey, processor), settings)
+
+    def sweep() -> None:
+        if processor.sweep():
+            dispatcher_wake.set()
+
+    def stop_loops() -> None:
+        stop.set()
+        dispatcher_wake.set()
+        sweeper_wake.set()
+
+    loops = [
+        threading.Thread(
+            target=_loop,
+            args=(
+                "dispatcher",
+                dispatcher.dispatch_once,
+                settings.outbox_poll_seconds,
+                stop,
+                dispatcher_wake,
+            ),
+            name="outbox-dispatcher",
+            daemon=True,
+        ),
+        threading.Thread(
+            target=_loop,
+            args=("sweeper", sweep, settings.outbox_sweep_seconds, stop, sweeper_wake),
+            name="outbox-sweeper",
+            daemon=True,
+        ),
+    ]
+    consumer = _Consumer(
+        huey,
+        on_signal=stop_loops,
+        workers=threads,
+        worker_type="thread",
+        periodic=False,
+        initial_delay=0.05,
+        backoff=1.5,
+        # SQLite storage is polled: keep the idle poll short so a claimed row starts promptly.
+        max_delay=settings.outbox_poll_seconds,
+        shutdown_timeout=settings.webhook_timeout_seconds + 5,
+    )
+    log.info(
+        "worker starting: %d thread(s), queue %s, lease %.1fs",
+        threads,
+        "redis" if settings.redis_url else settings.huey_sqlite_path,
+        settings.outbox_lease_seconds,
+    )
+    for thread in loops:
+        thread.start()
+    try:
+        consumer.run()
+    finally:
+        stop_loops()
+        for thread in loops:
+            thread.join(timeout=settings.webhook_timeout_seconds + 5)
+        http.close()
+        engine.dispose()
+        log.info("worker stopped")
