@@ -91,6 +91,8 @@ def serve(
         workers=processes,
         log_level=settings.log_level,
         proxy_headers=True,
+        # Live-update streams stay open; clients reconnect with Last-Event-ID, so do not wait on them.
+        timeout_graceful_shutdown=5,
     )
 
 
@@ -125,7 +127,7 @@ def _database(settings: Settings) -> Database:
     from huiliu.db.session import Database
 
     engine = make_async_engine(settings.database_url, pool_size=5, max_overflow=5)
-    # Commands write before any API runs and no console listens to them: live updates stay in-process.
+    # What commands write (an admin, back-dated demo history) is no live news: updates stay in-process.
     return Database(engine, InProcessHub())
 
 
@@ -164,7 +166,10 @@ def seed(settings: Settings, tickets: int, customers: int) -> SeedReport:
         finally:
             await db.dispose()
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    except KeyboardInterrupt:
+        raise _fail("seeding interrupted; run the command again to continue where it stopped", 130) from None
 
 
 def _login_panel(url: str | None = None) -> Panel:
