@@ -47,9 +47,10 @@ def deep_cursor(server: Server, token: str, target_depth: int) -> tuple[str, int
     """Follow ``next_cursor`` through open tickets until ``target_depth`` rows are behind us."""
     headers = {"Authorization": f"Bearer {token}"}
     cursor, depth = None, 0
+    page_size = WALK_PAGE if target_depth >= 2 * WALK_PAGE else 25
     with httpx.Client(base_url=server.base_url, headers=headers, timeout=60) as client:
         for _ in range(MAX_WALK_PAGES):
-            params = {"status": "open", "limit": str(WALK_PAGE)}
+            params = {"status": "open", "limit": str(page_size)}
             if cursor:
                 params["cursor"] = cursor
             response = client.get(LIST, params=params)
@@ -141,7 +142,7 @@ def run_list(
             with api_server(url, pool=pool) as server:
                 admin = server.login(tenant.admin_email)
                 agent = server.login(tenant.agent_email)
-                cursor, depth = deep_cursor(server, admin, max(WALK_PAGE, estimate_open_tickets(size) // 2))
+                cursor, depth = deep_cursor(server, admin, max(25, estimate_open_tickets(size) // 2))
                 scenarios = [
                     Scenario("list open, first page", f"{LIST}?status=open&limit=25", admin),
                     Scenario(

@@ -117,7 +117,7 @@ def test_list_and_detail_benchmark_runs_without_errors() -> None:
     kind, options = _target()
     seeding, reads = run_list(
         kind,
-        [400],
+        [2000],
         concurrencies=[2],
         duration=1,
         warmup=0,
