@@ -98,7 +98,7 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the background worker: outbox delivery, timers and scheduled jobs."""
+    """Run the background worker: outbox delivery with retries (webhooks)."""
     try:
         from huiliu.worker.runner import run_worker
     except ModuleNotFoundError as exc:
