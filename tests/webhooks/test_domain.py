@@ -76,7 +76,7 @@ def test_events_are_checked_deduplicated_and_star_means_all() -> None:
         TICKET_ASSIGNED,
     ]
     assert normalize_events([TICKET_CREATED, "*"]) == ["*"]
-    with pytest.raises(ValueError, match="ticket.exploded"):
+    with pytest.raises(ValueError, match=r"ticket\.exploded"):
         normalize_events([TICKET_CREATED, "ticket.exploded"])
     with pytest.raises(ValueError):
         normalize_events([])
