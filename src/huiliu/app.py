@@ -20,6 +20,7 @@ from huiliu.runtime import Runtime
 from huiliu.settings import Settings, get_settings
 from huiliu.tickets.api import router as tickets_router
 from huiliu.webhooks.api import router as webhooks_router
+from huiliu.webui import mount_web
 
 health_router = APIRouter(tags=["system"])
 
@@ -60,4 +61,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_router)
     app.include_router(attachments_router)
     app.include_router(webhooks_router)
+    # Last: the web apps' catch-all route must not shadow any API route.
+    mount_web(app, settings)
     return app

@@ -1,0 +1,40 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { setUnauthorizedHandler } from '@/shared/api/client'
+import { useSession } from './stores/session'
+
+const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: () => import('./pages/LoginPage.vue'), meta: { public: true } },
+  {
+    path: '/',
+    component: () => import('./layouts/ConsoleLayout.vue'),
+    children: [
+      { path: '', redirect: { name: 'queue', params: { view: 'mine' } } },
+      { path: 'queues/:view', name: 'queue', component: () => import('./pages/QueuePage.vue') },
+      { path: 'tickets/:id', name: 'ticket', component: () => import('./pages/TicketPage.vue') },
+      { path: 'customers', name: 'customers', component: () => import('./pages/CustomersPage.vue') },
+      { path: 'customers/:id', name: 'customer', component: () => import('./pages/CustomerPage.vue') },
+      { path: 'settings/users', name: 'users', component: () => import('./pages/UsersPage.vue') },
+      { path: 'settings/teams', name: 'teams', component: () => import('./pages/TeamsPage.vue') },
+      { path: 'settings/roles', name: 'roles', component: () => import('./pages/RolesPage.vue') },
+      { path: 'settings/profile', name: 'profile', component: () => import('./pages/ProfilePage.vue') },
+      { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },
+    ],
+  },
+]
+
+export const router = createRouter({ history: createWebHistory(import.meta.env.BASE_URL), routes })
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true
+  const session = useSession()
+  if (!session.me) await session.load()
+  if (!session.me) return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+  return true
+})
+
+setUnauthorizedHandler(() => {
+  const session = useSession()
+  session.forget()
+  const current = router.currentRoute.value
+  if (!current.meta.public) void router.replace({ name: 'login', query: { next: current.fullPath } })
+})
