@@ -126,5 +126,6 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     assert policy.delay(3, 0.5) == 6.0
     assert policy.delay(10, 0.0) == 5.0  # capped at 10, half of it before jitter
     assert policy.delay(10, 0.999) <= 10.0
+    assert policy.delay(5000, 0.5) == 7.5  # far past the cap: no overflow
     assert not policy.exhausted(4)
     assert policy.exhausted(5)

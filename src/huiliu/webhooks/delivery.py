@@ -10,11 +10,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -87,10 +87,11 @@ def fan_out(session: Session, event_row: OutboxRow, now: datetime) -> int:
 
 def _insert_if_absent(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
+    table = cast(Table, OutboxRow.__table__)
     if dialect == "postgresql":
-        return pg_insert(OutboxRow.__table__).on_conflict_do_nothing(index_elements=["id"])
+        return pg_insert(table).on_conflict_do_nothing(index_elements=["id"])
     if dialect == "sqlite":
-        return sqlite_insert(OutboxRow.__table__).on_conflict_do_nothing(index_elements=["id"])
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=["id"])
     raise RuntimeError(f"unsupported database dialect {dialect}")
 
 

@@ -124,7 +124,8 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential in the
         attempt, capped, with "equal jitter" (``jitter`` in [0, 1) picks a point in the upper half)
         so receivers coming back from an outage are not hit by every retry at once."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(attempt - 1, 0))
+        doublings = min(max(attempt - 1, 0), 60)  # the cap is reached long before; no float overflow
+        ceiling = min(self.cap_seconds, self.base_seconds * float(1 << doublings))
         return ceiling / 2 + ceiling / 2 * jitter
 
     def exhausted(self, attempts: int) -> bool:

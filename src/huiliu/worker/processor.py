@@ -152,7 +152,16 @@ class OutboxProcessor:
         if not settled:
             log.warning("outbox row %s: lease lost during delivery; its new owner settles it", row_id)
             return Processed(Outcome.STALE)
-        return Processed(_outcome_of(values["state"]))
+        outcome = _outcome_of(values["state"])
+        if outcome is not Outcome.DELIVERED:
+            log.info(
+                "webhook delivery %s attempt %d failed (%s): %s",
+                row_id,
+                values["attempts"],
+                outcome,
+                result.error,
+            )
+        return Processed(outcome)
 
     def _take_over(
         self, session: Session, row_id: uuid.UUID, token: datetime, now: datetime

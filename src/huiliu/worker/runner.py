@@ -37,17 +37,24 @@ ERROR_PAUSE_SECONDS = 1.0
 
 
 class Dispatcher:
-    """Claims due rows and enqueues a task per row."""
+    """Claims due rows and enqueues a task per row, keeping the queue short: a claimed row's lease
+    runs while it waits in the queue, so the queue holds about two rows per worker thread and is
+    topped up when it falls to one per thread (woken by every finished task, or the poll)."""
 
-    def __init__(self, processor: OutboxProcessor, huey: Huey, task: TaskWrapper, settings: Settings) -> None:
+    def __init__(
+        self, processor: OutboxProcessor, huey: Huey, task: TaskWrapper, settings: Settings, threads: int
+    ) -> None:
         self.processor = processor
         self.huey = huey
         self.task = task
-        self.settings = settings
+        self.low_water = threads
+        self.high_water = min(2 * threads, settings.outbox_batch_size)
 
     def dispatch_once(self) -> int:
-        room = self.settings.outbox_batch_size - self.huey.pending_count()
-        claims = self.processor.claim(room)
+        queued = self.huey.pending_count()
+        if queued > self.low_water:
+            return 0
+        claims = self.processor.claim(self.high_water - queued)
         for claim in claims:
             self.task(str(claim.row_id), claim.lease.isoformat())
         if claims:
@@ -83,10 +90,13 @@ class _Consumer(Consumer):  # type: ignore[misc]
 
 
 def _configure_logging(settings: Settings) -> None:
+    level = settings.log_level.upper()
     if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        # One line per task and per request drowns what matters; our own log says what failed.
+        logging.getLogger("huey").setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def run_worker(settings: Settings) -> None:
@@ -100,7 +110,8 @@ def run_worker(settings: Settings) -> None:
     dispatcher_wake = threading.Event()
     sweeper_wake = threading.Event()
     processor = OutboxProcessor(settings, engine, http, on_new_work=dispatcher_wake.set)
-    dispatcher = Dispatcher(processor, huey, register_tasks(huey, processor), settings)
+    task = register_tasks(huey, processor, after_each=dispatcher_wake.set)
+    dispatcher = Dispatcher(processor, huey, task, settings, threads)
 
     def sweep() -> None:
         if processor.sweep():

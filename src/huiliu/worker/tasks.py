@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from huey import Huey
@@ -13,12 +14,19 @@ from huiliu.worker.processor import OutboxProcessor
 PROCESS_OUTBOX_ROW = "outbox.process_row"
 
 
-def register_tasks(huey: Huey, processor: OutboxProcessor) -> TaskWrapper:
+def register_tasks(
+    huey: Huey, processor: OutboxProcessor, *, after_each: Callable[[], None] | None = None
+) -> TaskWrapper:
     """Register the outbox task on ``huey``; returns it (calling it enqueues). Arguments are plain
-    strings so the queue holds no pickled objects of ours."""
+    strings so the queue holds no pickled objects of ours. ``after_each`` runs after every task (the
+    worker wakes its dispatcher to top up the queue)."""
 
-    @huey.task(name=PROCESS_OUTBOX_ROW)
     def process_outbox_row(row_id: str, lease: str) -> None:
-        processor.process(uuid.UUID(row_id), datetime.fromisoformat(lease))
+        try:
+            processor.process(uuid.UUID(row_id), datetime.fromisoformat(lease))
+        finally:
+            if after_each is not None:
+                after_each()
 
-    return process_outbox_row
+    wrapper: TaskWrapper = huey.task(name=PROCESS_OUTBOX_ROW)(process_outbox_row)
+    return wrapper
