@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from huiliu.core.outbox import STATE_PENDING, OutboxRow
@@ -109,19 +109,6 @@ def release_expired(session: Session, *, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result)
-
-
-def leased_rows(session: Session) -> list[uuid.UUID]:
-    """Ids of pending rows that hold a lease right now (claimed or being delivered)."""
-    statement = select(OutboxRow.id).where(
-        OutboxRow.state == STATE_PENDING, OutboxRow.locked_until.is_not(None)
-    )
-    return list(session.scalars(statement))
-
-
-def count_pending(session: Session) -> int:
-    statement = select(func.count()).select_from(OutboxRow).where(OutboxRow.state == STATE_PENDING)
-    return int(session.scalar(statement) or 0)
 
 
 def _rowcount(result: Any) -> int:
