@@ -26,6 +26,8 @@ class OutboxRow(IdMixin, TenantScoped, CreatedAtMixin, Base):
     __table_args__ = (
         Index("ix_outbox_due", "state", "next_attempt_at"),
         Index("ix_outbox_tenant_created", "tenant_id", "created_at"),
+        # The delivery log of one webhook subscription.
+        Index("ix_outbox_target_created", "target_id", "created_at"),
     )
 
     kind: Mapped[str] = mapped_column(String(32))

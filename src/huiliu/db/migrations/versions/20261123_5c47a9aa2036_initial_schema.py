@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 95c1fdd7c253
+Revision ID: 5c47a9aa2036
 Revises:
-Create Date: 2026-11-23 01:49:56.442740
+Create Date: 2026-11-23 02:41:58.144480
 
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = "95c1fdd7c253"
+revision: str = "5c47a9aa2036"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
     )
     with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.create_index("ix_customers_tenant_created", ["tenant_id", "created_at", "id"], unique=False)
         batch_op.create_index("ix_customers_tenant_name", ["tenant_id", "name"], unique=False)
 
     op.create_table(
@@ -115,6 +116,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_due", ["state", "next_attempt_at"], unique=False)
+        batch_op.create_index("ix_outbox_target_created", ["target_id", "created_at"], unique=False)
         batch_op.create_index("ix_outbox_tenant_created", ["tenant_id", "created_at"], unique=False)
 
     op.create_table(
@@ -546,6 +548,7 @@ def downgrade() -> None:
     op.drop_table("outbox_attempts")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_tenant_created")
+        batch_op.drop_index("ix_outbox_target_created")
         batch_op.drop_index("ix_outbox_due")
 
     op.drop_table("outbox")
@@ -553,6 +556,7 @@ def downgrade() -> None:
     op.drop_table("entry_points")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("ix_customers_tenant_name")
+        batch_op.drop_index("ix_customers_tenant_created")
 
     op.drop_table("customers")
     op.drop_table("tenants")
