@@ -6,10 +6,19 @@ import re
 
 from huiliu.core.errors import ValidationFailed
 
-IDENTITY_KINDS: frozenset[str] = frozenset({
-    "phone", "email", "wechat_openid", "wechat_unionid", "wecom_external_userid", "douyin_openid",
-    "device_sn", "web_visitor", "external",
-})
+IDENTITY_KINDS: frozenset[str] = frozenset(
+    {
+        "phone",
+        "email",
+        "wechat_openid",
+        "wechat_unionid",
+        "wecom_external_userid",
+        "douyin_openid",
+        "device_sn",
+        "web_visitor",
+        "external",
+    }
+)
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]")
 _MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -19,8 +28,8 @@ def normalize_phone(raw: str) -> str:
     """Mainland numbers lose +86/0086 and separators; other numbers keep their digits and leading +."""
     phone = _PHONE_SEPARATORS.sub("", raw.strip())
     for prefix in ("+86", "0086"):
-        if phone.startswith(prefix) and _MAINLAND_MOBILE.match(phone[len(prefix):]):
-            phone = phone[len(prefix):]
+        if phone.startswith(prefix) and _MAINLAND_MOBILE.match(phone[len(prefix) :]):
+            phone = phone[len(prefix) :]
     if not re.fullmatch(r"\+?\d{5,20}", phone):
         raise ValidationFailed(f"not a phone number: {raw}")
     return phone

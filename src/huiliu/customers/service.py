@@ -199,17 +199,31 @@ async def update_customer(
     return customer
 
 
-def pg_resolve_one_identity(tenant_id: uuid.UUID, name: str | None, kind: str, value: str) -> dict[str, object]:
+def pg_resolve_one_identity(
+    tenant_id: uuid.UUID, name: str | None, kind: str, value: str
+) -> dict[str, object]:
     """Parameters of the customer-resolution part of the tickets' one-statement create on PostgreSQL
     (``tickets.pg_create``): find the customer behind one identity or create both."""
-    return {"tenant_id": tenant_id, "kind": kind, "value": normalize_identity(kind, value),
-            "customer_id": new_id(), "identity_id": new_id(), "name": name or "", "now": utcnow()}
+    return {
+        "tenant_id": tenant_id,
+        "kind": kind,
+        "value": normalize_identity(kind, value),
+        "customer_id": new_id(),
+        "identity_id": new_id(),
+        "name": name or "",
+        "now": utcnow(),
+    }
 
 
 async def settle_lost_identity(uow: UnitOfWork, orphan_id: uuid.UUID, kind: str, value: str) -> uuid.UUID:
     """After a create lost the race to register a new identity: delete the customer row it made (no
     identity points at it) and return the customer that owns the identity."""
     await uow.session.execute(delete(Customer).where(Customer.id == orphan_id))
-    return (await uow.session.execute(select(CustomerIdentity.customer_id).where(
-        CustomerIdentity.kind == kind, CustomerIdentity.value == value,
-    ))).scalar_one()
+    return (
+        await uow.session.execute(
+            select(CustomerIdentity.customer_id).where(
+                CustomerIdentity.kind == kind,
+                CustomerIdentity.value == value,
+            )
+        )
+    ).scalar_one()
