@@ -292,8 +292,12 @@ async def test_list_errors(client, admin, reader):
         {"limit": 0},
         {"limit": 201},
         {"q": "x" * 201},
+        {"priority": "urgent,asap"},
     ):
         assert_problem(await client.get(BASE, headers=h, params=params), 422, "validation-failed")
+    # Digits that cannot be a ticket number are searched as text, not sent to the INTEGER column.
+    for q in ("9" * 12, "9" * 30, "²", "１２", "-1"):
+        assert ids(await client.get(BASE, headers=h, params={"q": q})) == []
     page = (await client.get(BASE, headers=h, params={"limit": 1})).json()
     assert page["next_cursor"] is None
     # A cursor made for one sort order is refused by another.
@@ -584,11 +588,11 @@ async def test_bulk(runtime, client, tenant, admin, reader):
         ),
         422,
     )
-    denied = await client.post(
-        f"{BASE}/bulk", headers=reader, json={"ticket_ids": [str(first["id"])], "status": "open"}
-    )
-    assert denied.status_code == 200
-    assert denied.json()["updated"] == [] and len(denied.json()["failed"]) == 1
+    for action in ({"status": "open"}, {"add_tags": ["x"]}, {"assignee_id": str(agent.user.id)}):
+        denied = await client.post(
+            f"{BASE}/bulk", headers=reader, json={"ticket_ids": [str(first["id"])], **action}
+        )
+        assert_problem(denied, 403, "permission-denied")
     assert_problem(
         await client.post(f"{BASE}/bulk", json={"ticket_ids": [str(first["id"])], "status": "open"}), 401
     )

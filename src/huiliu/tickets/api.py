@@ -13,7 +13,7 @@ from huiliu.auth.deps import ActorDep, RuntimeDep
 from huiliu.core.errors import HuiliuError, ValidationFailed
 from huiliu.core.idempotency_api import run_idempotent
 from huiliu.tickets import queries, service
-from huiliu.tickets.domain import Status
+from huiliu.tickets.domain import Priority, Status
 from huiliu.tickets.schemas import (
     Assignment,
     BulkAction,
@@ -97,6 +97,10 @@ async def list_tickets(
         statuses = [Status(s).value for s in statuses]
     except ValueError as exc:
         raise ValidationFailed(f"unknown status in {status!r}") from exc
+    try:
+        priorities = [Priority(p).value for p in priorities]
+    except ValueError as exc:
+        raise ValidationFailed(f"unknown priority in {priority!r}") from exc
     filters = queries.TicketFilters(
         statuses=statuses,
         priorities=priorities,
@@ -261,6 +265,11 @@ async def bulk(body: BulkAction, actor: ActorDep, runtime: RuntimeDep) -> dict[s
     """Each ticket is its own transaction: one failure does not undo the others; failures are listed."""
     if body.status is None and body.team_id is None and body.assignee_id is None and not body.add_tags:
         raise ValidationFailed("choose at least one of status, team_id, assignee_id, add_tags")
+    # Refuse up front what the actor may never do, rather than reporting every ticket as failed.
+    if body.status is not None or body.add_tags:
+        actor.require("ticket.update")
+    if body.team_id is not None or body.assignee_id is not None:
+        actor.require("ticket.assign")
     updated, failed = [], []
     for ticket_id in dict.fromkeys(body.ticket_ids):
         try:

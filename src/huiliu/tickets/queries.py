@@ -37,6 +37,7 @@ SUMMARY_COLUMNS = (
 )
 SORTS = {"-created_at", "created_at", "-updated_at", "updated_at"}
 MAX_LIMIT = 200
+MAX_TICKET_NUMBER = 2**31 - 1
 
 
 def scope_clause(actor: Actor) -> ColumnElement[bool] | None:
@@ -74,6 +75,12 @@ def _parse_uuid(value: str, name: str) -> uuid.UUID:
         raise ValidationFailed(f"{name} must be a UUID, 'me' or 'none'") from exc
 
 
+def _is_ticket_number(text: str) -> bool:
+    """ASCII digits within the column's range (``isdigit`` alone admits "²" and numbers the database
+    cannot compare to an INTEGER column)."""
+    return text.isascii() and text.isdigit() and int(text) <= MAX_TICKET_NUMBER
+
+
 def _filter_clauses(actor: Actor, filters: TicketFilters) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     scope = scope_clause(actor)
@@ -105,7 +112,7 @@ def _filter_clauses(actor: Actor, filters: TicketFilters) -> list[ColumnElement[
         clauses.append(Ticket.created_at < filters.created_to)
     if filters.text:
         pattern = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        number_match = [Ticket.number == int(filters.text)] if filters.text.isdigit() else []
+        number_match = [Ticket.number == int(filters.text)] if _is_ticket_number(filters.text) else []
         clauses.append(
             or_(
                 Ticket.title.ilike(pattern, escape="\\"),
