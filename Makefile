@@ -71,6 +71,7 @@ bench: install-py ## Benchmarks (see docs/benchmarks.md)
 	$(BIN)/huiliu bench
 
 screenshots: install install-browser web ## PNGs of the main screens into docs/screenshots/
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 	$(BIN)/python -m tests.e2e.screenshots
 
 clean: ## Remove local state (database, files, builds)

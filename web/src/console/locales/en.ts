@@ -51,7 +51,7 @@ const en: typeof zhCN = {
   priority: { urgent: 'Urgent', high: 'High', normal: 'Normal', low: 'Low' },
   channel: {
     api: 'API', web: 'Web form', webform: 'Web form', email: 'E-mail', wechat_mp: 'WeChat OA', wecom_app: 'WeCom',
-    wecom_kf: 'WeChat Customer Service', miniprogram: 'Mini-program', douyin: 'Douyin', phone: 'Phone',
+    wecom_kf: 'WeChat Customer Service', miniprogram: 'Mini-program', mini_program: 'Mini-program', h5_form: 'H5 form', douyin: 'Douyin', phone: 'Phone',
     console: 'Console', webhook: 'Webhook',
   },
   scenario: { presales: 'Presales', sales: 'Sales', aftersales: 'Aftersales', complaint: 'Complaint' },
@@ -71,7 +71,7 @@ const en: typeof zhCN = {
     attachments: 'Attachments', changed: '{field}: {from} → {to}', event: {
       ticket_created: 'created the ticket', ticket_updated: 'edited the ticket',
       ticket_status_changed: 'changed the status', ticket_assigned: 'assigned the ticket',
-      ticket_tags_changed: 'changed the tags', ticket_message_added: 'replied to the customer',
+      ticket_tags_changed: 'changed the tags', ticket_message_added: 'sent a message',
       ticket_note_added: 'added an internal note', ticket_merged: 'merged the ticket',
       ticket_linked: 'linked a ticket', ticket_reopened: 'reopened the ticket',
     },

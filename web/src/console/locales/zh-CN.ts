@@ -46,7 +46,7 @@ export default {
   priority: { urgent: '紧急', high: '高', normal: '普通', low: '低' },
   channel: {
     api: 'API', web: '网页表单', webform: '网页表单', email: '邮件', wechat_mp: '公众号', wecom_app: '企业微信',
-    wecom_kf: '微信客服', miniprogram: '小程序', douyin: '抖音', phone: '电话', console: '工作台', webhook: 'Webhook',
+    wecom_kf: '微信客服', miniprogram: '小程序', mini_program: '小程序', h5_form: 'H5 表单', douyin: '抖音', phone: '电话', console: '工作台', webhook: 'Webhook',
   },
   scenario: { presales: '售前', sales: '售中', aftersales: '售后', complaint: '投诉' },
   ticket: {
@@ -63,7 +63,7 @@ export default {
     customer: '客户', agent: '客服', system: '系统', note: '内部备注', public: '公开回复', attachments: '附件',
     changed: '{field}：{from} → {to}', event: {
       ticket_created: '创建了工单', ticket_updated: '修改了工单', ticket_status_changed: '变更了状态',
-      ticket_assigned: '分配了工单', ticket_tags_changed: '修改了标签', ticket_message_added: '回复了客户',
+      ticket_assigned: '分配了工单', ticket_tags_changed: '修改了标签', ticket_message_added: '发送了消息',
       ticket_note_added: '添加了内部备注', ticket_merged: '合并了工单', ticket_linked: '关联了工单',
       ticket_reopened: '重新打开了工单',
     },
