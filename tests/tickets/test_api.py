@@ -87,7 +87,6 @@ async def test_create_errors(client, admin, reader):
     )
 
 
-@pytest.mark.xfail(strict=True, reason="create_ticket does not check parent_id (see report)")
 async def test_create_refuses_a_parent_outside_the_tenant(runtime, client, admin):
     other_tenant = await make_tenant(runtime)
     foreign = await make_ticket(runtime, await make_member(runtime, other_tenant))

@@ -548,10 +548,6 @@ async def test_parent_and_child_links_set_parent_id(runtime, tenant, admin):
         await assert_nothing_written(runtime, log, ticket_id, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service.link changes the child's parent_id without an audit event on the child (see report)",
-)
 async def test_linking_a_child_records_the_parent_change_on_the_child(runtime, tenant, admin):
     parent = await make_ticket(runtime, admin)
     child = await make_ticket(runtime, admin)

@@ -29,7 +29,6 @@ class TicketCreate(StrictModel):
     category: str | None = Field(default=None, max_length=100)
     scenario: Literal["presales", "sales", "aftersales", "complaint"] | None = None
     channel: str = Field(default="api", max_length=32)
-    entry_point_id: uuid.UUID | None = None
     team_id: uuid.UUID | None = None
     assignee_id: uuid.UUID | None = None
     tags: list[str] = Field(default_factory=list, max_length=30)

@@ -170,15 +170,25 @@ def record(
 
 
 async def create_ticket(
-    uow: UnitOfWork, actor: Actor, request: TicketCreate, ticket_id: uuid.UUID | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    request: TicketCreate,
+    ticket_id: uuid.UUID | None = None,
+    *,
+    entry_point_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """Create a ticket (and its customer when new), record ``ticket.created``, commit.
 
-    ``ticket_id`` lets a caller fix the id up front (idempotent creates store it with the key)."""
+    ``ticket_id`` lets a caller fix the id up front (idempotent creates store it with the key);
+    ``entry_point_id`` is set by intake, which has resolved the entry point in the same tenant."""
     actor.require("ticket.create")
     if request.assignee_id is not None or request.team_id is not None:
         actor.require("ticket.assign")
         await check_assignable(uow, team_id=request.team_id, assignee_id=request.assignee_id)
+    if request.parent_id is not None:
+        parent = await uow.session.get(Ticket, request.parent_id)
+        if parent is None or not actor.sees(team_id=parent.team_id, assignee_id=parent.assignee_id):
+            raise ValidationFailed("parent ticket does not exist")
     customer_name = request.customer.name if request.customer else None
     identities: list[tuple[str, str]] = []
     if request.customer is not None:
@@ -198,7 +208,7 @@ async def create_ticket(
         "category": request.category,
         "scenario": request.scenario,
         "channel": request.channel,
-        "entry_point_id": request.entry_point_id,
+        "entry_point_id": entry_point_id,
         "customer_id": None,
         "team_id": request.team_id,
         "assignee_id": request.assignee_id,
@@ -363,7 +373,8 @@ async def assign(
     assignee_id: uuid.UUID | None,
     reason: str | None = None,
 ) -> Ticket:
-    """Set the team and/or the agent. An agent assigned to a ticket that is still ``new`` accepts it."""
+    """Set the team and/or the agent. The status does not change: a ``new`` ticket is accepted by its
+    agent's first public reply or an explicit move to ``open``."""
     actor.require("ticket.assign")
     ticket = await _load_for_update(uow, actor, ticket_id)
     await check_assignable(uow, team_id=team_id, assignee_id=assignee_id)
@@ -474,11 +485,16 @@ async def add_message(
     )
     if public and author_kind == "agent" and ticket.status == Status.NEW.value:
         await _transition(uow, actor, ticket, Status.OPEN, "first agent reply")
-    elif author_kind == "customer" and ticket.status in {
-        Status.RESOLVED.value,
-        Status.CLOSED.value,
-        Status.PENDING.value,
-    }:
+    elif (
+        author_kind == "customer"
+        and ticket.merged_into_id is None
+        and ticket.status
+        in {
+            Status.RESOLVED.value,
+            Status.CLOSED.value,
+            Status.PENDING.value,
+        }
+    ):
         await _transition(uow, actor, ticket, Status.OPEN, "customer replied")
     await uow.commit()
     return message
@@ -554,6 +570,7 @@ async def link(
     ticket = await _load_for_update(uow, actor, ticket_id)
     other = await _load_for_update(uow, actor, other_id)
     now = utcnow()
+    parent_change: dict[str, Any] = {}
     if kind == "related":
         exists = (
             await uow.session.execute(
@@ -579,6 +596,12 @@ async def link(
         await _check_no_cycle(uow, parent.id, child.id)
         if child.parent_id == parent.id:
             raise Conflict("already parent and child")
+        parent_change = {"parent_id": {"from": child.parent_id, "to": parent.id}}
+        if child.parent_id is not None:
+            # Re-parenting: the child has one parent, so the old parent link goes.
+            await uow.session.execute(
+                delete(TicketLink).where(TicketLink.kind == "parent", TicketLink.target_id == child.id)
+            )
         _apply(child, {"parent_id": parent.id})
         created = TicketLink(
             id=new_id(),
@@ -594,9 +617,18 @@ async def link(
         actor,
         ticket,
         ev.TICKET_LINKED,
-        {},
+        parent_change if kind == "parent" else {},
         extra={"link": {"kind": kind, "other_id": other.id, "other_number": other.number}},
     )
+    if kind == "child":
+        record(
+            uow,
+            actor,
+            other,
+            ev.TICKET_LINKED,
+            parent_change,
+            extra={"link": {"kind": "parent", "other_id": ticket.id, "other_number": ticket.number}},
+        )
     await uow.commit()
     return created
 
