@@ -126,6 +126,11 @@ async def _count(db: str, url: str, email: str, requests: int) -> Report:
                         f"{totals.round_trips / requests:.1f}",
                     ]
                 )
+            if not shapes:
+                report.notes.append(
+                    "create ran no statement through SQLAlchemy: its SQL went through the raw psycopg "
+                    "connection (the PostgreSQL fast path), which these events do not see"
+                )
             report.notes.append(
                 "statements of one create: "
                 + "; ".join(f"`{shape}`" + (f" ×{n}" if n > 1 else "") for shape, n in shapes.items())
