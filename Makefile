@@ -28,6 +28,7 @@ install-web: web/node_modules/.installed
 
 install-browser: ## Debian's Chromium for the browser tests (Playwright drives it; no browser download)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
 install: install-py install-web ## Install Python and web dependencies
 
@@ -71,7 +72,6 @@ bench: install-py ## Benchmarks (see docs/benchmarks.md)
 	$(BIN)/huiliu bench
 
 screenshots: install install-browser web ## PNGs of the main screens into docs/screenshots/
-	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 	$(BIN)/python -m tests.e2e.screenshots
 
 clean: ## Remove local state (database, files, builds)
