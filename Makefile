@@ -7,7 +7,7 @@ HUILIU_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export HUILIU_TEST_DATABASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-py install-web install-browser web run migrate demo serve worker test test-sqlite test-pg test-e2e lint fmt bench screenshots clean
+.PHONY: help install install-py install-web install-browser install-wrk web run migrate demo serve worker test test-sqlite test-pg test-e2e lint fmt bench screenshots clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ install-browser: ## Debian's Chromium for the browser tests (Playwright drives i
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
+install-wrk: ## wrk, the load generator of bench/ (its smoke tests run in make test)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
 install: install-py install-web ## Install Python and web dependencies
 
 src/huiliu/static/console/index.html: $(shell find web/src web/index.html web/h5.html web/vite.config.ts -type f 2>/dev/null) web/node_modules/.installed
@@ -46,7 +49,7 @@ demo: migrate ## Seed the demo tenant (idempotent)
 run: install web demo ## Install, migrate, seed the demo and start API + worker on http://127.0.0.1:8000
 	$(BIN)/huiliu run
 
-test: install install-browser web lint test-sqlite test-pg test-e2e ## Everything CI runs: lint, suite on SQLite and PostgreSQL, browser tests
+test: install install-browser install-wrk web lint test-sqlite test-pg test-e2e ## Everything CI runs: lint, suite on SQLite and PostgreSQL, browser tests
 
 test-sqlite: install-py ## The suite on SQLite
 	env -u HUILIU_TEST_DATABASE_URL $(BIN)/pytest -q -m "not e2e"
@@ -68,8 +71,9 @@ fmt: install-py ## Format and autofix
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: install-py ## Benchmarks (see docs/benchmarks.md)
-	$(BIN)/huiliu bench
+bench: install-py ## Benchmarks (see docs/benchmarks.md); needs wrk, installed here from Debian when missing
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m bench all
 
 screenshots: install install-browser web ## PNGs of the main screens into docs/screenshots/
 	$(BIN)/python -m tests.e2e.screenshots

@@ -3,6 +3,7 @@ start-up and handed to requests through ``auth.deps.get_runtime``; no module-lev
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from huiliu.auth.service import ActorCache
@@ -18,12 +19,17 @@ class Runtime:
     db: Database
     hub: Hub
     actor_cache: ActorCache = field(default_factory=ActorCache)
+    # Verified bearer/session tokens -> (user id, tenant id, expiry as Unix time); see auth.deps.
+    token_cache: dict[str, tuple[uuid.UUID, uuid.UUID, float]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         hub = make_hub(settings.redis_url)
         engine = make_async_engine(
-            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
         )
         return cls(settings=settings, db=Database(engine, hub), hub=hub)
 

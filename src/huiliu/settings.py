@@ -33,10 +33,12 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 50
     worker_threads: int = 4
     webhook_timeout_seconds: float = 10.0
-    # Per API process. Connections beyond pool_size are closed when returned, so size the pool for the
-    # concurrency one process really sees (re-connecting costs far more than an idle connection).
-    db_pool_size: int = 40
-    db_max_overflow: int = 10
+    # Per API process. A few connections keep two cores busy; more only queue inside PostgreSQL and
+    # run N processes x (pool + overflow) into max_connections. Requests beyond them wait up to
+    # db_pool_timeout_seconds for a free connection.
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    db_pool_timeout_seconds: float = 10.0
     log_level: str = "info"
     web_dist_dir: Path | None = None
 

@@ -179,14 +179,15 @@ def issue_token(secret: str, user: User, minutes: int) -> str:
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
-def decode_token(secret: str, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+def decode_token_with_expiry(secret: str, token: str) -> tuple[uuid.UUID, uuid.UUID, float]:
+    """Verify an access token: (user id, tenant id, expiry as Unix time); NotAuthenticated otherwise."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp", "sub", "tid"]}
         )
         if claims.get("typ") != "access":
             raise NotAuthenticated("not an access token")
-        return uuid.UUID(claims["sub"]), uuid.UUID(claims["tid"])
+        return uuid.UUID(claims["sub"]), uuid.UUID(claims["tid"]), float(claims["exp"])
     except (jwt.PyJWTError, ValueError) as exc:
         raise NotAuthenticated("invalid or expired token") from exc
 

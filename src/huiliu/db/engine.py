@@ -53,14 +53,18 @@ def make_sync_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) ->
     return engine
 
 
-def make_async_engine(url: str, *, pool_size: int = 20, max_overflow: int = 20) -> AsyncEngine:
+def make_async_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 5, pool_timeout: float = 10.0
+) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if is_sqlite(url):
         _prepare_sqlite_file(url)
         kwargs["poolclass"] = NullPool if ":memory:" in url else None
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=False)
+        kwargs.update(
+            pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout, pool_pre_ping=False
+        )
     engine = create_async_engine(_normalize(url, use_async=True), **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

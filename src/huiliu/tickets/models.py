@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from huiliu.core.clock import utcnow
@@ -24,6 +24,13 @@ class Ticket(IdMixin, TenantScoped, CreatedAtMixin, Base):
         Index("ix_tickets_team_status", "tenant_id", "team_id", "status", "created_at"),
         Index("ix_tickets_customer", "tenant_id", "customer_id", "created_at"),
         Index("ix_tickets_updated", "tenant_id", "updated_at"),
+        # Children of a ticket (detail view); most tickets have no parent.
+        Index(
+            "ix_tickets_parent",
+            "parent_id",
+            postgresql_where=text("parent_id IS NOT NULL"),
+            sqlite_where=text("parent_id IS NOT NULL"),
+        ),
     )
 
     number: Mapped[int]

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, false, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.attachments import queries as attachment_queries
@@ -148,11 +148,10 @@ def _page_query(
     descending = sort.startswith("-")
     where = list(clauses)
     if cursor is not None:
+        # A row-value comparison is one index range seek; the equivalent OR of two conditions is not.
         value, row_id = cursor
-        if descending:
-            where.append(or_(column < value, and_(column == value, Ticket.id < row_id)))
-        else:
-            where.append(or_(column > value, and_(column == value, Ticket.id > row_id)))
+        key = tuple_(column, Ticket.id)
+        where.append(key < tuple_(value, row_id) if descending else key > tuple_(value, row_id))
     order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
     return select(*SUMMARY_COLUMNS).where(*where).order_by(*order).limit(limit)
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 5c47a9aa2036
+Revision ID: a8172c2f2d09
 Revises:
-Create Date: 2026-11-23 02:41:58.144480
+Create Date: 2026-11-23 02:59:36.149472
 
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = "5c47a9aa2036"
+revision: str = "a8172c2f2d09"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -346,6 +346,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_tickets_created", ["tenant_id", "created_at", "id"], unique=False)
         batch_op.create_index("ix_tickets_customer", ["tenant_id", "customer_id", "created_at"], unique=False)
         batch_op.create_index(
+            "ix_tickets_parent",
+            ["parent_id"],
+            unique=False,
+            postgresql_where=sa.text("parent_id IS NOT NULL"),
+            sqlite_where=sa.text("parent_id IS NOT NULL"),
+        )
+        batch_op.create_index(
             "ix_tickets_status_created", ["tenant_id", "status", "created_at", "id"], unique=False
         )
         batch_op.create_index(
@@ -524,6 +531,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_tickets_updated")
         batch_op.drop_index("ix_tickets_team_status")
         batch_op.drop_index("ix_tickets_status_created")
+        batch_op.drop_index(
+            "ix_tickets_parent",
+            postgresql_where=sa.text("parent_id IS NOT NULL"),
+            sqlite_where=sa.text("parent_id IS NOT NULL"),
+        )
         batch_op.drop_index("ix_tickets_customer")
         batch_op.drop_index("ix_tickets_created")
         batch_op.drop_index("ix_tickets_assignee_status")
