@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     # run N processes x (pool + overflow) into max_connections. Requests beyond them wait up to
     # db_pool_timeout_seconds for a free connection.
     db_pool_size: int = 10
-    db_max_overflow: int = 5
+    # Overflow connections are opened and closed at every peak (a PostgreSQL backend fork each): keep 0
+    # unless peaks are rare.
+    db_max_overflow: int = 0
     db_pool_timeout_seconds: float = 10.0
     log_level: str = "info"
     web_dist_dir: Path | None = None

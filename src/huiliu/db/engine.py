@@ -54,7 +54,7 @@ def make_sync_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) ->
 
 
 def make_async_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 5, pool_timeout: float = 10.0
+    url: str, *, pool_size: int = 10, max_overflow: int = 0, pool_timeout: float = 10.0
 ) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if is_sqlite(url):
