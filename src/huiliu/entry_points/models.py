@@ -1,4 +1,4 @@
-"""Tables of the intake package."""
+"""Tables of the entry points package."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from huiliu.db.base import Base, CreatedAtMixin, IdMixin, TenantScoped
 
 
 class EntryPoint(IdMixin, TenantScoped, CreatedAtMixin, Base):
-    """A concrete door customers come through: an account, an app, a QR code, a mailbox, an API client."""
+    """A concrete door customers come through: an account, an app, a QR code, a mailbox, an API client.
+
+    ``kind`` says what sort of door it is (``h5_form``, ``webhook``, ``api`` …), ``channel`` the channel
+    tickets from it carry, ``public_key`` the unguessable key public routes (forms, QR codes) use, and
+    ``config`` the defaults and secrets validated per kind by ``entry_points.domain``."""
 
     __tablename__ = "entry_points"
 
