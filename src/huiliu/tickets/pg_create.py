@@ -45,25 +45,27 @@ found AS (
 
 def _statement(with_customer: bool) -> str:
     # Each row travels as one JSON document expanded by jsonb_populate_record, so the statement has
-    # few parameters: psycopg then caches its conversion and prepares it on the server.
+    # few parameters: psycopg then caches its conversion and prepares it on the server. The record
+    # functions sit in FROM: written as ``SELECT (f(...)).*`` PostgreSQL would call f once per column,
+    # which made this statement cost 2.5 times as much server CPU.
     customer = "(SELECT customer_id FROM customer LIMIT 1)" if with_customer else "NULL::uuid"
     return f"""
 WITH {_CUSTOMER_CTES if with_customer else ""}
 num AS (SELECT nextval(%(sequence)s::regclass) AS n),
 t AS (
-    INSERT INTO tickets SELECT (jsonb_populate_record(NULL::tickets, %(ticket)s::jsonb
-        || jsonb_build_object('number', (SELECT n FROM num), 'customer_id', {customer}))).*
-    RETURNING number, customer_id
+    INSERT INTO tickets
+    SELECT r.* FROM num, jsonb_populate_record(NULL::tickets, %(ticket)s::jsonb
+        || jsonb_build_object('number', num.n, 'customer_id', {customer})) AS r
+    RETURNING tenant_id, id, number, customer_id
 ), e AS (
-    INSERT INTO ticket_events SELECT (jsonb_populate_record(NULL::ticket_events, %(event)s::jsonb)).*
+    INSERT INTO ticket_events SELECT r.* FROM jsonb_populate_record(NULL::ticket_events, %(event)s::jsonb) AS r
 ), tags AS (
     INSERT INTO ticket_tags (tenant_id, ticket_id, tag)
-    SELECT t.tenant_id, t.id, tag FROM jsonb_populate_record(NULL::tickets, %(ticket)s::jsonb) AS t,
-        jsonb_array_elements_text(%(ticket)s::jsonb -> 'tags') AS tag
+    SELECT t.tenant_id, t.id, tag FROM t, jsonb_array_elements_text(%(ticket)s::jsonb -> 'tags') AS tag
 ), o AS (
-    INSERT INTO outbox SELECT (jsonb_populate_record(NULL::outbox, jsonb_set(%(outbox)s::jsonb, '{{payload}}',
+    INSERT INTO outbox SELECT r.* FROM t, jsonb_populate_record(NULL::outbox, jsonb_set(%(outbox)s::jsonb, '{{payload}}',
         jsonb_set(jsonb_set(%(outbox)s::jsonb -> 'payload', '{{data,ticket,number}}', to_jsonb(t.number)),
-            '{{data,ticket,customer_id}}', coalesce(to_jsonb(t.customer_id), 'null'::jsonb))))).* FROM t
+            '{{data,ticket,customer_id}}', coalesce(to_jsonb(t.customer_id), 'null'::jsonb)))) AS r
 )
 SELECT number, customer_id FROM t
 """
