@@ -5,7 +5,7 @@ from huiliu.auth import models as auth_models
 from huiliu.core import idempotency, outbox
 from huiliu.customers import models as customer_models
 from huiliu.db.base import Base
-from huiliu.intake import models as intake_models
+from huiliu.entry_points import models as entry_point_models
 from huiliu.tickets import models as ticket_models
 from huiliu.webhooks import models as webhook_models
 
@@ -14,8 +14,8 @@ __all__ = [
     "attachment_models",
     "auth_models",
     "customer_models",
+    "entry_point_models",
     "idempotency",
-    "intake_models",
     "outbox",
     "ticket_models",
     "webhook_models",
