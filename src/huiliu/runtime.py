@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from huiliu.auth.service import ActorCache
 from huiliu.core.pubsub import Hub, make_hub
-from huiliu.db.engine import make_async_engine
+from huiliu.db.driver import DriverPool
+from huiliu.db.engine import is_sqlite, make_async_engine
 from huiliu.db.session import Database
 from huiliu.settings import Settings
 
@@ -31,9 +32,15 @@ class Runtime:
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
         )
-        return cls(settings=settings, db=Database(engine, hub), hub=hub)
+        driver_pool = None
+        if not is_sqlite(settings.database_url):
+            driver_pool = DriverPool(
+                settings.database_url, size=settings.db_pool_size, timeout=settings.db_pool_timeout_seconds
+            )
+        return cls(settings=settings, db=Database(engine, hub, driver_pool), hub=hub)
 
     async def start(self) -> None:
+        await self.db.open()
         await self.hub.start()
 
     async def stop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -130,3 +131,53 @@ async def test_fast_path_finds_the_existing_customer(runtime, database_url):
             )
         ids.append(row["customer_id"])
     assert ids[0] is not None and ids[0] == ids[1]
+
+
+@pytest.mark.parametrize(
+    "customer", [{"name": "李女士", "phone": "+86 139-0000-1111"}, {"email": "a@b.cn"}, None]
+)
+async def test_direct_path_rows_equal_portable_rows(runtime, database_url, monkeypatch, customer):
+    """The API's create without an Idempotency-Key runs on a driver connection, without a session."""
+    if not is_postgres(database_url):
+        pytest.skip("the driver pool exists on PostgreSQL only")
+    request = TicketCreate(
+        title="蛋糕配送延误",
+        description="<b>订单</b> 12345 <script>x</script>",
+        priority="high",
+        tags=["配送", "加急"],
+        customer=customer,
+        fields={"size": "8寸"},
+    )
+    assert service.creates_directly(runtime.db, request)
+    snapshots = []
+    for direct in (True, False):
+        tenant = await make_tenant(runtime)
+        admin = await make_member(runtime, tenant)
+        if direct:
+            created = await service.create_ticket_direct(runtime.db, admin.actor, request)
+        else:
+            monkeypatch.setattr(service, "_uses_pg_fast_path", lambda *args: False)
+            async with runtime.db.uow(tenant.id) as uow:
+                created = await service.create_ticket(uow, admin.actor, request)
+        assert created["number"] == 1
+        snapshot = await _snapshot(runtime, tenant.id, created["id"])
+        for event in snapshot["events"]:
+            event.pop("actor_name", None)
+        for row in snapshot["outbox"]:
+            row["payload"]["data"].pop("actor")
+        snapshots.append(snapshot)
+    assert snapshots[0]["payload_ticket_matches_row"] is True
+    assert snapshots[0] == snapshots[1]
+
+
+async def test_requests_with_checks_or_two_identities_take_the_session_path(runtime, database_url):
+    if not is_postgres(database_url):
+        assert not service.creates_directly(runtime.db, TicketCreate(title="t"))
+        return
+    team_id = uuid.uuid4()
+    assert not service.creates_directly(runtime.db, TicketCreate(title="t", team_id=team_id))
+    assert not service.creates_directly(
+        runtime.db, TicketCreate(title="t", customer={"phone": "13900001111", "email": "a@b.cn"})
+    )
+    assert not service.creates_directly(runtime.db, TicketCreate(title="t", customer={"name": "王先生"}))
+    assert service.creates_directly(runtime.db, TicketCreate(title="t", customer={"phone": "13900001111"}))

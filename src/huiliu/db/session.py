@@ -18,6 +18,7 @@ from huiliu.core.events import DomainEvent
 from huiliu.core.outbox import KIND_EVENT, OutboxRow
 from huiliu.core.pubsub import Hub
 from huiliu.db.base import TenantScoped
+from huiliu.db.driver import DriverPool
 
 TENANT_KEY = "tenant_id"
 SYSTEM_KEY = "system"
@@ -53,12 +54,24 @@ def scope_sync_session(session: Session, tenant_id: uuid.UUID | None, *, system:
     return session
 
 
+def publish(hub: Hub, domain_event: DomainEvent) -> None:
+    """Hand a committed domain event to live consumers (SSE), with the audience that may see it."""
+    message = domain_event.envelope()
+    message["audience"] = {
+        "team_id": str(domain_event.audience.team_id) if domain_event.audience.team_id else None,
+        "assignee_id": str(domain_event.audience.assignee_id) if domain_event.audience.assignee_id else None,
+    }
+    hub.publish(domain_event.tenant_id, message)
+
+
 class Database:
     """The async engine and the session factory the API and services use."""
 
-    def __init__(self, engine: AsyncEngine, hub: Hub) -> None:
+    def __init__(self, engine: AsyncEngine, hub: Hub, driver_pool: DriverPool | None = None) -> None:
         self.engine = engine
         self.hub = hub
+        # PostgreSQL only: plain psycopg connections for single-statement hot writes (see db.driver).
+        self.driver_pool = driver_pool
         self._sessions = async_sessionmaker(
             engine, expire_on_commit=False, sync_session_class=ScopedSession, autoflush=False
         )
@@ -86,7 +99,13 @@ class Database:
         session.info[SYSTEM_KEY] = system
         return session
 
+    async def open(self) -> None:
+        if self.driver_pool is not None:
+            await self.driver_pool.open()
+
     async def dispose(self) -> None:
+        if self.driver_pool is not None:
+            await self.driver_pool.close()
         await self.engine.dispose()
 
 
@@ -156,14 +175,7 @@ class UnitOfWork:
         await self.session.execute(insert(OutboxRow), [self.outbox_row(ev) for ev in self.take_events()])
 
     def _publish(self, domain_event: DomainEvent) -> None:
-        message = domain_event.envelope()
-        message["audience"] = {
-            "team_id": str(domain_event.audience.team_id) if domain_event.audience.team_id else None,
-            "assignee_id": str(domain_event.audience.assignee_id)
-            if domain_event.audience.assignee_id
-            else None,
-        }
-        self.db.hub.publish(domain_event.tenant_id, message)
+        publish(self.db.hub, domain_event)
 
     async def commit(self) -> None:
         await self.flush_events()

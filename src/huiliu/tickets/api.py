@@ -51,6 +51,8 @@ async def create_ticket(
     """Create a ticket. With ``Idempotency-Key``, a repeat of the same request returns the ticket the
     first one created (its current state) instead of creating another."""
     actor.require("ticket.create")
+    if idempotency_key is None and service.creates_directly(runtime.db, body):
+        return await service.create_ticket_direct(runtime.db, actor, body)
     created: dict[str, Any] = {}
 
     async def create(uow: Any, new_id: uuid.UUID) -> None:

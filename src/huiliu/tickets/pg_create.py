@@ -58,12 +58,14 @@ t AS (
         || jsonb_build_object('number', num.n, 'customer_id', {customer})) AS r
     RETURNING tenant_id, id, number, customer_id
 ), e AS (
-    INSERT INTO ticket_events SELECT r.* FROM jsonb_populate_record(NULL::ticket_events, %(event)s::jsonb) AS r
+    INSERT INTO ticket_events
+    SELECT r.* FROM jsonb_populate_record(NULL::ticket_events, %(event)s::jsonb) AS r
 ), tags AS (
     INSERT INTO ticket_tags (tenant_id, ticket_id, tag)
     SELECT t.tenant_id, t.id, tag FROM t, jsonb_array_elements_text(%(ticket)s::jsonb -> 'tags') AS tag
 ), o AS (
-    INSERT INTO outbox SELECT r.* FROM t, jsonb_populate_record(NULL::outbox, jsonb_set(%(outbox)s::jsonb, '{{payload}}',
+    INSERT INTO outbox
+    SELECT r.* FROM t, jsonb_populate_record(NULL::outbox, jsonb_set(%(outbox)s::jsonb, '{{payload}}',
         jsonb_set(jsonb_set(%(outbox)s::jsonb -> 'payload', '{{data,ticket,number}}', to_jsonb(t.number)),
             '{{data,ticket,customer_id}}', coalesce(to_jsonb(t.customer_id), 'null'::jsonb)))) AS r
 )
@@ -87,6 +89,30 @@ async def _driver_connection(uow: UnitOfWork) -> AsyncConnection[Any]:
     return driver
 
 
+def _parameters(
+    tenant_id: uuid.UUID,
+    *,
+    sequence: str,
+    ticket: dict[str, Any],
+    event_row: dict[str, Any],
+    outbox_row: dict[str, Any],
+    customer_name: str | None,
+    identity: tuple[str, str] | None,
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    params: dict[str, Any] = {
+        "sequence": sequence,
+        "ticket": _json(ticket),
+        "event": _json(event_row),
+        "outbox": _json(outbox_row),
+    }
+    resolution: dict[str, Any] = {}
+    if identity is not None:
+        resolution = pg_resolve_one_identity(tenant_id, customer_name, *identity)
+        params.update(resolution)
+    statement = CREATE_WITH_CUSTOMER if identity is not None else CREATE_WITHOUT_CUSTOMER
+    return statement, params, resolution
+
+
 async def create_and_commit(
     uow: UnitOfWork,
     *,
@@ -102,19 +128,17 @@ async def create_and_commit(
     if uow.session.new or uow.session.dirty:
         await uow.session.flush()  # e.g. an Idempotency-Key row: it must share this transaction
     assert uow.tenant_id is not None
-    params: dict[str, Any] = {
-        "sequence": sequence,
-        "ticket": _json(ticket),
-        "event": _json(event_row),
-        "outbox": _json(outbox_row),
-    }
-    resolution: dict[str, Any] = {}
-    if identity is not None:
-        resolution = pg_resolve_one_identity(uow.tenant_id, customer_name, *identity)
-        params.update(resolution)
+    statement, params, resolution = _parameters(
+        uow.tenant_id,
+        sequence=sequence,
+        ticket=ticket,
+        event_row=event_row,
+        outbox_row=outbox_row,
+        customer_name=customer_name,
+        identity=identity,
+    )
     connection = await _driver_connection(uow)
     cursor = connection.cursor()
-    statement = CREATE_WITH_CUSTOMER if identity is not None else CREATE_WITHOUT_CUSTOMER
     if connection.info.transaction_status == TransactionStatus.IDLE:
         # Nothing else is in this transaction yet: one statement is atomic on its own, so run it in
         # autocommit and save the BEGIN and COMMIT messages.
@@ -129,5 +153,33 @@ async def create_and_commit(
             await cursor.execute(statement, params)
             await connection.commit()
             row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0]), row[1], resolution
+
+
+async def create_on_connection(
+    connection: AsyncConnection[Any],
+    tenant_id: uuid.UUID,
+    *,
+    sequence: str,
+    ticket: dict[str, Any],
+    event_row: dict[str, Any],
+    outbox_row: dict[str, Any],
+    customer_name: str | None,
+    identity: tuple[str, str] | None,
+) -> tuple[int, uuid.UUID | None, dict[str, Any]]:
+    """The same write on an autocommit driver connection (``db.driver``): no ORM session at all."""
+    statement, params, resolution = _parameters(
+        tenant_id,
+        sequence=sequence,
+        ticket=ticket,
+        event_row=event_row,
+        outbox_row=outbox_row,
+        customer_name=customer_name,
+        identity=identity,
+    )
+    cursor = connection.cursor()
+    await cursor.execute(statement, params)
+    row = await cursor.fetchone()
     assert row is not None
     return int(row[0]), row[1], resolution

@@ -21,7 +21,7 @@ from huiliu.core.errors import Conflict, NotFound, ValidationFailed
 from huiliu.core.events import Audience, DomainEvent
 from huiliu.core.ids import new_id
 from huiliu.customers.service import resolve_customer, settle_lost_identity
-from huiliu.db.session import UnitOfWork
+from huiliu.db.session import Database, UnitOfWork, publish
 from huiliu.tickets import pg_create
 from huiliu.tickets.domain import Milestones, Status, apply_transition, diff, normalize_tags
 from huiliu.tickets.models import (
@@ -169,26 +169,10 @@ def record(
     return Recorded(domain_event.id)
 
 
-async def create_ticket(
-    uow: UnitOfWork,
-    actor: Actor,
-    request: TicketCreate,
-    ticket_id: uuid.UUID | None = None,
-    *,
-    entry_point_id: uuid.UUID | None = None,
-) -> dict[str, Any]:
-    """Create a ticket (and its customer when new), record ``ticket.created``, commit.
-
-    ``ticket_id`` lets a caller fix the id up front (idempotent creates store it with the key);
-    ``entry_point_id`` is set by intake, which has resolved the entry point in the same tenant."""
-    actor.require("ticket.create")
-    if request.assignee_id is not None or request.team_id is not None:
-        actor.require("ticket.assign")
-        await check_assignable(uow, team_id=request.team_id, assignee_id=request.assignee_id)
-    if request.parent_id is not None:
-        parent = await uow.session.get(Ticket, request.parent_id)
-        if parent is None or not actor.sees(team_id=parent.team_id, assignee_id=parent.assignee_id):
-            raise ValidationFailed("parent ticket does not exist")
+def _new_ticket(
+    actor: Actor, request: TicketCreate, ticket_id: uuid.UUID | None, entry_point_id: uuid.UUID | None
+) -> tuple[dict[str, Any], str | None, list[tuple[str, str]]]:
+    """The new ticket's row (number and customer still to be chosen), the customer's name and identities."""
     customer_name = request.customer.name if request.customer else None
     identities: list[tuple[str, str]] = []
     if request.customer is not None:
@@ -225,6 +209,30 @@ async def create_ticket(
         "reopened_at": None,
         "last_message_at": None,
     }
+    return row, customer_name, identities
+
+
+async def create_ticket(
+    uow: UnitOfWork,
+    actor: Actor,
+    request: TicketCreate,
+    ticket_id: uuid.UUID | None = None,
+    *,
+    entry_point_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """Create a ticket (and its customer when new), record ``ticket.created``, commit.
+
+    ``ticket_id`` lets a caller fix the id up front (idempotent creates store it with the key);
+    ``entry_point_id`` is set by intake, which has resolved the entry point in the same tenant."""
+    actor.require("ticket.create")
+    if request.assignee_id is not None or request.team_id is not None:
+        actor.require("ticket.assign")
+        await check_assignable(uow, team_id=request.team_id, assignee_id=request.assignee_id)
+    if request.parent_id is not None:
+        parent = await uow.session.get(Ticket, request.parent_id)
+        if parent is None or not actor.sees(team_id=parent.team_id, assignee_id=parent.assignee_id):
+            raise ValidationFailed("parent ticket does not exist")
+    row, customer_name, identities = _new_ticket(actor, request, ticket_id, entry_point_id)
     created = {"status": {"from": None, "to": row["status"]}}
     if _uses_pg_fast_path(uow, customer_name, identities):
         audit_row, domain_event = build_event(actor, row, ev.TICKET_CREATED, created)
@@ -256,6 +264,48 @@ async def create_ticket(
         )
     record(uow, actor, row, ev.TICKET_CREATED, created)
     await uow.commit()
+    return row
+
+
+def creates_directly(db: Database, request: TicketCreate) -> bool:
+    """Whether ``create_ticket_direct`` can take ``request``: PostgreSQL, nothing to check against
+    other rows first (no team, assignee or parent), a customer known by at most one identity."""
+    if db.driver_pool is None:
+        return False
+    if request.team_id is not None or request.assignee_id is not None or request.parent_id is not None:
+        return False
+    customer = request.customer
+    if customer is None:
+        return True
+    identity_count = bool(customer.phone) + bool(customer.email)
+    return identity_count == 1 or (identity_count == 0 and not customer.name)
+
+
+async def create_ticket_direct(db: Database, actor: Actor, request: TicketCreate) -> dict[str, Any]:
+    """``create_ticket`` for the common API case (see ``creates_directly``) on a driver connection:
+    the same rows, event and outbox row in one autocommit statement, without an ORM session; the
+    live update is published after it committed."""
+    actor.require("ticket.create")
+    assert db.driver_pool is not None and creates_directly(db, request)
+    row, customer_name, identities = _new_ticket(actor, request, None, None)
+    created = {"status": {"from": None, "to": row["status"]}}
+    audit_row, domain_event = build_event(actor, row, ev.TICKET_CREATED, created)
+    async with db.driver_pool.connection() as connection:
+        number, customer_id, resolution = await pg_create.create_on_connection(
+            connection,
+            actor.tenant_id,
+            sequence=ticket_sequence_name(actor.tenant_id),
+            ticket=row,
+            event_row=audit_row,
+            outbox_row=UnitOfWork.outbox_row(domain_event),
+            customer_name=customer_name,
+            identity=identities[0] if identities else None,
+        )
+    row["number"], row["customer_id"] = number, customer_id
+    domain_event.data["ticket"].update(number=number, customer_id=_wire(customer_id))
+    publish(db.hub, domain_event)
+    if resolution and customer_id is None:
+        row["customer_id"] = await _settle_identity_race(db, actor, row, resolution)
     return row
 
 
