@@ -31,6 +31,14 @@ class Ticket(IdMixin, TenantScoped, CreatedAtMixin, Base):
             postgresql_where=text("parent_id IS NOT NULL"),
             sqlite_where=text("parent_id IS NOT NULL"),
         ),
+        # Intake folds repeats of a device alarm onto the open ticket of that device and alarm code.
+        Index(
+            "ix_tickets_alarm_key",
+            "tenant_id",
+            "alarm_key",
+            postgresql_where=text("alarm_key IS NOT NULL"),
+            sqlite_where=text("alarm_key IS NOT NULL"),
+        ),
     )
 
     number: Mapped[int]
@@ -58,6 +66,10 @@ class Ticket(IdMixin, TenantScoped, CreatedAtMixin, Base):
     reopened_at: Mapped[datetime | None]
     reopen_count: Mapped[int] = mapped_column(default=0)
     last_message_at: Mapped[datetime | None]
+    # Device alarms (intake): "<device_sn>:<alarm_code>" and how often it was raised while this ticket
+    # was open. Both are NULL on tickets that are not alarms; rules can test the count ("three crashes").
+    alarm_key: Mapped[str | None] = mapped_column(String(255))
+    alarm_occurrences: Mapped[int | None]
 
 
 class TicketCounter(TenantScoped, Base):
@@ -114,6 +126,8 @@ class Message(IdMixin, TenantScoped, CreatedAtMixin, Base):
     channel: Mapped[str] = mapped_column(String(32), default="console")
     body: Mapped[str] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(255))
+    # When the channel received an inbound message (it may reach intake later, e.g. in a batch).
+    received_at: Mapped[datetime | None]
     delivery_state: Mapped[str | None] = mapped_column(String(16))
 
 

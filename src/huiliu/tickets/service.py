@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import nh3
 from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from huiliu.attachments.service import claim_for_message
 from huiliu.auth.domain import Actor, ActorKind, system_actor
@@ -694,3 +697,270 @@ async def _check_no_cycle(uow: UnitOfWork, parent_id: uuid.UUID, child_id: uuid.
             await uow.session.execute(select(Ticket.parent_id).where(Ticket.id == cursor))
         ).scalar_one_or_none()
     raise ValidationFailed("parent chain too deep")
+
+
+# --- intake: tickets opened and joined by inbound customer messages ----------------------------------
+#
+# Intake (huiliu.intake.service) decides where each inbound message goes; these functions write it, for
+# one message or a batch of a thousand, in the caller's transaction and in two steps: ``store_inbound``
+# writes the rows that may still be refused (a message another transaction stored first, an attachment
+# that is not usable) and records no events, so the caller can roll back and try again; then
+# ``announce_inbound`` updates the tickets the messages joined and records every event. The caller
+# commits.
+
+
+@dataclass(frozen=True)
+class InboundDraft:
+    """One customer message as intake hands it over (plain text; sanitised when stored)."""
+
+    id: uuid.UUID
+    body: str
+    channel: str
+    external_id: str | None
+    customer_id: uuid.UUID | None
+    received_at: datetime | None = None
+    attachment_ids: tuple[uuid.UUID, ...] = ()
+
+
+@dataclass(frozen=True)
+class InboundTicket:
+    """A ticket a customer message opens. ``columns`` holds the ticket columns intake chose (id,
+    title, priority, category, channel, entry_point_id, customer_id, team_id, tags, fields, alarm_key,
+    alarm_occurrences); the message becomes the description and the first message. ``context`` goes
+    into the ``ticket.created`` event as ``intake``."""
+
+    columns: dict[str, Any]
+    message: InboundDraft
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InboundReply:
+    """A customer message that joins an existing ticket (threaded, folded or a repeated alarm)."""
+
+    ticket_id: uuid.UUID
+    message: InboundDraft
+    context: dict[str, Any]
+    # A repeated device alarm: the ticket's alarm_occurrences goes up by one.
+    alarm: bool = False
+    # Extracted entities not on the ticket yet are added to its fields["entities"].
+    entities: tuple[dict[str, Any], ...] = ()
+
+
+class DeliveredConcurrently(Conflict):
+    """Another transaction stored one of these external messages first (same tenant, channel and
+    external id). The caller rolls back and looks again: it is a repeat now."""
+
+    title = "The same message is being delivered concurrently"
+
+
+class InboundRefused(ValidationFailed):
+    """One message of a batch cannot be stored (e.g. an attachment that is not usable)."""
+
+    def __init__(self, message_id: uuid.UUID, detail: str) -> None:
+        super().__init__(detail)
+        self.message_id = message_id
+
+
+async def hold_write_lock(uow: UnitOfWork) -> None:
+    """SQLite: take the database's write lock now (a write that changes nothing), so the reads that
+    decide what intake writes see the latest committed state and nothing commits in between.
+    PostgreSQL locks rows and keys instead; nothing to do there."""
+    if uow.dialect == "sqlite":
+        await uow.session.execute(text("UPDATE ticket_counters SET last_number = last_number WHERE 0"))
+
+
+async def _next_numbers(uow: UnitOfWork, count: int) -> list[int]:
+    """``count`` new ticket numbers, increasing, in one round trip."""
+    if count == 0:
+        return []
+    assert uow.tenant_id is not None
+    if uow.dialect == "postgresql":
+        result = await uow.session.execute(
+            text(f"SELECT nextval('{ticket_sequence_name(uow.tenant_id)}') FROM generate_series(1, :n)"),
+            {"n": count},
+        )
+        return sorted(int(n) for n in result.scalars())
+    result = await uow.session.execute(
+        update(TicketCounter)
+        .values(last_number=TicketCounter.last_number + count)
+        .returning(TicketCounter.last_number)
+    )
+    last = int(result.scalar_one())
+    return list(range(last - count + 1, last + 1))
+
+
+def _message_row(actor: Actor, ticket_id: uuid.UUID, draft: InboundDraft, now: datetime) -> dict[str, Any]:
+    return {
+        "id": draft.id,
+        "tenant_id": actor.tenant_id,
+        "ticket_id": ticket_id,
+        "author_kind": "customer",
+        "author_user_id": None,
+        "author_customer_id": draft.customer_id,
+        "public": True,
+        "channel": draft.channel,
+        "body": sanitize_body(draft.body),
+        "external_id": draft.external_id,
+        "received_at": draft.received_at,
+        "delivery_state": None,
+        "created_at": now,
+    }
+
+
+async def store_inbound(
+    uow: UnitOfWork,
+    actor: Actor,
+    tickets: list[InboundTicket],
+    replies: list[InboundReply],
+    *,
+    now: datetime,
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Write the new tickets (numbered), every message, the tags and the attachment claims; return the
+    new tickets' rows by id. No events yet (``announce_inbound``), no commit.
+
+    Raises ``DeliveredConcurrently`` when a message's external id was stored by another transaction
+    meanwhile, ``InboundRefused`` when one message cannot be stored; the caller rolls back then."""
+    actor.require("ticket.create")
+    numbers = await _next_numbers(uow, len(tickets))
+    rows: list[dict[str, Any]] = []
+    for inbound, number in zip(tickets, numbers, strict=True):
+        row = {
+            "tenant_id": actor.tenant_id,
+            "number": number,
+            "description": sanitize_body(inbound.message.body),
+            "status": Status.NEW.value,
+            "scenario": None,
+            "assignee_id": None,
+            "parent_id": None,
+            "merged_into_id": None,
+            "created_at": now,
+            "updated_at": now,
+            "first_response_at": None,
+            "resolved_at": None,
+            "closed_at": None,
+            "reopened_at": None,
+            "reopen_count": 0,
+            "last_message_at": now,
+            "alarm_key": None,
+            "alarm_occurrences": None,
+            **inbound.columns,
+        }
+        row["tags"] = normalize_tags(row.get("tags", []))
+        rows.append(row)
+    if rows:
+        await uow.session.execute(insert(Ticket), rows)
+    message_rows = [_message_row(actor, t.columns["id"], t.message, now) for t in tickets]
+    message_rows += [_message_row(actor, r.ticket_id, r.message, now) for r in replies]
+    if message_rows:
+        insert_fn = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+        stored = await uow.session.execute(
+            insert_fn(Message)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
+            .returning(Message.id),
+            message_rows,
+        )
+        missing = {row["id"] for row in message_rows} - set(stored.scalars())
+        if missing:
+            raise DeliveredConcurrently("a message was stored by a concurrent delivery; look again")
+    tag_rows = [
+        {"tenant_id": actor.tenant_id, "ticket_id": row["id"], "tag": tag}
+        for row in rows
+        for tag in row["tags"]
+    ]
+    if tag_rows:
+        await uow.session.execute(insert(TicketTag), tag_rows)
+    placed = [(t.columns["id"], t.message) for t in tickets] + [(r.ticket_id, r.message) for r in replies]
+    for ticket_id, draft in placed:
+        if draft.attachment_ids:
+            try:
+                await claim_for_message(
+                    uow,
+                    actor,
+                    ticket_id=ticket_id,
+                    message_id=draft.id,
+                    attachment_ids=list(draft.attachment_ids),
+                )
+            except ValidationFailed as exc:
+                raise InboundRefused(draft.id, exc.detail) from exc
+    return {row["id"]: row for row in rows}
+
+
+def _message_data(draft: InboundDraft, body: str) -> dict[str, Any]:
+    return {
+        "id": draft.id,
+        "public": True,
+        "author_kind": "customer",
+        "body": body,
+        "attachment_ids": list(draft.attachment_ids),
+        "external_id": draft.external_id,
+    }
+
+
+async def announce_inbound(
+    uow: UnitOfWork,
+    actor: Actor,
+    tickets: list[InboundTicket],
+    replies: list[InboundReply],
+    stored: dict[uuid.UUID, dict[str, Any]],
+    *,
+    now: datetime,
+) -> None:
+    """Record ``ticket.created`` for each new ticket and, per reply, ``ticket.message_added`` (with the
+    alarm count and new entities as changes) plus the status change a customer message makes: a
+    ``pending`` ticket, or a resolved one answered by reference, goes back to ``open``. No commit."""
+    audit_rows: list[dict[str, Any]] = []
+    for inbound in tickets:
+        audit_row, domain_event = build_event(
+            actor,
+            stored[inbound.columns["id"]],
+            ev.TICKET_CREATED,
+            {"status": {"from": None, "to": Status.NEW.value}},
+            extra={
+                "message": _message_data(inbound.message, sanitize_body(inbound.message.body)),
+                "intake": inbound.context,
+            },
+        )
+        audit_rows.append(audit_row)
+        uow.emit(domain_event)
+    if audit_rows:
+        await uow.session.execute(insert(TicketEvent), audit_rows)
+    if not replies:
+        return
+    wanted = sorted({reply.ticket_id for reply in replies})
+    joined = {
+        ticket.id: ticket
+        for ticket in (
+            await uow.session.execute(
+                select(Ticket).where(Ticket.id.in_(wanted)).order_by(Ticket.id).with_for_update()
+            )
+        ).scalars()
+    }
+    for reply in replies:
+        ticket = joined[reply.ticket_id]
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        if reply.alarm:
+            before["alarm_occurrences"] = ticket.alarm_occurrences
+            after["alarm_occurrences"] = (ticket.alarm_occurrences or 0) + 1
+        fields = ticket.fields or {}
+        known = {(e.get("kind"), e.get("normalized")) for e in fields.get("entities", [])}
+        added = [e for e in reply.entities if (e.get("kind"), e.get("normalized")) not in known]
+        if added:
+            before["fields"] = fields
+            after["fields"] = {**fields, "entities": [*fields.get("entities", []), *added]}
+        _apply(ticket, {**after, "last_message_at": now})
+        record(
+            uow,
+            actor,
+            ticket,
+            ev.TICKET_MESSAGE_ADDED,
+            diff(before, after),
+            extra={
+                "message": _message_data(reply.message, sanitize_body(reply.message.body)),
+                "intake": reply.context,
+            },
+        )
+        reopens = ticket.status in {Status.RESOLVED.value, Status.CLOSED.value}
+        if ticket.merged_into_id is None and (ticket.status == Status.PENDING.value or reopens):
+            await _transition(uow, actor, ticket, Status.OPEN, "customer replied")
