@@ -38,14 +38,25 @@ def run_create(
     py_spy_dir: Path | None = None,
     pool: tuple[int, int] = DB_POOL,
     settle: float = 90.0,
+    rate: float | None = None,
     console: Console | None = None,
 ) -> Report:
-    """Start a server on a fresh database, then for each concurrency: warm up, measure, record."""
+    """Start a server on a fresh database, then for each concurrency: warm up, measure, record.
+
+    With ``rate``, the load is paced: each connection pauses ``concurrency / rate`` seconds (jittered)
+    before each request, so at most ``rate`` requests per second are offered however fast the server
+    answers; latency is then measured below saturation, as a service sees it at that load."""
     console = console or Console()
+    paced = f", paced at ≤ {rate:,.0f} req/s offered" if rate else ""
     report = Report(
-        title=f"create — POST /api/v1/tickets, {db}, 2 API workers, DB pool {pool[0]}+{pool[1]} per worker",
+        title=f"create — POST /api/v1/tickets, {db}, 2 API workers, DB pool {pool[0]}+{pool[1]} per worker"
+        + paced,
         columns=["db", "concurrency", *LOAD_COLUMNS],
     )
+
+    def pause(concurrency: int) -> str:
+        return f"{concurrency / rate * 1000:.1f}" if rate else "0"
+
     kwargs = {"pg_server": pg_server} if pg_server else {}
     with temp_database(db, **kwargs) as url:
         tenant = provision(url)
@@ -61,7 +72,11 @@ def run_create(
                         connections=concurrency,
                         duration=warmup,
                         headers=headers,
-                        script_args=[f"w{run_index}", str(run_index * 2 * PHONES_PER_RUN)],
+                        script_args=[
+                            f"w{run_index}",
+                            str(run_index * 2 * PHONES_PER_RUN),
+                            pause(concurrency),
+                        ],
                     )
                 busy = wait_for_quiet(timeout=settle)
                 sampler = None
@@ -79,7 +94,11 @@ def run_create(
                     duration=duration,
                     headers=headers,
                     meter=server_meter(server, url),
-                    script_args=[f"m{run_index}", str((run_index * 2 + 1) * PHONES_PER_RUN)],
+                    script_args=[
+                        f"m{run_index}",
+                        str((run_index * 2 + 1) * PHONES_PER_RUN),
+                        pause(concurrency),
+                    ],
                 )
                 report.rows.append([db, str(concurrency), *load_cells(result)])
                 if busy > 0.3:
