@@ -75,7 +75,7 @@ async def ticket_counts(session: AsyncSession, *, start: datetime, end: datetime
     per_entry_point: dict[uuid.UUID, list[tuple[str | None, int]]] = {}
     for row in rows:
         per_entry_point.setdefault(row.entry_point_id, []).append((row.source, int(row.tickets)))
-    items = []
+    items: list[dict[str, Any]] = []
     for entry_point in await list_entry_points(session):
         counts = sorted(per_entry_point.get(entry_point.id, []), key=lambda item: (-item[1], item[0] or ""))
         items.append(
@@ -92,5 +92,5 @@ async def ticket_counts(session: AsyncSession, *, start: datetime, end: datetime
                 ],
             }
         )
-    items.sort(key=lambda item: -item["tickets"])
-    return {"from": start, "to": end, "total": sum(item["tickets"] for item in items), "items": items}
+    items.sort(key=lambda item: -int(item["tickets"]))
+    return {"from": start, "to": end, "total": sum(int(item["tickets"]) for item in items), "items": items}

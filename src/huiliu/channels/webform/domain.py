@@ -27,7 +27,6 @@ MAX_TITLE_LENGTH = 300
 MAX_DESCRIPTION_LENGTH = 5000
 MAX_MESSAGE_LENGTH = 5000
 DEFAULT_MAX_PHOTOS = 6
-TITLE_FROM_DESCRIPTION = 40
 PHOTO_TYPES: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic"})
 
 
@@ -80,31 +79,12 @@ class Contact:
     email: str | None
 
 
-@dataclass(frozen=True)
-class Submission:
-    description: str
-    title: str | None
-    contact: Contact
-    fields: dict[str, Any]
-    source: str | None
-
-
 def check_contact(contact: Contact, rule: str) -> None:
     """The entry point's ``contact_required``: none, a phone, or a phone or an e-mail."""
     if rule == "phone" and not contact.phone:
         raise ValidationFailed("a phone number is required", field="contact.phone")
     if rule == "phone_or_email" and not (contact.phone or contact.email):
         raise ValidationFailed("a phone number or an e-mail address is required", field="contact")
-
-
-def ticket_title(submission: Submission) -> str:
-    """The title the customer gave, else the start of the description's first line."""
-    if submission.title:
-        return submission.title
-    first_line = submission.description.strip().splitlines()[0].strip()
-    if len(first_line) <= TITLE_FROM_DESCRIPTION:
-        return first_line
-    return first_line[:TITLE_FROM_DESCRIPTION] + "…"
 
 
 def max_photos(config: Mapping[str, Any]) -> int:
