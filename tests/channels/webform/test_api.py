@@ -104,6 +104,7 @@ async def test_json_submission_opens_a_ticket_with_the_entry_points_defaults(
             "description": "买的电饭煲内胆有划痕\n订单号 SO2026113012345",
             "contact": {"name": "李女士", "phone": "+86 138-1234-5678", "email": ""},
             "source": "store-12",
+            "fields": {"model": " RC-40FS ", "bought_online": True, "colours": ["白", "灰"]},
         },
     )
     assert response.status_code == 201, response.text
@@ -121,6 +122,8 @@ async def test_json_submission_opens_a_ticket_with_the_entry_points_defaults(
     assert detail["title"] == "买的电饭煲内胆有划痕"
     assert detail["fields"]["source"] == "store-12"
     assert detail["fields"]["source_name"] == "12号店"
+    assert detail["fields"]["model"] == "RC-40FS"
+    assert detail["fields"]["bought_online"] is True and detail["fields"]["colours"] == ["白", "灰"]
     customer = await client.get(f"/api/v1/customers/{detail['customer_id']}", headers=admin.headers)
     identities = {(i["kind"], i["value"]) for i in customer.json()["identities"]}
     assert ("phone", "13812345678") in identities
@@ -136,6 +139,21 @@ async def test_a_resent_form_with_the_same_key_is_one_ticket(
     assert len({a.json()["ticket_number"] for a in answers}) == 1
     assert len({a.json()["progress_url"] for a in answers}) == 1
     assert (await counts(runtime, tenant.id))["messages"] == 1
+
+
+async def test_a_resent_form_with_photos_keeps_one_copy(
+    public: httpx.AsyncClient, client: Any, admin: Member, form: dict[str, Any], runtime: Any, tenant: Any
+) -> None:
+    path = f"{FORMS}/{form['public_key']}/submissions"
+    request = multipart({"description": "柜门掉了"}, [("门.png", samples.png(5, 5), "image/png")])
+    headers = {"Idempotency-Key": "resend-with-photo"}
+    first = await public.post(path, headers=headers, **request)
+    again = await public.post(path, headers=headers, **request)
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.json() == again.json()
+    found = await counts(runtime, tenant.id)
+    assert found["attachments"] == 1 and found["messages"] == 1
+    assert len(stored_files(runtime, tenant.id)) == 1
 
 
 async def test_multipart_submission_with_photos_attaches_them(
@@ -201,6 +219,9 @@ async def test_refused_submissions_write_nothing(
         (422, path, {"json": {"description": "x", "contact": {"email": "not-an-email"}}}),
         (422, path, {"json": {"description": "x", "source": "has space"}}),
         (422, path, {"json": {"description": "x", "unknown": 1}}),
+        (422, path, {"json": {"description": "x", "fields": {"source": "store-99"}}}),
+        (422, path, {"json": {"description": "x", "fields": {"Model No": "x"}}}),
+        (422, path, {"json": {"description": "x", "fields": {"spec": {"nested": 1}}}}),
         (422, path, {"json": {"description": "x" * 5001}}),
         (422, path, {"content": b"{not json", "headers": {"Content-Type": "application/json"}}),
         (422, path, multipart("{broken", [])),

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,6 +78,36 @@ class Contact:
     name: str | None
     phone: str | None
     email: str | None
+
+
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# Ticket fields intake writes itself; a public form may not set them.
+RESERVED_FIELDS: frozenset[str] = frozenset({"source", "source_name", "entities", "device_sn", "alarm_code"})
+MAX_FIELD_TEXT = 2000
+MAX_FIELD_ITEMS = 50
+
+
+def _field_value(name: str, value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_FIELD_TEXT:
+            raise ValidationFailed(f"fields.{name} is longer than {MAX_FIELD_TEXT} characters")
+        return value.strip()
+    if isinstance(value, list) and len(value) <= MAX_FIELD_ITEMS:
+        return [_field_value(name, item) for item in value if not isinstance(item, list | dict)]
+    raise ValidationFailed(f"fields.{name} must be text, a number, true/false or a short list of them")
+
+
+def check_form_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Form fields as a customer may send them: snake_case names (not the ones intake writes itself),
+    scalar values or short lists of scalars."""
+    clean = {}
+    for name, value in fields.items():
+        if not FIELD_NAME.match(name) or name in RESERVED_FIELDS:
+            raise ValidationFailed(f"fields.{name} is not a field a form may set")
+        clean[name] = _field_value(name, value)
+    return clean
 
 
 def check_contact(contact: Contact, rule: str) -> None:

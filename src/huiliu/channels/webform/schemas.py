@@ -9,7 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from huiliu.channels.webform.domain import MAX_DESCRIPTION_LENGTH, MAX_MESSAGE_LENGTH, MAX_TITLE_LENGTH
+from huiliu.channels.webform.domain import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_MESSAGE_LENGTH,
+    MAX_TITLE_LENGTH,
+    check_form_fields,
+)
 from huiliu.core.errors import ValidationFailed
 from huiliu.customers.domain import normalize_phone
 from huiliu.entry_points.domain import check_source_code
@@ -51,6 +56,14 @@ class SubmissionIn(StrictModel):
     contact: ContactIn = Field(default_factory=ContactIn)
     fields: dict[str, Any] = Field(default_factory=dict, max_length=50)
     source: str | None = Field(default=None, max_length=64, description="source code, e.g. from ?src=")
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return check_form_fields(value)
+        except ValidationFailed as exc:
+            raise ValueError(exc.detail) from exc
 
     @field_validator("title", "source", mode="before")
     @classmethod

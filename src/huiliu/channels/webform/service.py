@@ -134,6 +134,8 @@ async def submit(
     if result.outcome is IngestOutcome.REPEAT and attachment_ids:
         # A resent form: the first delivery has its photos; these copies are not needed.
         await _forget_photos(db, tenant_id, attachment_ids)
+        for path in added_files:
+            path.unlink(missing_ok=True)
     return Accepted(result, tenant_id)
 
 
