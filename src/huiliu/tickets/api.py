@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from pydantic import ValidationError
 
 from huiliu.auth.deps import ActorDep, RuntimeDep
@@ -27,6 +27,7 @@ from huiliu.tickets.schemas import (
     ReopenRequest,
     StatusChange,
     TagsChange,
+    TicketCount,
     TicketCreate,
     TicketDetail,
     TicketOut,
@@ -73,10 +74,7 @@ async def create_ticket(
         return await queries.get_visible_ticket(session, actor, ticket_id)
 
 
-@router.get("", response_model=TicketPage, summary="List tickets (keyset pages)")
-async def list_tickets(
-    actor: ActorDep,
-    runtime: RuntimeDep,
+async def ticket_filters(
     status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
     priority: Annotated[str | None, Query(description="comma-separated priorities")] = None,
     assignee_id: Annotated[str | None, Query(description="user id, 'me' or 'none'")] = None,
@@ -88,11 +86,8 @@ async def list_tickets(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    sort: str = "-created_at",
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 25,
-) -> dict[str, Any]:
-    actor.require("ticket.read")
+) -> queries.TicketFilters:
+    """The list filters, shared by the list and the count."""
     statuses = _csv(status)
     priorities = _csv(priority)
     try:
@@ -103,7 +98,7 @@ async def list_tickets(
         priorities = [Priority(p).value for p in priorities]
     except ValueError as exc:
         raise ValidationFailed(f"unknown priority in {priority!r}") from exc
-    filters = queries.TicketFilters(
+    return queries.TicketFilters(
         statuses=statuses,
         priorities=priorities,
         assignee=assignee_id,
@@ -116,6 +111,21 @@ async def list_tickets(
         created_to=created_to,
         text=q,
     )
+
+
+FiltersDep = Annotated[queries.TicketFilters, Depends(ticket_filters)]
+
+
+@router.get("", response_model=TicketPage, summary="List tickets (keyset pages)")
+async def list_tickets(
+    actor: ActorDep,
+    runtime: RuntimeDep,
+    filters: FiltersDep,
+    sort: str = "-created_at",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 25,
+) -> dict[str, Any]:
+    actor.require("ticket.read")
     async with runtime.db.read(actor.tenant_id) as session:
         rows, next_cursor = await queries.list_tickets(
             session, actor, filters, sort=sort, cursor=cursor, limit=limit
@@ -124,6 +134,21 @@ async def list_tickets(
         "items": [TicketSummary.model_validate(row, from_attributes=True) for row in rows],
         "next_cursor": next_cursor,
     }
+
+
+@router.get("/count", response_model=TicketCount, summary="Count tickets (capped)")
+async def count_tickets(
+    actor: ActorDep,
+    runtime: RuntimeDep,
+    filters: FiltersDep,
+    cap: Annotated[int, Query(ge=1, le=queries.MAX_COUNT)] = queries.MAX_COUNT,
+) -> dict[str, Any]:
+    """How many tickets the caller may see match the same filters as the list; counting stops at
+    ``cap`` (then ``exact`` is false and the queue shows "10000+"), so a count stays cheap at any size."""
+    actor.require("ticket.read")
+    async with runtime.db.read(actor.tenant_id) as session:
+        count, exact = await queries.count_tickets(session, actor, filters, cap=cap)
+    return {"count": count, "exact": exact}
 
 
 async def _detail(runtime: Any, actor: Any, ticket_id: uuid.UUID) -> dict[str, Any]:

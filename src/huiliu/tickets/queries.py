@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, false, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.attachments import queries as attachment_queries
@@ -37,6 +37,7 @@ SUMMARY_COLUMNS = (
 )
 SORTS = {"-created_at", "created_at", "-updated_at", "updated_at"}
 MAX_LIMIT = 200
+MAX_COUNT = 10_000
 MAX_TICKET_NUMBER = 2**31 - 1
 
 
@@ -187,6 +188,20 @@ async def list_tickets(
     page = rows[:limit]
     next_cursor = encode_cursor(sort, page[-1]) if len(rows) > limit else None
     return page, next_cursor
+
+
+async def count_tickets(
+    session: AsyncSession, actor: Actor, filters: TicketFilters, *, cap: int = MAX_COUNT
+) -> tuple[int, bool]:
+    """How many tickets match, counting at most ``cap`` + 1 index entries: (count, exact)."""
+    cap = max(1, min(cap, MAX_COUNT))
+    where = _filter_clauses(actor, filters)
+    statuses = list(dict.fromkeys(filters.statuses))
+    if statuses:
+        where.append(Ticket.status.in_(statuses))
+    matches = select(literal(1)).select_from(Ticket).where(*where).limit(cap + 1).subquery()
+    found = int((await session.execute(select(func.count()).select_from(matches))).scalar_one())
+    return min(found, cap), found <= cap
 
 
 async def get_visible_ticket(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID) -> Ticket:

@@ -174,6 +174,11 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
+class TicketCount(BaseModel):
+    count: int
+    exact: bool  # false: at least ``count`` match (counting stopped at the cap)
+
+
 class BulkAction(StrictModel):
     ticket_ids: list[uuid.UUID] = Field(min_length=1, max_length=200)
     status: Status | None = None
