@@ -1,4 +1,5 @@
-"""The ``huiliu`` command: serve, worker, migrate, demo, createadmin, bench, run (what ``make run`` uses)."""
+"""The ``huiliu`` command: serve, worker, migrate, demo, createadmin, import, bench, run (what ``make run``
+uses)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -257,6 +258,86 @@ async def _create_admin(
             await auth.create_user(uow, email=email, name=name, password=password, role_id=role.id)
             await uow.commit()
         return created
+    finally:
+        await db.dispose()
+
+
+# --- import ------------------------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="What the rows are: customers (other kinds as registered).")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help=".csv or .xlsx")],
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant slug.")],
+    errors: Annotated[
+        Path | None, typer.Option("--errors", help="Write the row-level error report (CSV) here.")
+    ] = None,
+) -> None:
+    """Import a CSV (UTF-8 or GBK) or XLSX file as a job, with a progress bar; the same job the API's
+    POST /api/v1/imports creates, run in this process."""
+    from huiliu.core.errors import HuiliuError
+
+    settings = get_settings()
+    try:
+        job, report = asyncio.run(_import_file(settings, kind, file.name, file.read_bytes(), tenant))
+    except HuiliuError as exc:
+        raise _fail(str(exc)) from exc
+    except KeyboardInterrupt:
+        raise _fail("import interrupted; the job resumes where it stopped when the API runs", 130) from None
+    if job.status != "done":
+        raise _fail(f"import failed: {job.error}")
+    console.print(
+        f"[green]✓[/] imported {job.succeeded_rows} of {job.total_rows} rows "
+        f"({job.created_rows} created, {job.updated_rows} updated, {job.failed_rows} with errors)"
+    )
+    if report is not None and errors is not None:
+        errors.write_bytes(report)
+        console.print(f"[yellow]![/] row errors written to {errors}")
+
+
+async def _import_file(
+    settings: Settings, kind: str, file_name: str, data: bytes, slug: str
+) -> tuple[Any, bytes | None]:
+    from huiliu.auth.domain import system_actor
+    from huiliu.auth.models import Tenant
+    from huiliu.core.errors import Conflict, NotFound
+    from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
+    from huiliu.imports import queries as import_queries
+    from huiliu.imports import service as imports
+    from huiliu.imports.service import Limits
+    from huiliu.orders import importer as _order_importers  # noqa: F401  (orders, opportunities)
+
+    db = _database(settings)
+    try:
+        async with db.uow(None, system=True) as uow:
+            tenant_id = (
+                await uow.session.execute(select(Tenant.id).where(Tenant.slug == slug))
+            ).scalar_one_or_none()
+        if tenant_id is None:
+            raise NotFound(f"no tenant {slug}")
+        limits = Limits.from_settings(settings)
+        actor = system_actor(tenant_id, f"命令行导入 CLI import ({file_name})")
+        async with db.uow(tenant_id) as uow:
+            job = await imports.create_job(
+                uow, actor, kind=kind, file_name=file_name, data=data, limits=limits
+            )
+        lease = await imports.claim(db, job.id, limits=limits)
+        if lease is None:
+            raise Conflict("the job was taken by a running API process; follow it there")
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(f"导入 {file_name}", total=job.total_rows)
+            await imports.run_job(
+                db, lease, limits, on_progress=lambda done, _total: progress.update(task, completed=done)
+            )
+        report = None
+        async with db.read(tenant_id) as session:
+            job = await import_queries.get_job(session, job.id)
+            if job.failed_rows:
+                rows = await import_queries.row_errors(session, job.id)
+                report = import_queries.error_report_csv(job, rows)
+        return job, report
     finally:
         await db.dispose()
 

@@ -40,3 +40,43 @@ class CustomerIdentity(IdMixin, TenantScoped, CreatedAtMixin, Base):
     kind: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(255))
     verified: Mapped[bool] = mapped_column(default=False)
+
+
+class CustomerMerge(IdMixin, TenantScoped, CreatedAtMixin, Base):
+    """One merge of ``merged`` into ``survivor``, with a snapshot of exactly what moved so it can be
+    undone: ``moved`` maps a record kind (``identities``, ``tickets``, ``orders`` …) to ids, and
+    ``profile`` to the values copied into gaps of the survivor's profile."""
+
+    __tablename__ = "customer_merges"
+    __table_args__ = (
+        Index("ix_customer_merges_survivor", "survivor_id", "created_at"),
+        Index("ix_customer_merges_merged", "merged_id", "created_at"),
+    )
+
+    survivor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    merged_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    mode: Mapped[str] = mapped_column(String(16))  # auto | manual
+    reason: Mapped[str | None] = mapped_column(String(500))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None]
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    moved: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    undone_at: Mapped[datetime | None]
+    undone_by_kind: Mapped[str | None] = mapped_column(String(16))
+    undone_by_id: Mapped[uuid.UUID | None]
+    undone_by_name: Mapped[str | None] = mapped_column(String(200))
+
+
+class CustomerEvent(IdMixin, TenantScoped, CreatedAtMixin, Base):
+    """Append-only history of one customer (created, updated, identities added, merged, unmerged,
+    imported): the customer side of the 360 timeline."""
+
+    __tablename__ = "customer_events"
+    __table_args__ = (Index("ix_customer_events_customer", "customer_id", "created_at"),)
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None]
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

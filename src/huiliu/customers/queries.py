@@ -1,4 +1,5 @@
-"""The read side of customers: keyset pages (newest first) and one customer with its identities."""
+"""The read side of customers: keyset pages (newest first), one customer with its identities, its
+merge history and its events."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.core.errors import NotFound, ValidationFailed
 from huiliu.customers.domain import IDENTITY_KINDS, normalize_identity
-from huiliu.customers.models import Customer, CustomerIdentity
+from huiliu.customers.models import Customer, CustomerEvent, CustomerIdentity, CustomerMerge
 
 MAX_LIMIT = 200
 
@@ -104,3 +105,27 @@ async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Custome
     if customer is None:
         raise NotFound("customer not found")
     return customer
+
+
+async def merges_of(session: AsyncSession, customer_id: uuid.UUID) -> list[CustomerMerge]:
+    """Every merge this customer took part in (as survivor or as the merged one), newest first."""
+    rows = (
+        await session.execute(
+            select(CustomerMerge)
+            .where(or_(CustomerMerge.survivor_id == customer_id, CustomerMerge.merged_id == customer_id))
+            .order_by(CustomerMerge.created_at.desc(), CustomerMerge.id.desc())
+        )
+    ).scalars()
+    return list(rows)
+
+
+async def events_of(session: AsyncSession, customer_id: uuid.UUID, *, limit: int) -> list[CustomerEvent]:
+    rows = (
+        await session.execute(
+            select(CustomerEvent)
+            .where(CustomerEvent.customer_id == customer_id)
+            .order_by(CustomerEvent.created_at.desc(), CustomerEvent.id.desc())
+            .limit(limit)
+        )
+    ).scalars()
+    return list(rows)

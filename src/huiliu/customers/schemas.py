@@ -16,6 +16,7 @@ class StrictModel(BaseModel):
 class IdentityIn(StrictModel):
     kind: str = Field(min_length=1, max_length=32, description="phone, email, wechat_openid, …")
     value: str = Field(min_length=1, max_length=320)
+    verified: bool = Field(default=False, description="the channel proved it (e.g. an SMS code)")
 
 
 class CustomerCreate(StrictModel):
@@ -81,3 +82,62 @@ class CustomerDetail(CustomerOut):
     tickets: list[CustomerTicket] = Field(
         description="the newest tickets of this customer that the caller may see (at most 20)"
     )
+
+
+class MergeRequest(StrictModel):
+    other_id: uuid.UUID = Field(description="the customer merged into this one (this one survives)")
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class MergeOut(BaseModel):
+    id: uuid.UUID
+    survivor_id: uuid.UUID
+    merged_id: uuid.UUID
+    mode: str = Field(description="auto (a strong identity matched two customers) or manual")
+    reason: str | None
+    actor_kind: str
+    actor_id: uuid.UUID | None
+    actor_name: str
+    moved: dict[str, Any] = Field(
+        description="what moved to the survivor: ids per record kind (identities, tickets, orders …), "
+        "profile values copied into the survivor's gaps, and for automatic merges the matching keys"
+    )
+    created_at: datetime
+    undone_at: datetime | None
+    undone_by_name: str | None
+
+
+class MergeHistory(BaseModel):
+    items: list[MergeOut]
+
+
+class TicketCounts(BaseModel):
+    total: int
+    by_status: dict[str, int]
+
+
+class Customer360Tickets(BaseModel):
+    counts: TicketCounts
+    recent: list[CustomerTicket]
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    type: str = Field(
+        description="ticket.created, ticket.resolved, ticket.closed, order.placed, or a customer event "
+        "(customer.created, customer.updated, customer.identities_added, customer.merged, "
+        "customer.merged_into, customer.unmerged)"
+    )
+    ticket_id: uuid.UUID | None = None
+    ticket_number: int | None = None
+    title: str | None = None
+    message_count: int | None = None
+    actor_name: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Customer360(BaseModel):
+    customer: CustomerOut
+    tickets: Customer360Tickets = Field(description="only the tickets inside the caller's data scope")
+    merges: list[MergeOut]
+    timeline: list[TimelineEntry] = Field(description="newest first, at most 100 entries")

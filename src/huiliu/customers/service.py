@@ -1,52 +1,176 @@
-"""Customer use cases. Identity resolution is called by ticket creation and, later, intake."""
+"""Customer use cases: identity resolution (called by ticket creation, intake and imports), create,
+edit. Merges and their undo live in ``customers.merges``."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from huiliu.auth.domain import Actor
+from huiliu.auth.domain import Actor, system_actor
 from huiliu.core.clock import utcnow
-from huiliu.core.errors import Conflict, NotFound
+from huiliu.core.errors import Conflict, NotFound, ValidationFailed
 from huiliu.core.ids import new_id
-from huiliu.customers.domain import normalize_identity
+from huiliu.customers.domain import (
+    MERGE_AUTO,
+    IdentityClaim,
+    IdentityInput,
+    Owner,
+    identity_claims,
+    normalize_identity,
+    plan_resolution,
+)
+from huiliu.customers.merges import (
+    CUSTOMER_CREATED,
+    CUSTOMER_IDENTITIES_ADDED,
+    CUSTOMER_UPDATED,
+    merge_into,
+    record_event,
+)
 from huiliu.customers.models import Customer, CustomerIdentity
 from huiliu.customers.schemas import CustomerCreate, CustomerUpdate
 from huiliu.db.session import UnitOfWork
 
 
 async def resolve_customer(
-    uow: UnitOfWork, name: str | None, identities: list[tuple[str, str]]
+    uow: UnitOfWork,
+    name: str | None,
+    identities: Iterable[IdentityInput],
+    *,
+    actor: Actor | None = None,
 ) -> uuid.UUID | None:
-    """Find the customer behind any of ``identities`` or create one that carries all of them.
+    """Find the customer behind ``identities`` (merging customers a strong key ties together) or
+    create one that carries all of them; see ``resolve_identities``.
 
     Returns None when there is nothing to recognise a customer by (no identities, no name)."""
-    normalized = list(dict.fromkeys((kind, normalize_identity(kind, value)) for kind, value in identities))
-    session = uow.session
-    if normalized:
-        found = (
-            await session.execute(
-                select(CustomerIdentity.customer_id, CustomerIdentity.kind, CustomerIdentity.value).where(
-                    CustomerIdentity.kind.in_({k for k, _ in normalized}),
-                    CustomerIdentity.value.in_({v for _, v in normalized}),
+    return (await resolve_identities(uow, name, identities, actor=actor)).customer_id
+
+
+@dataclass(frozen=True)
+class Resolution:
+    customer_id: uuid.UUID | None
+    created: bool = False
+    merges: tuple[uuid.UUID, ...] = ()
+    attached: tuple[tuple[str, str], ...] = ()
+
+
+async def resolve_identities(
+    uow: UnitOfWork,
+    name: str | None,
+    identities: Iterable[IdentityInput],
+    *,
+    actor: Actor | None = None,
+) -> Resolution:
+    """Resolve one inbound set of identities (``(kind, value)``, ``(kind, value, verified)`` or
+    objects with ``kind``/``value``/``verified``) inside the caller's unit of work (no commit).
+
+    Strong keys (unionid, e-mail, a verified phone) that match two or more customers merge them into
+    the oldest (recorded, reversible); weak keys attach to the first match and never merge; unknown
+    identities join the resolved customer (DESIGN.md §3, ``domain.plan_resolution``)."""
+    claims = identity_claims(identities)
+    if not claims and not name:
+        return Resolution(None)
+    assert uow.tenant_id is not None
+    actor = actor or system_actor(uow.tenant_id, "identity resolution")
+    owners = await _live_owners(uow, claims) if claims else {}
+    plan = plan_resolution(claims, owners)
+    if plan.target is None:
+        return await _create_for_claims(uow, name, claims)
+    merge_ids: list[uuid.UUID] = []
+    for merged_id in plan.merges:
+        merge = await merge_into(
+            uow,
+            actor,
+            plan.target,
+            merged_id,
+            mode=MERGE_AUTO,
+            reason="same " + ", ".join(sorted({kind for kind, _ in plan.merge_keys})),
+            keys=plan.merge_keys,
+        )
+        merge_ids.append(merge.id)
+    if plan.verify:
+        await uow.session.execute(
+            update(CustomerIdentity)
+            .where(
+                or_(
+                    *(
+                        and_(CustomerIdentity.kind == c.kind, CustomerIdentity.value == c.value)
+                        for c in plan.verify
+                    )
+                ),
+                CustomerIdentity.verified.is_(False),
+            )
+            .values(verified=True)
+            .execution_options(synchronize_session=False)
+        )
+    if plan.attach:
+        await _attach_identities(uow, plan.target, list(plan.attach))
+        record_event(
+            uow,
+            actor,
+            plan.target,
+            CUSTOMER_IDENTITIES_ADDED,
+            {"identities": [{"kind": c.kind, "value": c.value} for c in plan.attach]},
+        )
+    return Resolution(plan.target, merges=tuple(merge_ids), attached=tuple(c.key for c in plan.attach))
+
+
+async def _live_owners(uow: UnitOfWork, claims: list[IdentityClaim]) -> dict[tuple[str, str], Owner]:
+    """The live customer behind each claimed identity that exists. Identities move with merges, so
+    they point at live customers; a merged one is followed to its survivor all the same (a
+    concurrent merge may have committed between an identity insert and this read)."""
+    rows = (
+        await uow.session.execute(
+            select(
+                CustomerIdentity.kind,
+                CustomerIdentity.value,
+                Customer.id,
+                Customer.created_at,
+                Customer.merged_into_id,
+            )
+            .join(Customer, Customer.id == CustomerIdentity.customer_id)
+            .where(
+                CustomerIdentity.kind.in_({c.kind for c in claims}),
+                CustomerIdentity.value.in_({c.value for c in claims}),
+            )
+        )
+    ).all()
+    owners: dict[tuple[str, str], Owner] = {}
+    wanted = {c.key for c in claims}
+    for row in rows:
+        if (row.kind, row.value) not in wanted:
+            continue
+        owner = Owner(row.id, row.created_at)
+        if row.merged_into_id is not None:
+            owner = await _survivor_of(uow, row.merged_into_id)
+        owners[(row.kind, row.value)] = owner
+    return owners
+
+
+async def _survivor_of(uow: UnitOfWork, customer_id: uuid.UUID) -> Owner:
+    for _ in range(32):
+        row = (
+            await uow.session.execute(
+                select(Customer.id, Customer.created_at, Customer.merged_into_id).where(
+                    Customer.id == customer_id
                 )
             )
-        ).all()
-        matches: dict[tuple[str, str], uuid.UUID] = {(row.kind, row.value): row.customer_id for row in found}
-        for key in normalized:
-            if key in matches:
-                customer_id = matches[key]
-                missing = [k for k in normalized if k not in matches]
-                if missing:
-                    await _attach_identities(uow, customer_id, missing)
-                return customer_id
-    elif not name:
-        return None
+        ).one()
+        if row.merged_into_id is None:
+            return Owner(row.id, row.created_at)
+        customer_id = row.merged_into_id
+    raise Conflict("customer merge chain too long")
+
+
+async def _create_for_claims(uow: UnitOfWork, name: str | None, claims: list[IdentityClaim]) -> Resolution:
     assert uow.tenant_id is not None
+    session = uow.session
     now = utcnow()
     customer_id = new_id()
     await session.execute(
@@ -60,17 +184,18 @@ async def resolve_customer(
             updated_at=now,
         )
     )
-    if not normalized:
-        return customer_id
-    winner = await _attach_identities(uow, customer_id, normalized)
+    if not claims:
+        return Resolution(customer_id, created=True)
+    winner = await _attach_identities(uow, customer_id, claims)
     if winner != customer_id:
         # A concurrent request registered the same identity first: use its customer, drop ours.
         await session.execute(delete(Customer).where(Customer.id == customer_id))
-    return winner
+        return Resolution(winner)
+    return Resolution(customer_id, created=True, attached=tuple(c.key for c in claims))
 
 
 async def _attach_identities(
-    uow: UnitOfWork, customer_id: uuid.UUID, identities: list[tuple[str, str]]
+    uow: UnitOfWork, customer_id: uuid.UUID, claims: list[IdentityClaim]
 ) -> uuid.UUID:
     """Insert identities that do not exist yet; return the customer that owns the first one."""
     session = uow.session
@@ -81,19 +206,19 @@ async def _attach_identities(
             "id": new_id(),
             "tenant_id": uow.tenant_id,
             "customer_id": customer_id,
-            "kind": kind,
-            "value": value,
-            "verified": False,
+            "kind": claim.kind,
+            "value": claim.value,
+            "verified": claim.verified,
             "created_at": now,
         }
-        for kind, value in identities
+        for claim in claims
     ]
     stmt = insert_fn(CustomerIdentity).on_conflict_do_nothing(index_elements=["tenant_id", "kind", "value"])
     await session.execute(stmt, rows)
     owner = (
         await session.execute(
             select(CustomerIdentity.customer_id).where(
-                CustomerIdentity.kind == identities[0][0], CustomerIdentity.value == identities[0][1]
+                CustomerIdentity.kind == claims[0].kind, CustomerIdentity.value == claims[0].value
             )
         )
     ).scalar_one()
@@ -106,13 +231,8 @@ async def create_customer(
     """A customer with the identities given. An identity that already belongs to a customer is a
     conflict: the caller should open that customer (or merge) instead of creating a duplicate."""
     actor.require("customer.write")
-    identities = list(
-        dict.fromkeys(
-            (identity.kind, normalize_identity(identity.kind, identity.value))
-            for identity in request.identities
-        )
-    )
-    taken = await _owners(uow, identities)
+    claims = identity_claims((i.kind, i.value, i.verified) for i in request.identities)
+    taken = await _owners(uow, [c.key for c in claims])
     if taken:
         raise Conflict(
             "an identity belongs to another customer",
@@ -139,18 +259,19 @@ async def create_customer(
                 id=new_id(),
                 tenant_id=uow.tenant_id,
                 customer_id=customer_id,
-                kind=kind,
-                value=value,
-                verified=False,
+                kind=claim.kind,
+                value=claim.value,
+                verified=claim.verified,
                 created_at=now,
             )
-            for kind, value in identities
+            for claim in claims
         ]
     )
     try:
         await uow.session.flush()
     except IntegrityError as exc:
         raise Conflict("an identity belongs to another customer") from exc
+    record_event(uow, actor, customer_id, CUSTOMER_CREATED, {"source": "api"})
     await uow.commit()
     return customer
 
@@ -184,6 +305,16 @@ async def update_customer(
     if customer is None:
         raise NotFound("customer not found")
     changes = request.model_dump(exclude_unset=True)
+    recorded = _apply_profile(customer, changes)
+    if recorded:
+        record_event(uow, actor, customer.id, CUSTOMER_UPDATED, {"changes": recorded})
+    await uow.commit()
+    return customer
+
+
+def _apply_profile(customer: Customer, changes: dict[str, Any]) -> dict[str, Any]:
+    """Set name/level, merge attributes key by key (None removes a key); returns what changed."""
+    recorded: dict[str, Any] = {}
     if "attributes" in changes:
         merged = dict(customer.attributes or {})
         for key, value in changes.pop("attributes").items():
@@ -191,12 +322,53 @@ async def update_customer(
                 merged.pop(key, None)
             else:
                 merged[key] = value
-        customer.attributes = merged
+        if merged != (customer.attributes or {}):
+            recorded["attributes"] = {"from": customer.attributes or {}, "to": merged}
+            customer.attributes = merged
     for name, value in changes.items():
-        setattr(customer, name, value)
-    customer.updated_at = utcnow()
-    await uow.commit()
-    return customer
+        if getattr(customer, name) != value:
+            recorded[name] = {"from": getattr(customer, name), "to": value}
+            setattr(customer, name, value)
+    if recorded:
+        customer.updated_at = utcnow()
+    return recorded
+
+
+async def upsert_customer(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    name: str | None,
+    level: str | None,
+    attributes: dict[str, Any],
+    identities: Iterable[IdentityInput],
+    source: dict[str, Any],
+) -> tuple[uuid.UUID, bool]:
+    """The import path: find the customer behind ``identities`` (the resolution rules, merges
+    included) and update its profile with the values given, or create it. Returns the customer id and
+    whether it was created. No commit (imports commit a chunk of rows at once)."""
+    actor.require("customer.write")
+    resolution = await resolve_identities(uow, name, identities, actor=actor)
+    if resolution.customer_id is None:
+        raise ValidationFailed("a customer needs a name or an identity")
+    customer = (
+        await uow.session.execute(
+            select(Customer).where(Customer.id == resolution.customer_id).with_for_update()
+        )
+    ).scalar_one()
+    changes: dict[str, Any] = {}
+    if name:
+        changes["name"] = name
+    if level:
+        changes["level"] = level
+    if attributes:
+        changes["attributes"] = attributes
+    recorded = _apply_profile(customer, changes)
+    if resolution.created:
+        record_event(uow, actor, customer.id, CUSTOMER_CREATED, {"source": source})
+    elif recorded or resolution.attached:
+        record_event(uow, actor, customer.id, CUSTOMER_UPDATED, {"changes": recorded, "source": source})
+    return customer.id, resolution.created
 
 
 def pg_resolve_one_identity(
