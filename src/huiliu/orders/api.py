@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Query, Response
 from huiliu.auth.deps import ActorDep, RuntimeDep
 from huiliu.auth.domain import Actor
 from huiliu.core.idempotency_api import run_idempotent
+from huiliu.orders import importer as _importer  # noqa: F401  (registers the order importers)
 from huiliu.orders import queries, service
 from huiliu.orders.domain import OpportunityStage, OrderStatus, normalize_order_number, normalize_platform
 from huiliu.orders.lookup import OrderLookupDep

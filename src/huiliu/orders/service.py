@@ -521,3 +521,33 @@ async def add_opportunity(
     )
     uow.session.add(opportunity)
     return opportunity
+
+
+async def upsert_opportunity(
+    uow: UnitOfWork, actor: Actor, request: OpportunityCreate
+) -> tuple[Opportunity, bool]:
+    """Create the opportunity, or update the customer's one with the same title (an import row):
+    only the fields sent change. Does not commit. Returns it and whether it was created."""
+    actor.require(OPPORTUNITY_WRITE)
+    existing = (
+        await uow.session.execute(
+            select(Opportunity)
+            .where(Opportunity.customer_id == request.customer_id, Opportunity.title == request.title)
+            .order_by(Opportunity.created_at, Opportunity.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if existing is None:
+        return await add_opportunity(uow, actor, request), True
+    sent = request.model_fields_set - {"customer_id", "title"}
+    if "owner_id" in sent and request.owner_id != existing.owner_id:
+        await _check_owner(uow, request.owner_id)
+    for name in sent - {"attributes", "stage"}:
+        setattr(existing, name, getattr(request, name))
+    if "stage" in sent:
+        existing.stage = request.stage.value
+        existing.closed_at = _closed_at(existing.stage, existing.closed_at)
+    if "attributes" in sent:
+        existing.attributes = _merge_attributes(existing.attributes, request.attributes)
+    existing.updated_at = utcnow()
+    return existing, False
