@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from huiliu.customers.models import Customer, CustomerEvent, CustomerIdentity, C
 from huiliu.customers.service import resolve_customer, resolve_identities
 from huiliu.tickets import service as tickets
 from huiliu.tickets.models import Message, Ticket, TicketEvent
+from tests.conftest import is_postgres
 from tests.factories import make_member, make_tenant, make_ticket
 
 
@@ -323,3 +325,16 @@ async def test_tenants_never_see_or_merge_each_others_customers(runtime, tenant,
     async with runtime.db.uow(other_tenant.id) as uow:
         with pytest.raises(NotFound):
             await merges.undo_merge(uow, other_admin.actor, merge.id)
+
+
+async def test_concurrent_resolutions_of_the_same_pair_merge_once(runtime, tenant, settings):
+    if not is_postgres(settings.database_url):
+        pytest.skip("SQLite runs one writer at a time; the race needs PostgreSQL")
+    union, email = uid("oU"), f"{uid('m')}@example.com"
+    older = await resolve(runtime, tenant, ("wechat_unionid", union))
+    await resolve(runtime, tenant, ("email", email))
+    results = await asyncio.gather(
+        *(resolve(runtime, tenant, ("wechat_unionid", union), ("email", email)) for _ in range(4))
+    )
+    assert {r.customer_id for r in results} == {older.customer_id}
+    assert len(await merges_of(runtime, tenant)) == 1

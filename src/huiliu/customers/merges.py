@@ -39,6 +39,10 @@ CUSTOMER_MERGED_INTO = "customer.merged_into"  # on the merged customer
 CUSTOMER_UNMERGED = "customer.unmerged"  # on both, when a merge is undone
 
 
+class AlreadyMerged(Conflict):
+    """One of the two customers was merged away (possibly a moment ago, by a concurrent request)."""
+
+
 class RecordMover(Protocol):
     """Moves one package's records from one customer to another inside the caller's unit of work
     (no commit) and returns the ids moved. ``ids`` None means all records of ``from_customer_id``;
@@ -139,9 +143,11 @@ async def merge_into(
     locked = await _lock(uow, [survivor_id, merged_id])
     survivor, merged = locked[survivor_id], locked[merged_id]
     if merged.merged_into_id is not None:
-        raise Conflict("this customer was already merged into another one")
+        raise AlreadyMerged("this customer was already merged into another one")
     if survivor.merged_into_id is not None:
-        raise Conflict("the other customer was itself merged; merge into the customer it was merged into")
+        raise AlreadyMerged(
+            "the other customer was itself merged; merge into the customer it was merged into"
+        )
     session = uow.session
     identity_ids = list(
         (

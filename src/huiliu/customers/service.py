@@ -30,6 +30,7 @@ from huiliu.customers.merges import (
     CUSTOMER_CREATED,
     CUSTOMER_IDENTITIES_ADDED,
     CUSTOMER_UPDATED,
+    AlreadyMerged,
     merge_into,
     record_event,
 )
@@ -50,6 +51,9 @@ async def resolve_customer(
 
     Returns None when there is nothing to recognise a customer by (no identities, no name)."""
     return (await resolve_identities(uow, name, identities, actor=actor)).customer_id
+
+
+RESOLUTION_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -78,22 +82,31 @@ async def resolve_identities(
         return Resolution(None)
     assert uow.tenant_id is not None
     actor = actor or system_actor(uow.tenant_id, "identity resolution")
-    owners = await _live_owners(uow, claims) if claims else {}
-    plan = plan_resolution(claims, owners)
-    if plan.target is None:
-        return await _create_for_claims(uow, name, claims)
     merge_ids: list[uuid.UUID] = []
-    for merged_id in plan.merges:
-        merge = await merge_into(
-            uow,
-            actor,
-            plan.target,
-            merged_id,
-            mode=MERGE_AUTO,
-            reason="same " + ", ".join(sorted({kind for kind, _ in plan.merge_keys})),
-            keys=plan.merge_keys,
-        )
-        merge_ids.append(merge.id)
+    for _ in range(RESOLUTION_ROUNDS):
+        owners = await _live_owners(uow, claims) if claims else {}
+        plan = plan_resolution(claims, owners)
+        if plan.target is None:
+            return await _create_for_claims(uow, name, claims)
+        try:
+            for merged_id in plan.merges:
+                merge = await merge_into(
+                    uow,
+                    actor,
+                    plan.target,
+                    merged_id,
+                    mode=MERGE_AUTO,
+                    reason="same " + ", ".join(sorted({kind for kind, _ in plan.merge_keys})),
+                    keys=plan.merge_keys,
+                )
+                merge_ids.append(merge.id)
+            break
+        except AlreadyMerged:
+            # A concurrent resolution merged one of these customers first (we waited on its row
+            # lock): look at the identities again, they now point at its survivor.
+            continue
+    else:
+        raise Conflict("these customers are being merged concurrently; try again")
     if plan.verify:
         await uow.session.execute(
             update(CustomerIdentity)
