@@ -5,7 +5,7 @@ express tracking numbers, amounts and device serial numbers. Pure: no I/O, milli
 index the *original* text and ``value`` is the text as written; ``normalized`` is the canonical form
 (full-width characters folded with NFKC, separators removed, upper/lower case fixed).
 
-Heuristics (docs/intake.md has the same list with examples):
+Heuristics (tests/intake/test_extraction.py has a table of examples, negatives included):
 
 - Pure digit strings are only order or tracking numbers when a context word makes it unambiguous.
   The decisive word is the *nearest* one in the same clause (clauses end at 。！？；, and commas):
