@@ -11,6 +11,7 @@ import pytest
 
 from huiliu.customers.models import Customer
 from huiliu.tickets.models import Message, Ticket
+from tests.attachments import samples
 from tests.auth.conftest import bearer, create_key
 from tests.factories import make_member, make_tenant, unique
 from tests.intake.test_pipeline import count, make_entry_point
@@ -231,3 +232,24 @@ async def test_a_batch_of_only_bad_messages_writes_nothing(client, runtime, tena
     written = await log.since()
     assert written.events == [] and written.outbox == []
     assert await count(runtime, tenant.id, Customer) == 0
+
+
+async def test_a_users_own_upload_rides_with_the_message(client, runtime, tenant, admin, entry_point):
+    upload = await client.post(
+        "/api/v1/attachments",
+        headers=admin.headers,
+        files={"file": ("receipt.png", samples.png(), "image/png")},
+    )
+    assert upload.status_code == 201, upload.text
+    attachment_id = upload.json()["id"]
+    response = await client.post(
+        ONE, headers=admin.headers, json=body(entry_point, "见附件小票", attachments=[attachment_id])
+    )
+    assert response.status_code == 201, response.text
+    detail = await client.get(f"/api/v1/tickets/{response.json()['ticket_id']}", headers=admin.headers)
+    [message] = detail.json()["messages"]
+    assert message["id"] == response.json()["message_id"]
+    assert [a["id"] for a in message["attachments"]] == [attachment_id]
+    # The same upload cannot ride with a second message.
+    again = await client.post(ONE, headers=admin.headers, json=body(entry_point, attachments=[attachment_id]))
+    assert "attachment" in assert_problem(again, 422)["detail"]

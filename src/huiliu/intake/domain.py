@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from huiliu.core.errors import ValidationFailed
-from huiliu.customers.domain import normalize_identity
+from huiliu.customers.domain import IdentityClaim, identity_claims
 from huiliu.tickets.domain import Priority, Status, normalize_tags
 
 
@@ -203,17 +203,12 @@ def _labels(value: Any) -> dict[str, str]:
 # --- validation -----------------------------------------------------------------------------------------
 
 
-def normalized_identities(message: InboundMessage) -> list[tuple[str, str]]:
-    """The sender's identities as (kind, normalised value), first-seen order, duplicates dropped.
+def normalized_identities(message: InboundMessage) -> list[IdentityClaim]:
+    """The sender's identities normalised, first-seen order, duplicates dropped (verified wins).
     An unknown kind or a malformed value is a ValidationFailed (the message is refused)."""
     if len(message.identities) > MAX_IDENTITIES:
         raise ValidationFailed(f"a sender has at most {MAX_IDENTITIES} identities")
-    return list(
-        dict.fromkeys(
-            (identity.kind, normalize_identity(identity.kind, identity.value))
-            for identity in message.identities
-        )
-    )
+    return identity_claims(message.identities)
 
 
 def check_message(message: InboundMessage) -> None:

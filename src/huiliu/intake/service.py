@@ -3,13 +3,13 @@ transaction (DESIGN.md §2, docs/intake.md).
 
 For each message, in order: refuse malformed input; answer a repeat of an external message with what
 the first delivery made (idempotency on tenant + channel + external id); resolve the sender to one
-customer (``customers.service.resolve_customer``); pick where it goes (``domain.choose_route``: reply
+customer (``customers.service.resolve_identities``); pick where it goes (``domain.choose_route``: reply
 reference, device alarm, duplicate folding, thread window, or a new ticket with the entry point's
 defaults); extract entities; then write through ``tickets.service`` (the only writer of tickets), link
 extracted order numbers, record events and outbox rows, commit.
 
 ``ingest_many`` does this for a batch with a constant number of statements for the look-ups and the
-writes, so a thousand messages cost about as many round trips as one. One message's problem (a
+writes (identity resolution still runs per message). One message's problem (a
 malformed identity, an unknown entry point, an unusable attachment) is reported for that message and
 the rest go through. Races are settled by the database, never by luck:
 
@@ -40,7 +40,8 @@ from huiliu.auth.service import check_assignable
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, HuiliuError, ValidationFailed
 from huiliu.core.ids import new_id
-from huiliu.customers.service import resolve_customer
+from huiliu.customers.domain import IdentityClaim
+from huiliu.customers.service import resolve_identities
 from huiliu.db.session import UnitOfWork
 from huiliu.intake import queries
 from huiliu.intake.domain import (
@@ -61,6 +62,8 @@ from huiliu.intake.domain import (
     title_from_text,
 )
 from huiliu.intake.extraction import Entity, extract_entities, order_numbers
+from huiliu.orders import queries as order_queries
+from huiliu.orders.domain import normalize_order_number
 from huiliu.orders.lookup import OrderLookup
 from huiliu.orders.service import link_extracted_orders
 from huiliu.settings import Settings
@@ -82,7 +85,7 @@ IngestAnswer = IngestResult | HuiliuError
 class _Item:
     index: int
     message: InboundMessage
-    identities: list[tuple[str, str]]
+    identities: list[IdentityClaim]
     alarm: Alarm | None
 
     @property
@@ -294,24 +297,29 @@ async def _run(
 
     # Identity: one customer behind the sender's identities.
     customers: dict[int, uuid.UUID | None] = {}
-    resolved: dict[tuple[tuple[str, str], ...], uuid.UUID | None] = {}
+    # Customers created in this transaction: nothing of theirs can be in the pool yet, and nobody
+    # else can see them before commit, so they need neither a lock nor a look-up.
+    fresh: set[uuid.UUID] = set()
+    resolved: dict[tuple[tuple[str, str, bool], ...], uuid.UUID | None] = {}
     for item in todo:
-        signature = tuple(sorted(item.identities))
+        signature = tuple(sorted((c.kind, c.value, c.verified) for c in item.identities))
         if signature and signature in resolved:
             customers[item.index] = resolved[signature]
             continue
         try:
-            customer_id = await resolve_customer(uow, item.message.sender_name, item.identities, actor=actor)
+            resolution = await resolve_identities(uow, item.message.sender_name, item.identities, actor=actor)
         except HuiliuError as exc:
             raise _ItemFailed(item.index, exc) from exc
-        customers[item.index] = customer_id
+        customers[item.index] = resolution.customer_id
+        if resolution.created and resolution.customer_id is not None:
+            fresh.add(resolution.customer_id)
         if signature:
-            resolved[signature] = customer_id
+            resolved[signature] = resolution.customer_id
 
     # Decide with the customers' and alarms' open tickets locked against concurrent intake.
-    await _lock_decisions(uow, {c for c in customers.values() if c}, {i.alarm.key for i in todo if i.alarm})
-    customer_ids = {c for c in customers.values() if c is not None}
-    open_tickets = await queries.open_tickets_of_customers(session, customer_ids)
+    known_customers = {c for c in customers.values() if c is not None and c not in fresh}
+    await _lock_decisions(uow, known_customers, {i.alarm.key for i in todo if i.alarm})
+    open_tickets = await queries.open_tickets_of_customers(session, known_customers)
     alarm_tickets = await queries.open_alarm_tickets(session, {i.alarm.key for i in todo if i.alarm})
     longest_fold = max([r.fold_window for r in rules.values()] + [defaults.fold_window])
     recent = await queries.recent_customer_messages(session, [t.id for t in open_tickets], now - longest_fold)
@@ -409,9 +417,7 @@ async def _run(
         stored = await tickets.store_inbound(uow, actor, creates, replies, now=now)
     except tickets.InboundRefused as refused:
         raise _ItemFailed(index_of_message[refused.message_id], ValidationFailed(refused.detail)) from refused
-    for p in placed.values():
-        if p.orders:
-            await _link_orders(uow, p, order_lookup)
+    await _link_all_orders(uow, list(placed.values()), order_lookup)
     await tickets.announce_inbound(uow, actor, creates, replies, stored, now=now)
     await uow.commit()
 
@@ -533,6 +539,32 @@ async def _lock_decisions(uow: UnitOfWork, customer_ids: set[uuid.UUID], alarm_k
     await uow.session.execute(
         text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": keys}
     )
+
+
+async def _link_all_orders(uow: UnitOfWork, placed: list[_Placed], lookup: OrderLookup | None) -> None:
+    """Link the orders behind extracted order numbers. Without an ERP look-up only numbers known
+    locally can link, so one query for the whole batch finds the few messages worth a call."""
+    with_orders = [p for p in placed if p.orders]
+    if not with_orders:
+        return
+    if lookup is None:
+        numbers = {p.message_id: _normalized_orders(p.orders) for p in with_orders}
+        known = await order_queries.orders_by_number(
+            uow.session, sorted({n for found in numbers.values() for n in found})
+        )
+        with_orders = [p for p in with_orders if any(n in known for n in numbers[p.message_id])]
+    for p in with_orders:
+        await _link_orders(uow, p, lookup)
+
+
+def _normalized_orders(raw: list[str]) -> list[str]:
+    numbers = []
+    for number in raw:
+        try:
+            numbers.append(normalize_order_number(number))
+        except ValidationFailed:
+            continue
+    return numbers
 
 
 async def _link_orders(uow: UnitOfWork, placed: _Placed, lookup: OrderLookup | None) -> None:
