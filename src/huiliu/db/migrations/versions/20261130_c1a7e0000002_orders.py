@@ -43,7 +43,10 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_orders_customer_id_customers"), ondelete="SET NULL"
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_orders_customer_id_customers"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_orders_tenant_id_tenants"), ondelete="CASCADE"
@@ -89,7 +92,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_opportunities_customer", ["tenant_id", "customer_id", "created_at"], unique=False
         )
-        batch_op.create_index("ix_opportunities_owner_stage", ["tenant_id", "owner_id", "stage"], unique=False)
+        batch_op.create_index(
+            "ix_opportunities_owner_stage", ["tenant_id", "owner_id", "stage"], unique=False
+        )
 
     op.create_table(
         "ticket_orders",
