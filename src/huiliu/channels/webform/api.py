@@ -42,11 +42,33 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     422: {"description": "The submission is not valid"},
     429: {"description": "Too many requests from this address or to this form; see Retry-After"},
 }
+
+
+def _inline_schema(model: type[SubmissionIn]) -> dict[str, Any]:
+    """The model's JSON schema with its nested models written in place (the body is read by hand,
+    so FastAPI does not list the model among the document's components)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 SUBMISSION_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/SubmissionIn"}},
+            "application/json": {"schema": _inline_schema(SubmissionIn)},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
