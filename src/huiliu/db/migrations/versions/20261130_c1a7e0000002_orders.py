@@ -1,7 +1,7 @@
 """orders, opportunities and ticket-order links; order permissions for the built-in roles
 
 Revision ID: c1a7e0000002
-Revises: a8172c2f2d09
+Revises: c1a7e0000001
 Create Date: 2026-11-30 06:00:00.000000
 
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000002"
-down_revision: str | Sequence[str] | None = "a8172c2f2d09"
+down_revision: str | Sequence[str] | None = "c1a7e0000001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """customer merges and events, import jobs
 
 Revision ID: c1a7e0000003
-Revises: a8172c2f2d09
+Revises: c1a7e0000002
 Create Date: 2026-11-30 09:00:00.000000
 
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000003"
-down_revision: str | Sequence[str] | None = "a8172c2f2d09"
+down_revision: str | Sequence[str] | None = "c1a7e0000002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

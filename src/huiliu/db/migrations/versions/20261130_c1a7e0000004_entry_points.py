@@ -5,7 +5,7 @@ created from now on get the permission with their default roles; this gives it t
 tenants that exist already, since the built-in admin role holds every permission.
 
 Revision ID: c1a7e0000004
-Revises: a8172c2f2d09
+Revises: c1a7e0000003
 Create Date: 2026-11-30 05:00:00.000000
 
 """
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000004"
-down_revision: str | Sequence[str] | None = "a8172c2f2d09"
+down_revision: str | Sequence[str] | None = "c1a7e0000003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
