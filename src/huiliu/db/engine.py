@@ -33,9 +33,11 @@ def _prepare_sqlite_file(url: str) -> None:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the single writer; busy_timeout makes writers queue, not fail.
+    # synchronous=FULL: a commit is on disk before it is acknowledged (NORMAL could lose the last
+    # commits on a power cut; see docs/decisions/0014-sqlite-durability.md).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
