@@ -642,3 +642,22 @@ async def test_a_delivery_that_loses_to_the_unique_index_answers_a_repeat(
     assert await count(runtime, tenant.id, Message) == 1
     written = await log.since()
     assert written.events == [] and written.outbox == []
+
+
+async def test_a_reply_to_an_earlier_message_of_the_same_batch_joins_its_ticket(runtime, tenant, actor):
+    entry_point = await make_entry_point(runtime, tenant.id, thread_window_hours=0)
+    answers = await ingest_many(
+        runtime,
+        actor,
+        [
+            inbound(entry_point, "屏幕碎了", external_id="b-1", phone=phone()),
+            inbound(entry_point, "另一位顾客的问题", external_id="b-2", phone=phone()),
+            inbound(
+                entry_point, "补一张照片说明", external_id="b-3", phone=phone(), reply_to_external_id="b-1"
+            ),
+        ],
+    )
+    assert [a.outcome.value for a in answers] == ["created", "created", "threaded"]
+    assert (
+        answers[2].ticket_id == answers[0].ticket_id and answers[2].ticket_number == answers[0].ticket_number
+    )

@@ -199,6 +199,7 @@ async def _roll_back(uow: UnitOfWork) -> None:
     next attempt starts from nothing. ``UnitOfWork`` has no public rollback that discards its queue."""
     await uow.session.rollback()
     uow._events.clear()
+    uow._to_publish.clear()
     uow._after_commit.clear()
 
 
@@ -346,14 +347,19 @@ async def _run(
     creates: list[tickets.InboundTicket] = []
     replies: list[tickets.InboundReply] = []
     placed: dict[int, _Placed] = {}
+    # Where the batch's messages went, by external key: a later message may reply to an earlier one.
+    placed_by_key: dict[tuple[str, str], uuid.UUID] = {}
     for item in todo:
         message = item.message
         entry_point = rules.get(message.entry_point_id) if message.entry_point_id else None
         customer_id = customers[item.index]
+        reply_target = reply_targets.get(item.index)
+        if reply_target is None and item.reply_key in placed_by_key:
+            reply_target = TicketRef(placed_by_key[item.reply_key], Status.OPEN.value, None, now)
         route = choose_route(
             text=message.text,
             entry_point=entry_point,
-            reply_target=reply_targets.get(item.index),
+            reply_target=reply_target,
             alarm=item.alarm,
             alarm_ticket=alarm_refs.get(item.alarm.key) if item.alarm else None,
             open_tickets=open_by_customer.get(customer_id, []) if customer_id else [],
@@ -403,6 +409,8 @@ async def _run(
             recent_by_customer.setdefault(customer_id, []).append(
                 RecentMessage(ticket_id, fold_key(message.text), now)
             )
+        if item.key is not None:
+            placed_by_key[item.key] = ticket_id
         placed[item.index] = _Placed(
             ticket_id=ticket_id,
             number=known_numbers.get(ticket_id),

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import nh3
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -790,6 +790,29 @@ async def _next_numbers(uow: UnitOfWork, count: int) -> list[int]:
     return list(range(last - count + 1, last + 1))
 
 
+async def _insert_numbered(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    """Insert new ticket rows with the next numbers, in row order (sets ``row["number"]``). PostgreSQL
+    draws them from the tenant's sequence inside the INSERT (no extra round trip)."""
+    if not rows:
+        return
+    assert uow.tenant_id is not None
+    if uow.dialect != "postgresql":
+        for row, number in zip(rows, await _next_numbers(uow, len(rows)), strict=True):
+            row["number"] = number
+        await uow.session.execute(insert(Ticket), rows)
+        return
+    sequence = ticket_sequence_name(uow.tenant_id)
+    result = await uow.session.execute(
+        insert(Ticket)
+        .values(number=func.nextval(sequence))
+        .returning(Ticket.id, Ticket.number, sort_by_parameter_order=True),
+        rows,
+    )
+    for row, (ticket_id, number) in zip(rows, result.all(), strict=True):
+        assert ticket_id == row["id"]
+        row["number"] = number
+
+
 def _message_row(actor: Actor, ticket_id: uuid.UUID, draft: InboundDraft, now: datetime) -> dict[str, Any]:
     return {
         "id": draft.id,
@@ -822,12 +845,10 @@ async def store_inbound(
     Raises ``DeliveredConcurrently`` when a message's external id was stored by another transaction
     meanwhile, ``InboundRefused`` when one message cannot be stored; the caller rolls back then."""
     actor.require("ticket.create")
-    numbers = await _next_numbers(uow, len(tickets))
     rows: list[dict[str, Any]] = []
-    for inbound, number in zip(tickets, numbers, strict=True):
+    for inbound in tickets:
         row = {
             "tenant_id": actor.tenant_id,
-            "number": number,
             "description": sanitize_body(inbound.message.body),
             "status": Status.NEW.value,
             "scenario": None,
@@ -848,8 +869,7 @@ async def store_inbound(
         }
         row["tags"] = normalize_tags(row.get("tags", []))
         rows.append(row)
-    if rows:
-        await uow.session.execute(insert(Ticket), rows)
+    await _insert_numbered(uow, rows)
     message_rows = [_message_row(actor, t.columns["id"], t.message, now) for t in tickets]
     message_rows += [_message_row(actor, r.ticket_id, r.message, now) for r in replies]
     if message_rows:
