@@ -1,5 +1,6 @@
 """`make screenshots`: seed a small demo on a fresh server and photograph the console's main screens
-into docs/screenshots/ (1366×768, zh-CN). Run as ``python -m tests.e2e.screenshots``."""
+into docs/screenshots/ (1366×768, zh-CN; the H5 pages at 375×667). Run as
+``python -m tests.e2e.screenshots``; name shots (``… h5-form entry-points``) to rewrite only those."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from huiliu.demo.seed import seed_demo
 from huiliu.runtime import Runtime
@@ -20,6 +22,9 @@ DEMO_LOGIN = ("admin@demo.local", "huiliu-demo")
 DEMO_TICKETS = 120
 DEMO_CUSTOMERS = 40
 TIMEOUT_MS = 15_000
+PHONE = {"width": 375, "height": 667}
+# Every shot unless names were given on the command line.
+ONLY: set[str] = set()
 
 
 async def _seed(runtime: Runtime) -> None:
@@ -35,10 +40,86 @@ def _settle(page: Page) -> None:
 
 
 def _shoot(page: Page, name: str) -> None:
+    if ONLY and name not in ONLY:
+        return
     _settle(page)
     path = OUT / f"{name}.png"
     page.screenshot(path=str(path))
     print(f"  {path.relative_to(OUT.parents[1])}")
+
+
+def _api(page: Page, method: str, path: str, body: dict[str, Any]) -> Any:
+    """A console API call with the page's session (cookie plus the CSRF double-submit header)."""
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "huiliu_csrf")
+    response = page.request.fetch(path, method=method, data=body, headers={"X-CSRF-Token": csrf})
+    assert response.ok, response.text()
+    return response.json()
+
+
+def _intake(page: Page, browser: Browser, base_url: str) -> None:
+    """Entry points (a QR form with store and receipt sources, a webhook, an API client), a few
+    customers who scanned the codes, the entry points page, and the H5 form on a phone."""
+    sources = [
+        {"code": "store-xh", "name": "徐汇店", "kind": "store"},
+        {"code": "store-pd", "name": "浦东店", "kind": "store"},
+        {"code": "receipt", "name": "购物小票", "kind": "receipt"},
+        {"code": "live-0611", "name": "6·11 直播间", "kind": "live_room"},
+    ]
+    intro = "请描述遇到的问题，可以拍照上传。提交后客服会尽快联系您，并可随时查看处理进度。"
+    config = {
+        "source_labels": sources,
+        "default_tags": ["扫码报修"],
+        "contact_required": "phone",
+        "form_intro": intro,
+    }
+    form = _api(
+        page, "POST", "/api/v1/entry-points", {"kind": "h5_form", "name": "门店扫码报修", "config": config}
+    )
+    douyin = {"kind": "webhook", "name": "抖音私信", "config": {"preset": "douyin_im"}}
+    _api(page, "POST", "/api/v1/entry-points", douyin)
+    erp = _api(page, "POST", "/api/v1/entry-points", {"kind": "api", "name": "ERP 售后单", "config": {}})
+    for index, text in enumerate(
+        ["退货单 RT20261111 仓库未签收", "订单 E2026111100087 申请换货", "延保卡激活失败"]
+    ):
+        message = {
+            "entry_point_id": erp["id"],
+            "external_id": f"erp-demo-{index}",
+            "sender": {"identities": [{"kind": "phone", "value": f"1372222{index:04d}"}]},
+            "text": text,
+        }
+        _api(page, "POST", "/api/v1/intake/messages", message)
+    submissions = [
+        ("store-xh", "洗衣机脱水时声音很大，像有东西卡住"),
+        ("store-xh", "空调外机漏水"),
+        ("store-pd", "冰箱冷藏室不制冷"),
+        ("receipt", "小票上的延保没有生效"),
+        ("live-0611", "直播间下单的吸尘器少了配件"),
+        ("store-xh", "热水器显示 E3"),
+    ]
+    for index, (source, text) in enumerate(submissions):
+        body = {"description": text, "source": source, "contact": {"phone": f"1391234{index:04d}"}}
+        response = page.request.post(f"/api/v1/public/forms/{form['public_key']}/submissions", data=body)
+        assert response.ok, response.text()
+
+    page.goto("/intake/entry-points")
+    expect(page.locator('[data-testid="entry-points-table"] .el-table__row').first).to_be_visible()
+    expect(page.locator(".stats canvas")).to_be_visible()
+    _shoot(page, "entry-points")
+
+    phone = browser.new_context(
+        viewport=PHONE, base_url=base_url, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    phone.set_default_timeout(TIMEOUT_MS)
+    customer = phone.new_page()
+    customer.goto(f"/h5/f/{form['public_key']}?src=store-xh")
+    expect(customer.get_by_test_id("form-heading")).to_be_visible()
+    customer.locator('[data-testid="form-description"] textarea').fill(
+        "洗衣机脱水时声音很大，像有东西卡住，已经用了两年"
+    )
+    customer.locator('[data-testid="form-name"] input').fill("王女士")
+    customer.locator('[data-testid="form-phone"] input').fill("139 1234 5678")
+    _shoot(customer, "h5-form")
+    phone.close()
 
 
 def take(base_url: str) -> None:
@@ -75,10 +156,13 @@ def take(base_url: str) -> None:
         page.goto("/settings/profile")
         expect(page.get_by_test_id("notification-preferences")).to_be_visible()
         _shoot(page, "settings-profile")
+
+        _intake(page, browser, base_url)
         browser.close()
 
 
 def main() -> int:
+    ONLY.update(sys.argv[1:])
     with (
         tempfile.TemporaryDirectory(prefix="huiliu-screenshots-") as workdir,
         running_server(Path(workdir)) as server,

@@ -1,6 +1,8 @@
 import { createApp } from 'vue'
 import { createPinia } from 'pinia'
-import { ConfigProvider, Empty, NavBar } from 'vant'
+import {
+  Button, Cell, CellGroup, ConfigProvider, Empty, Field, Form, Icon, Loading, NavBar, Tag, Toast, Uploader,
+} from 'vant'
 import 'vant/lib/index.css'
 import App from './App.vue'
 import { i18n } from './i18n'
@@ -10,5 +12,7 @@ const app = createApp(App)
 app.use(createPinia())
 app.use(i18n)
 app.use(router)
-app.use(ConfigProvider).use(NavBar).use(Empty)
+for (const component of [ConfigProvider, NavBar, Empty, Button, Cell, CellGroup, Field, Form, Icon, Loading, Tag, Toast, Uploader]) {
+  app.use(component)
+}
 app.mount('#app')

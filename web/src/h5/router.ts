@@ -1,8 +1,14 @@
 import { createRouter, createWebHistory } from 'vue-router'
 
-// The customer-facing pages (intake forms from QR codes, progress) register their routes here; any
-// address without one gets the not-found page.
+// Customer-facing pages: the form behind an entry point's QR code (/h5/f/<public key>?src=<source>),
+// its confirmation, and the private progress page (/h5/p/<signed token>). Any other address gets the
+// not-found page.
 export const router = createRouter({
   history: createWebHistory('/h5/'),
-  routes: [{ path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') }],
+  routes: [
+    { path: '/f/:key', name: 'form', component: () => import('./pages/FormPage.vue') },
+    { path: '/f/:key/done', name: 'submitted', component: () => import('./pages/SubmittedPage.vue') },
+    { path: '/p/:token', name: 'progress', component: () => import('./pages/ProgressPage.vue') },
+    { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },
+  ],
 })

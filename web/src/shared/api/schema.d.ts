@@ -119,6 +119,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tickets/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Count tickets (capped)
+         * @description How many tickets the caller may see match the same filters as the list; counting stops at
+         *     ``cap`` (then ``exact`` is false and the queue shows "10000+"), so a count stays cheap at any size.
+         */
+        get: operations["count_tickets_api_v1_tickets_count_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tickets/{ticket_id}": {
         parameters: {
             query?: never;
@@ -509,6 +530,206 @@ export interface paths {
         patch: operations["update_customer_api_v1_customers__customer_id__patch"];
         trace?: never;
     };
+    "/api/v1/customers/{customer_id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge another customer into this one (this one survives; undoable)
+         * @description Identities, tickets (and orders/opportunities, where registered) of ``other_id`` move to this
+         *     customer; ``other_id`` keeps existing with ``merged_into_id`` set. 409 when either customer was
+         *     already merged away.
+         */
+        post: operations["merge_customer_api_v1_customers__customer_id__merge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/merges/{merge_id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo a merge: move back exactly what it moved
+         * @description 409 when already undone, or when the survivor was merged into a third customer since (undo
+         *     that merge first; ``blocking_merge_id`` names it).
+         */
+        post: operations["undo_merge_api_v1_customers_merges__merge_id__undo_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/{customer_id}/merges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Merges this customer took part in, newest first */
+        get: operations["merge_history_api_v1_customers__customer_id__merges_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/{customer_id}/360": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Customer 360: identities, tickets (caller's scope), orders, opportunities, merges, timeline
+         * @description Tickets (counts by status, the newest 20) are limited to the caller's data scope, and empty
+         *     without ``ticket.read``. The timeline merges ticket milestones (created with its message count,
+         *     resolved, closed) with the customer's own events (created, updated, identities added, merged,
+         *     unmerged) and orders placed, newest first.
+         */
+        get: operations["customer_360_api_v1_customers__customer_id__360_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List orders (keyset pages, newest first) */
+        get: operations["list_orders_api_v1_orders_get"];
+        put?: never;
+        /**
+         * Record an order
+         * @description 409 when the number exists in the tenant (``order_id`` names it); 422 for an unknown customer.
+         */
+        post: operations["create_order_api_v1_orders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An order */
+        get: operations["get_order_api_v1_orders__order_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change an order */
+        patch: operations["update_order_api_v1_orders__order_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/opportunities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List opportunities (keyset pages, newest first) */
+        get: operations["list_opportunities_api_v1_opportunities_get"];
+        put?: never;
+        /**
+         * Record an opportunity
+         * @description 422 for an unknown customer or owner.
+         */
+        post: operations["create_opportunity_api_v1_opportunities_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opportunities/{opportunity_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An opportunity */
+        get: operations["get_opportunity_api_v1_opportunities__opportunity_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change an opportunity */
+        patch: operations["update_opportunity_api_v1_opportunities__opportunity_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/tickets/{ticket_id}/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The orders a ticket concerns */
+        get: operations["list_ticket_orders_api_v1_tickets__ticket_id__orders_get"];
+        put?: never;
+        /**
+         * Link an order to a ticket (201; 200 when it was linked already)
+         * @description By ``order_id``, or by ``number``: an order unknown locally is looked up in the ERP when one is
+         *     configured (docs/orders.md) and kept for the ticket's customer; 404 when nobody knows it.
+         */
+        post: operations["link_ticket_order_api_v1_tickets__ticket_id__orders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{ticket_id}/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unlink an order from a ticket */
+        delete: operations["unlink_ticket_order_api_v1_tickets__ticket_id__orders__order_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/stream": {
         parameters: {
             query?: never;
@@ -689,6 +910,364 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/intake/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver one inbound message (idempotent on external_id)
+         * @description Run the intake pipeline on one message: 201 when it opened a ticket, 200 when it joined one
+         *     (``outcome`` threaded, folded, alarm) or repeated an earlier delivery (``repeat``: nothing written).
+         *     422 for an unknown entry point, identity kind or malformed identity, with nothing written.
+         */
+        post: operations["submit_message_api_v1_intake_messages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/intake/messages:batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver up to 1,000 inbound messages in one transaction
+         * @description One result per message, in order: a result with ``status`` 201/200 as for a single message,
+         *     or a problem object (``status`` 4xx) for a message that was refused — that message wrote nothing,
+         *     the others went through. Later messages see earlier ones (a customer's second message threads onto
+         *     the ticket the first opened; a repeated external id answers ``repeat``).
+         */
+        post: operations["submit_batch_api_v1_intake_messages_batch_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest imports the caller may see */
+        get: operations["list_imports_api_v1_imports_get"];
+        put?: never;
+        /**
+         * Upload a CSV/XLSX file to import (the job runs in the background)
+         * @description Multipart fields ``kind`` and ``file``. Answers 202 with the queued job; follow it at
+         *     ``GET /api/v1/imports/{id}``. A bad file is refused here with a 4xx and nothing is written.
+         */
+        post: operations["create_import_api_v1_imports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Progress of an import and its first row errors */
+        get: operations["get_import_api_v1_imports__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{job_id}/errors.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The row-level error report (CSV, UTF-8 with BOM) */
+        get: operations["get_error_report_api_v1_imports__job_id__errors_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/entry-points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Entry points of the tenant */
+        get: operations["list_entry_points_api_v1_entry_points_get"];
+        put?: never;
+        /**
+         * Create an entry point (h5_form, webhook or api)
+         * @description An ``h5_form`` reply carries ``form_url`` and ``qr_url``; a ``webhook`` reply carries
+         *     ``hook_url`` and, this once, ``secret`` (generated when the request gave none). Later replies show
+         *     ``secret_hint`` only.
+         */
+        post: operations["create_entry_point_api_v1_entry_points_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/entry-points/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tickets per entry point and source in a period
+         * @description Tickets created in [from, to) per entry point, each split by source (the ``src`` of the QR
+         *     code or the webhook mapping's source), largest first; entry points without tickets show zero.
+         */
+        get: operations["entry_point_stats_api_v1_entry_points_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/entry-points/{entry_point_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An entry point */
+        get: operations["get_entry_point_api_v1_entry_points__entry_point_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete an unused entry point; one with tickets is deactivated instead */
+        delete: operations["delete_entry_point_api_v1_entry_points__entry_point_id__delete"];
+        options?: never;
+        head?: never;
+        /** Rename, (de)activate or change settings (config keys merge; null removes a key) */
+        patch: operations["update_entry_point_api_v1_entry_points__entry_point_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/entry-points/{entry_point_id}/qr.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** QR code (PNG) of an h5_form's URL */
+        get: operations["qr_png_api_v1_entry_points__entry_point_id__qr_png_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/entry-points/{entry_point_id}/qr.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** QR code (SVG) of an h5_form's URL, for print */
+        get: operations["qr_svg_api_v1_entry_points__entry_point_id__qr_svg_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/forms/{public_key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A form's definition
+         * @description What the H5 page shows for an entry point's QR code: its name, texts and fields.
+         */
+        get: operations["get_form_api_v1_public_forms__public_key__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/forms/{public_key}/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a form (JSON, or multipart with photos)
+         * @description JSON ``{"description", "title"?, "contact": {"name"?, "phone"?, "email"?}, "fields"?, "source"?}``,
+         *     or multipart with that JSON in ``payload`` and photos in ``files`` (repeated). Answers 201 with the
+         *     ticket number and the private progress page (the message may have joined an open ticket of the
+         *     same customer: the number is then that ticket's). Resending with the same ``Idempotency-Key``
+         *     gives the same answer and writes nothing new.
+         */
+        post: operations["submit_form_api_v1_public_forms__public_key__submissions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/progress/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's progress page
+         * @description Status, number, title and the public conversation of the ticket behind a signed link.
+         */
+        get: operations["get_progress_api_v1_public_progress__token__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/progress/{token}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a customer message on the progress page */
+        post: operations["post_progress_message_api_v1_public_progress__token__messages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/progress/{token}/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A photo or file of a public message on the progress page */
+        get: operations["get_progress_attachment_api_v1_public_progress__token__attachments__attachment_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hooks/{entry_point_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a signed event for a webhook entry point
+         * @description Sign ``timestamp + "." + raw body`` with HMAC-SHA256 and the entry point's secret, send
+         *     ``X-Huiliu-Signature: sha256=<hex>`` and ``X-Huiliu-Timestamp: <Unix seconds>`` (±300 s). Answers
+         *     201 when the event opened a ticket, 200 when it joined one, repeated an earlier event (same
+         *     external id: nothing changes) or was left out by the mapping's ``accept``.
+         */
+        post: operations["receive_hook_hooks__entry_point_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhook-presets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Shipped mappings for webhook entry points (Douyin, IoT, ERP, mini-program) */
+        get: operations["list_presets_api_v1_webhook_presets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compute a deadline on a business calendar
+         * @description The deadline of ``minutes`` business minutes from ``start`` on the given calendar. Any
+         *     signed-in user or API key may call it (no tenant data is involved). A deadline that uses up
+         *     exactly the rest of a working period lands on that period's closing instant.
+         */
+        post: operations["preview_api_v1_sla_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -835,6 +1414,49 @@ export interface components {
              */
             created_at: string;
         };
+        /**
+         * BatchProblemOut
+         * @description An RFC 9457 problem object for one message of the batch (nothing of it was written).
+         */
+        BatchProblemOut: {
+            /** Type */
+            type: string;
+            /** Title */
+            title: string;
+            /** Status */
+            status: number;
+            /** Detail */
+            detail?: string | null;
+            /** Errors */
+            errors?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
+        /** BatchResultOut */
+        BatchResultOut: {
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+            /** Ticket Number */
+            ticket_number: number;
+            /**
+             * Created
+             * @description true when this message opened a new ticket
+             */
+            created: boolean;
+            /** Message Id */
+            message_id: string | null;
+            /** @description created, threaded, folded, alarm or repeat */
+            outcome: components["schemas"]["IngestOutcome"];
+            /**
+             * Status
+             * @description 201 created a ticket, 200 joined one or repeated
+             * @enum {integer}
+             */
+            status: 200 | 201;
+        };
         /** BulkAction */
         BulkAction: {
             /** Ticket Ids */
@@ -856,6 +1478,92 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /** CalendarIn */
+        CalendarIn: {
+            /**
+             * Timezone
+             * @description IANA time zone name
+             * @default Asia/Shanghai
+             */
+            timezone: string;
+            /**
+             * Hours
+             * @description working periods per weekday (mon…sun) as ["HH:MM", "HH:MM"] pairs, "24:00" allowed as a closing time; a weekday left out is closed. Default: mon–fri 09:00–12:00 and 13:00–18:00
+             * @example {
+             *       "mon": [
+             *         [
+             *           "09:00",
+             *           "12:00"
+             *         ],
+             *         [
+             *           "13:00",
+             *           "18:00"
+             *         ]
+             *       ]
+             *     }
+             */
+            hours?: {
+                [key: string]: [
+                    string,
+                    string
+                ][];
+            } | null;
+            /**
+             * Holidays
+             * @description closed dates
+             */
+            holidays?: string[];
+            /**
+             * Workdays
+             * @description extra working dates; they follow the standard Monday–Friday hours
+             */
+            workdays?: string[];
+            /**
+             * Cn Statutory
+             * @description include China's statutory holidays and 调休 make-up working days (chinese-calendar)
+             * @default false
+             */
+            cn_statutory: boolean;
+        };
+        /** ColumnOut */
+        ColumnOut: {
+            /** Header */
+            header: string;
+            /**
+             * Field
+             * @description what the column was read as; null: kept as a customer attribute
+             */
+            field: string | null;
+        };
+        /** Customer360Tickets */
+        Customer360Tickets: {
+            counts: components["schemas"]["TicketCounts"];
+            /** Recent */
+            recent: components["schemas"]["CustomerTicket"][];
+        };
+        /** Customer360View */
+        Customer360View: {
+            customer: components["schemas"]["CustomerOut"];
+            /** @description only the tickets inside the caller's data scope */
+            tickets: components["schemas"]["Customer360Tickets"];
+            /** Merges */
+            merges: components["schemas"]["MergeOut"][];
+            /**
+             * Timeline
+             * @description newest first, at most 100 entries
+             */
+            timeline: components["schemas"]["huiliu__customers__schemas__TimelineEntry"][];
+            /**
+             * Orders
+             * @description the newest 20 orders; empty without order.read
+             */
+            orders: components["schemas"]["OrderOut"][];
+            /**
+             * Opportunities
+             * @description the newest 20 opportunities (商机); empty without opportunity.read
+             */
+            opportunities: components["schemas"]["OpportunityOut"][];
+        };
         /** CustomerCreate */
         CustomerCreate: {
             /** Name */
@@ -866,7 +1574,7 @@ export interface components {
              */
             level: string;
             /** Identities */
-            identities?: components["schemas"]["IdentityIn"][];
+            identities?: components["schemas"]["huiliu__customers__schemas__IdentityIn"][];
             /** Attributes */
             attributes?: {
                 [key: string]: unknown;
@@ -1071,6 +1779,203 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** EntryPointCount */
+        EntryPointCount: {
+            /**
+             * Entry Point Id
+             * Format: uuid
+             */
+            entry_point_id: string;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Channel */
+            channel: string;
+            /** Is Active */
+            is_active: boolean;
+            /** Tickets */
+            tickets: number;
+            /** Sources */
+            sources: components["schemas"]["SourceCount"][];
+        };
+        /** EntryPointCreate */
+        EntryPointCreate: {
+            /**
+             * Kind
+             * @description h5_form, webhook or api
+             */
+            kind: string;
+            /** Name */
+            name: string;
+            /**
+             * Config
+             * @description defaults and kind settings
+             */
+            config?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Is Active
+             * @default true
+             */
+            is_active: boolean;
+        };
+        /** EntryPointCreated */
+        EntryPointCreated: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            /** Channel */
+            channel: string;
+            /** Public Key */
+            public_key: string;
+            /** Is Active */
+            is_active: boolean;
+            /**
+             * Config
+             * @description the settings, secrets left out
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Secret Hint
+             * @description last characters of the webhook secret
+             */
+            secret_hint?: string | null;
+            /**
+             * Form Url
+             * @description h5_form: the customer form's address
+             */
+            form_url?: string | null;
+            /**
+             * Qr Url
+             * @description h5_form: the QR code (PNG) of form_url
+             */
+            qr_url?: string | null;
+            /**
+             * Hook Url
+             * @description webhook: where the signed events are POSTed
+             */
+            hook_url?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Secret
+             * @description webhook: the signing secret, shown in this reply only
+             */
+            secret?: string | null;
+        };
+        /** EntryPointDeleted */
+        EntryPointDeleted: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Outcome
+             * @description deactivated (kept for its tickets and reports) when tickets came through it
+             * @enum {string}
+             */
+            outcome: "deleted" | "deactivated";
+        };
+        /** EntryPointList */
+        EntryPointList: {
+            /** Items */
+            items: components["schemas"]["EntryPointOut"][];
+        };
+        /** EntryPointOut */
+        EntryPointOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            /** Channel */
+            channel: string;
+            /** Public Key */
+            public_key: string;
+            /** Is Active */
+            is_active: boolean;
+            /**
+             * Config
+             * @description the settings, secrets left out
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Secret Hint
+             * @description last characters of the webhook secret
+             */
+            secret_hint?: string | null;
+            /**
+             * Form Url
+             * @description h5_form: the customer form's address
+             */
+            form_url?: string | null;
+            /**
+             * Qr Url
+             * @description h5_form: the QR code (PNG) of form_url
+             */
+            qr_url?: string | null;
+            /**
+             * Hook Url
+             * @description webhook: where the signed events are POSTed
+             */
+            hook_url?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** EntryPointStats */
+        EntryPointStats: {
+            /**
+             * From
+             * Format: date-time
+             */
+            from: string;
+            /**
+             * To
+             * Format: date-time
+             */
+            to: string;
+            /** Total */
+            total: number;
+            /** Items */
+            items: components["schemas"]["EntryPointCount"][];
+        };
+        /** EntryPointUpdate */
+        EntryPointUpdate: {
+            /** Name */
+            name?: string | null;
+            /**
+             * Config
+             * @description keys to change; a key set to null is removed, keys left out are kept
+             */
+            config?: {
+                [key: string]: unknown;
+            } | null;
+            /** Is Active */
+            is_active?: boolean | null;
+        };
         /** EventOut */
         EventOut: {
             /**
@@ -1098,20 +2003,78 @@ export interface components {
              */
             created_at: string;
         };
+        /** FormDefinition */
+        FormDefinition: {
+            /** Public Key */
+            public_key: string;
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+            /** Intro */
+            intro: string;
+            /**
+             * Contact Required
+             * @description none, phone or phone_or_email
+             */
+            contact_required: string;
+            /** Max Photos */
+            max_photos: number;
+            /** Max Photo Bytes */
+            max_photo_bytes: number;
+            /** Fields */
+            fields: components["schemas"]["FormField"][];
+        };
+        /** FormField */
+        FormField: {
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+            /** Required */
+            required: boolean;
+            /** Max Length */
+            max_length?: number | null;
+            /** Max Count */
+            max_count?: number | null;
+            /** Max Bytes */
+            max_bytes?: number | null;
+            /** Accept */
+            accept?: string[] | null;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
-        /** IdentityIn */
-        IdentityIn: {
+        /** HookResult */
+        HookResult: {
+            /** Ticket Id */
+            ticket_id?: string | null;
+            /** Ticket Number */
+            ticket_number?: number | null;
             /**
-             * Kind
-             * @description phone, email, wechat_openid, …
+             * Created
+             * @default false
              */
-            kind: string;
-            /** Value */
-            value: string;
+            created: boolean;
+            /**
+             * Outcome
+             * @description created, threaded, folded, alarm or repeat
+             */
+            outcome?: string | null;
+            /** Message Id */
+            message_id?: string | null;
+            /**
+             * Ignored
+             * @default false
+             */
+            ignored: boolean;
+            /**
+             * Reason
+             * @description why an ignored event was left out
+             */
+            reason?: string | null;
         };
         /** IdentityOut */
         IdentityOut: {
@@ -1134,6 +2097,231 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** ImportJobDetail */
+        ImportJobDetail: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** File Name */
+            file_name: string;
+            /** File Format */
+            file_format: string;
+            /**
+             * Status
+             * @description queued, running, done or failed
+             */
+            status: string;
+            /** Total Rows */
+            total_rows: number;
+            /** Processed Rows */
+            processed_rows: number;
+            /** Succeeded Rows */
+            succeeded_rows: number;
+            /** Failed Rows */
+            failed_rows: number;
+            /** Created Rows */
+            created_rows: number;
+            /** Updated Rows */
+            updated_rows: number;
+            /** Percent */
+            percent: number;
+            /**
+             * Columns
+             * @description the header row in file order
+             */
+            columns: components["schemas"]["ColumnOut"][];
+            /**
+             * Error
+             * @description why the whole job failed (row problems are row errors)
+             */
+            error: string | null;
+            /** Created By Name */
+            created_by_name: string;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Errors Url */
+            errors_url: string;
+            /**
+             * Errors
+             * @description the first 50 row errors; all of them in errors.csv
+             */
+            errors: components["schemas"]["RowErrorOut"][];
+        };
+        /** ImportJobOut */
+        ImportJobOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** File Name */
+            file_name: string;
+            /** File Format */
+            file_format: string;
+            /**
+             * Status
+             * @description queued, running, done or failed
+             */
+            status: string;
+            /** Total Rows */
+            total_rows: number;
+            /** Processed Rows */
+            processed_rows: number;
+            /** Succeeded Rows */
+            succeeded_rows: number;
+            /** Failed Rows */
+            failed_rows: number;
+            /** Created Rows */
+            created_rows: number;
+            /** Updated Rows */
+            updated_rows: number;
+            /** Percent */
+            percent: number;
+            /**
+             * Columns
+             * @description the header row in file order
+             */
+            columns: components["schemas"]["ColumnOut"][];
+            /**
+             * Error
+             * @description why the whole job failed (row problems are row errors)
+             */
+            error: string | null;
+            /** Created By Name */
+            created_by_name: string;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Errors Url */
+            errors_url: string;
+        };
+        /** ImportJobPage */
+        ImportJobPage: {
+            /** Items */
+            items: components["schemas"]["ImportJobOut"][];
+        };
+        /**
+         * IngestOutcome
+         * @enum {string}
+         */
+        IngestOutcome: "created" | "threaded" | "folded" | "alarm" | "repeat";
+        /** IntakeBatch */
+        IntakeBatch: {
+            /**
+             * Messages
+             * @description 1 to 1000 messages, each an IntakeMessage (validated one by one: a malformed message fails alone)
+             */
+            messages: components["schemas"]["IntakeMessage"][];
+        };
+        /** IntakeBatchOut */
+        IntakeBatchOut: {
+            /**
+             * Results
+             * @description one per message, in order
+             */
+            results: (components["schemas"]["BatchResultOut"] | components["schemas"]["BatchProblemOut"])[];
+        };
+        /**
+         * IntakeMessage
+         * @description One inbound message. ``external_id`` is the platform's id of the message: delivering the same
+         *     one again (same entry point channel) answers what the first delivery made and writes nothing.
+         */
+        IntakeMessage: {
+            /**
+             * Entry Point Id
+             * Format: uuid
+             */
+            entry_point_id: string;
+            /** External Id */
+            external_id: string;
+            sender: components["schemas"]["SenderIn"];
+            /**
+             * Text
+             * @description plain text; may be empty with attachments
+             */
+            text: string;
+            /**
+             * Attachments
+             * @description ids of files uploaded earlier through POST /api/v1/attachments by the same user
+             */
+            attachments?: string[];
+            /**
+             * Received At
+             * @description when the platform received it
+             */
+            received_at?: string | null;
+            /**
+             * Metadata
+             * @description platform data, kept on the ticket event; {"device_sn", "alarm_code"} marks a device alarm (repeats fold onto one ticket with a count)
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Reply To External Id
+             * @description external id of the message this one answers: it joins that message's ticket
+             */
+            reply_to_external_id?: string | null;
+            /** Title */
+            title?: string | null;
+            /**
+             * Source
+             * @description where the customer came from (store, receipt, live room, campaign code)
+             */
+            source?: string | null;
+        };
+        /** IntakeResultOut */
+        IntakeResultOut: {
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+            /** Ticket Number */
+            ticket_number: number;
+            /**
+             * Created
+             * @description true when this message opened a new ticket
+             */
+            created: boolean;
+            /** Message Id */
+            message_id: string | null;
+            /** @description created, threaded, folded, alarm or repeat */
+            outcome: components["schemas"]["IngestOutcome"];
         };
         /** LinkCreate */
         LinkCreate: {
@@ -1168,6 +2356,30 @@ export interface components {
             title: string;
             status: components["schemas"]["Status"];
         };
+        /**
+         * LinkSource
+         * @description How an order came to be linked to a ticket.
+         * @enum {string}
+         */
+        LinkSource: "extracted" | "manual";
+        /** LinkedOrderList */
+        LinkedOrderList: {
+            /** Items */
+            items: components["schemas"]["LinkedOrderOut"][];
+        };
+        /** LinkedOrderOut */
+        LinkedOrderOut: {
+            order: components["schemas"]["OrderOut"];
+            /** @description extracted (intake found the number) or manual */
+            source: components["schemas"]["LinkSource"];
+            /**
+             * Linked At
+             * Format: date-time
+             */
+            linked_at: string;
+            /** Linked By */
+            linked_by: string;
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Email */
@@ -1199,13 +2411,57 @@ export interface components {
             /** Permissions */
             permissions: string[];
         };
-        /** MergeRequest */
-        MergeRequest: {
+        /** MergeHistory */
+        MergeHistory: {
+            /** Items */
+            items: components["schemas"]["MergeOut"][];
+        };
+        /** MergeOut */
+        MergeOut: {
             /**
-             * Target Id
+             * Id
              * Format: uuid
              */
-            target_id: string;
+            id: string;
+            /**
+             * Survivor Id
+             * Format: uuid
+             */
+            survivor_id: string;
+            /**
+             * Merged Id
+             * Format: uuid
+             */
+            merged_id: string;
+            /**
+             * Mode
+             * @description auto (a strong identity matched two customers) or manual
+             */
+            mode: string;
+            /** Reason */
+            reason: string | null;
+            /** Actor Kind */
+            actor_kind: string;
+            /** Actor Id */
+            actor_id: string | null;
+            /** Actor Name */
+            actor_name: string;
+            /**
+             * Moved
+             * @description what moved to the survivor: ids per record kind (identities, tickets, orders …), profile values copied into the survivor's gaps, and for automatic merges the matching keys
+             */
+            moved: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Undone At */
+            undone_at: string | null;
+            /** Undone By Name */
+            undone_by_name: string | null;
         };
         /** MessageCreate */
         MessageCreate: {
@@ -1251,6 +2507,259 @@ export interface components {
             /** Attachments */
             attachments?: components["schemas"]["AttachmentOut"][];
         };
+        /** OpportunityCreate */
+        OpportunityCreate: {
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            /** Title */
+            title: string;
+            /** @default qualification */
+            stage: components["schemas"]["OpportunityStage"];
+            /**
+             * Amount
+             * @description expected value in yuan, e.g. "50000.00"
+             */
+            amount?: number | string | null;
+            /**
+             * Currency
+             * @default CNY
+             */
+            currency: string;
+            /** Expected Close At */
+            expected_close_at?: string | null;
+            /**
+             * Owner Id
+             * @description the user who owns it
+             */
+            owner_id?: string | null;
+            /** Attributes */
+            attributes?: {
+                [key: string]: unknown;
+            };
+        };
+        /** OpportunityOut */
+        OpportunityOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            /** Title */
+            title: string;
+            /** Stage */
+            stage: string;
+            /** Amount */
+            amount: string | null;
+            /** Currency */
+            currency: string;
+            /** Expected Close At */
+            expected_close_at: string | null;
+            /** Owner Id */
+            owner_id: string | null;
+            /** Attributes */
+            attributes: {
+                [key: string]: unknown;
+            };
+            /** Closed At */
+            closed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** OpportunityPage */
+        OpportunityPage: {
+            /** Items */
+            items: components["schemas"]["OpportunityOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /**
+         * OpportunityStage
+         * @enum {string}
+         */
+        OpportunityStage: "qualification" | "needs_analysis" | "proposal" | "negotiation" | "won" | "lost";
+        /**
+         * OpportunityUpdate
+         * @description Only the fields sent change; ``amount``, ``expected_close_at`` and ``owner_id`` may be null.
+         *     ``attributes`` is merged key by key; a key sent as null is removed.
+         */
+        OpportunityUpdate: {
+            /** Customer Id */
+            customer_id?: string | null;
+            /** Title */
+            title?: string | null;
+            stage?: components["schemas"]["OpportunityStage"] | null;
+            /** Amount */
+            amount?: number | string | null;
+            /** Currency */
+            currency?: string | null;
+            /** Expected Close At */
+            expected_close_at?: string | null;
+            /** Owner Id */
+            owner_id?: string | null;
+            /** Attributes */
+            attributes?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** OrderCreate */
+        OrderCreate: {
+            /**
+             * Number
+             * @description unique in the tenant
+             */
+            number: string;
+            /** Customer Id */
+            customer_id?: string | null;
+            /**
+             * Platform
+             * @description taobao, jd, pinduoduo, erp …
+             */
+            platform?: string | null;
+            status?: components["schemas"]["OrderStatus"] | null;
+            /**
+             * Amount
+             * @description yuan, e.g. "1299.00"
+             */
+            amount?: number | string | null;
+            /**
+             * Currency
+             * @default CNY
+             */
+            currency: string;
+            /** Items */
+            items?: components["schemas"]["OrderItem"][];
+            /** Placed At */
+            placed_at?: string | null;
+            /** Attributes */
+            attributes?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * OrderItem
+         * @description One line of an order.
+         */
+        OrderItem: {
+            /** Name */
+            name: string;
+            /** Sku */
+            sku?: string | null;
+            /**
+             * Quantity
+             * @default 1
+             */
+            quantity: number | string;
+            /**
+             * Unit Price
+             * @description yuan, at most two decimals
+             */
+            unit_price?: number | string | null;
+            /**
+             * Amount
+             * @description line total in yuan
+             */
+            amount?: number | string | null;
+        };
+        /** OrderOut */
+        OrderOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Number */
+            number: string;
+            /** Customer Id */
+            customer_id: string | null;
+            /** Platform */
+            platform: string | null;
+            /** Status */
+            status: string | null;
+            /** Amount */
+            amount: string | null;
+            /** Currency */
+            currency: string;
+            /** Items */
+            items: {
+                [key: string]: unknown;
+            }[];
+            /** Placed At */
+            placed_at: string | null;
+            /** Attributes */
+            attributes: {
+                [key: string]: unknown;
+            };
+            /**
+             * Origin
+             * @description api, lookup (fetched from the ERP) or import
+             */
+            origin: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** OrderPage */
+        OrderPage: {
+            /** Items */
+            items: components["schemas"]["OrderOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /**
+         * OrderStatus
+         * @description The normalized order lifecycle; platforms' own statuses are mapped onto it by integrations.
+         * @enum {string}
+         */
+        OrderStatus: "pending" | "paid" | "shipped" | "completed" | "cancelled" | "refunding" | "refunded";
+        /**
+         * OrderUpdate
+         * @description Only the fields sent change; ``customer_id``, ``platform``, ``status``, ``amount`` and
+         *     ``placed_at`` may be set to null. ``attributes`` is merged key by key; a key sent as null is removed.
+         */
+        OrderUpdate: {
+            /** Number */
+            number?: string | null;
+            /** Customer Id */
+            customer_id?: string | null;
+            /** Platform */
+            platform?: string | null;
+            status?: components["schemas"]["OrderStatus"] | null;
+            /** Amount */
+            amount?: number | string | null;
+            /** Currency */
+            currency?: string | null;
+            /** Items */
+            items?: components["schemas"]["OrderItem"][] | null;
+            /** Placed At */
+            placed_at?: string | null;
+            /** Attributes */
+            attributes?: {
+                [key: string]: unknown;
+            } | null;
+        };
         /** PasswordChange */
         PasswordChange: {
             /** Current Password */
@@ -1295,6 +2804,94 @@ export interface components {
              */
             state: "viewing" | "typing" | "left";
         };
+        /** PresetList */
+        PresetList: {
+            /** Items */
+            items: components["schemas"]["PresetOut"][];
+        };
+        /** PresetOut */
+        PresetOut: {
+            /** Name */
+            name: string;
+            /** Label */
+            label: {
+                [key: string]: string;
+            };
+            /** Description */
+            description: string;
+            /** Channel */
+            channel: string;
+            /** Mapping */
+            mapping: {
+                [key: string]: unknown;
+            };
+            /** Example */
+            example: {
+                [key: string]: unknown;
+            };
+        };
+        /** PreviewIn */
+        PreviewIn: {
+            calendar?: components["schemas"]["CalendarIn"];
+            /**
+             * Start
+             * Format: date-time
+             * @description ISO 8601 with a UTC offset, e.g. 2026-09-30T17:00:00+08:00 (a time without an offset is rejected)
+             */
+            start: string;
+            /**
+             * Minutes
+             * @description target in business minutes
+             */
+            minutes: number;
+        };
+        /** PreviewOut */
+        PreviewOut: {
+            /**
+             * Due At
+             * Format: date-time
+             * @description the deadline, ISO 8601 in UTC
+             */
+            due_at: string;
+            /**
+             * Due At Local
+             * Format: date-time
+             * @description the same instant in the calendar's time zone
+             */
+            due_at_local: string;
+            /**
+             * Clock Starts At
+             * Format: date-time
+             * @description when business time starts counting (UTC)
+             */
+            clock_starts_at: string;
+            /** Business Minutes */
+            business_minutes: number;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Calendar Coverage
+             * @description "weekly": cn_statutory is off; "cn_statutory": China's statutory holidays applied to every year crossed; "partial": some years crossed have no statutory data yet and use the weekly hours, holidays and workdays only (listed in weekly_only_years)
+             * @enum {string}
+             */
+            calendar_coverage: "weekly" | "cn_statutory" | "partial";
+            /** Weekly Only Years */
+            weekly_only_years: number[];
+            /** Warnings */
+            warnings: components["schemas"]["PreviewWarning"][];
+        };
+        /** PreviewWarning */
+        PreviewWarning: {
+            /**
+             * Code
+             * @constant
+             */
+            code: "cn_statutory_not_covered";
+            /** Year */
+            year: number;
+            /** Message */
+            message: string;
+        };
         /**
          * Priority
          * @enum {string}
@@ -1306,6 +2903,73 @@ export interface components {
             name?: string | null;
             /** Locale */
             locale?: ("zh-CN" | "en") | null;
+        };
+        /** Progress */
+        Progress: {
+            /** Ticket Number */
+            ticket_number: number;
+            /** Title */
+            title: string;
+            /** Status */
+            status: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Messages
+             * @description public messages only, oldest first
+             */
+            messages: components["schemas"]["ProgressMessage"][];
+        };
+        /** ProgressAttachment */
+        ProgressAttachment: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Url */
+            url: string;
+        };
+        /** ProgressMessage */
+        ProgressMessage: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Author Kind
+             * @description customer, agent or system
+             */
+            author_kind: string;
+            /** Body */
+            body: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Attachments */
+            attachments?: components["schemas"]["ProgressAttachment"][];
+        };
+        /** ProgressMessageIn */
+        ProgressMessageIn: {
+            /** Text */
+            text: string;
         };
         /** ReopenRequest */
         ReopenRequest: {
@@ -1362,6 +3026,43 @@ export interface components {
             /** Data Scope */
             data_scope?: ("own" | "team" | "department" | "all") | null;
         };
+        /** RowErrorOut */
+        RowErrorOut: {
+            /**
+             * Row Number
+             * @description as a spreadsheet shows it: the header is row 1
+             */
+            row_number: number;
+            /**
+             * Column
+             * @description the column's header, or null for a problem of the whole row
+             */
+            column: string | null;
+            /** Message */
+            message: string;
+        };
+        /** SenderIn */
+        SenderIn: {
+            /** Name */
+            name?: string | null;
+            /** Identities */
+            identities?: components["schemas"]["huiliu__intake__schemas__IdentityIn"][];
+        };
+        /** SourceCount */
+        SourceCount: {
+            /**
+             * Source
+             * @description the source code, null for tickets without one
+             */
+            source: string | null;
+            /**
+             * Label
+             * @description the source's name from the entry point's source_labels
+             */
+            label: string | null;
+            /** Tickets */
+            tickets: number;
+        };
         /**
          * Status
          * @enum {string}
@@ -1372,6 +3073,16 @@ export interface components {
             status: components["schemas"]["Status"];
             /** Reason */
             reason?: string | null;
+        };
+        /** SubmissionReceipt */
+        SubmissionReceipt: {
+            /** Ticket Number */
+            ticket_number: number;
+            /**
+             * Progress Url
+             * @description the customer's private progress page
+             */
+            progress_url: string;
         };
         /** TagsChange */
         TagsChange: {
@@ -1425,6 +3136,22 @@ export interface components {
             /** Parent Id */
             parent_id?: string | null;
         };
+        /** TicketCount */
+        TicketCount: {
+            /** Count */
+            count: number;
+            /** Exact */
+            exact: boolean;
+        };
+        /** TicketCounts */
+        TicketCounts: {
+            /** Total */
+            total: number;
+            /** By Status */
+            by_status: {
+                [key: string]: number;
+            };
+        };
         /** TicketCreate */
         TicketCreate: {
             /** Title */
@@ -1446,8 +3173,6 @@ export interface components {
              * @default api
              */
             channel: string;
-            /** Entry Point Id */
-            entry_point_id?: string | null;
             /** Team Id */
             team_id?: string | null;
             /** Assignee Id */
@@ -1527,11 +3252,22 @@ export interface components {
             /** Events */
             events: components["schemas"]["EventOut"][];
             /** Timeline */
-            timeline: components["schemas"]["TimelineEntry"][];
+            timeline: components["schemas"]["huiliu__tickets__schemas__TimelineEntry"][];
             /** Links */
             links: components["schemas"]["LinkOut"][];
             /** Children */
             children: components["schemas"]["LinkOut"][];
+        };
+        /**
+         * TicketOrderLink
+         * @description Link an order to a ticket: by ``order_id``, or by ``number`` (looked up locally, then in the
+         *     ERP when one is configured).
+         */
+        TicketOrderLink: {
+            /** Order Id */
+            order_id?: string | null;
+            /** Number */
+            number?: string | null;
         };
         /** TicketOut */
         TicketOut: {
@@ -1657,21 +3393,6 @@ export interface components {
             fields?: {
                 [key: string]: unknown;
             } | null;
-        };
-        /** TimelineEntry */
-        TimelineEntry: {
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "message" | "event";
-            /**
-             * At
-             * Format: date-time
-             */
-            at: string;
-            message?: components["schemas"]["MessageOut"] | null;
-            event?: components["schemas"]["EventOut"] | null;
         };
         /** TokenOut */
         TokenOut: {
@@ -1856,6 +3577,103 @@ export interface components {
             /** Is Active */
             is_active?: boolean | null;
         };
+        /** IdentityIn */
+        huiliu__customers__schemas__IdentityIn: {
+            /**
+             * Kind
+             * @description phone, email, wechat_openid, …
+             */
+            kind: string;
+            /** Value */
+            value: string;
+            /**
+             * Verified
+             * @description the channel proved it (e.g. an SMS code)
+             * @default false
+             */
+            verified: boolean;
+        };
+        /** MergeRequest */
+        huiliu__customers__schemas__MergeRequest: {
+            /**
+             * Other Id
+             * Format: uuid
+             * @description the customer merged into this one (this one survives)
+             */
+            other_id: string;
+            /** Reason */
+            reason?: string | null;
+        };
+        /** TimelineEntry */
+        huiliu__customers__schemas__TimelineEntry: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Type
+             * @description ticket.created, ticket.resolved, ticket.closed, order.placed, or a customer event (customer.created, customer.updated, customer.identities_added, customer.merged, customer.merged_into, customer.unmerged)
+             */
+            type: string;
+            /** Ticket Id */
+            ticket_id?: string | null;
+            /** Ticket Number */
+            ticket_number?: number | null;
+            /** Title */
+            title?: string | null;
+            /** Message Count */
+            message_count?: number | null;
+            /** Actor Name */
+            actor_name?: string | null;
+            /** Data */
+            data?: {
+                [key: string]: unknown;
+            };
+        };
+        /** IdentityIn */
+        huiliu__intake__schemas__IdentityIn: {
+            /**
+             * Kind
+             * @description phone, email, wechat_openid, wechat_unionid, wecom_external_userid, douyin_openid, device_sn, web_visitor or external
+             * @example phone
+             */
+            kind: string;
+            /**
+             * Value
+             * @example 13800138000
+             */
+            value: string;
+            /**
+             * Verified
+             * @description the integrator verified it (e.g. a phone confirmed by SMS code)
+             * @default false
+             */
+            verified: boolean;
+        };
+        /** MergeRequest */
+        huiliu__tickets__schemas__MergeRequest: {
+            /**
+             * Target Id
+             * Format: uuid
+             */
+            target_id: string;
+        };
+        /** TimelineEntry */
+        huiliu__tickets__schemas__TimelineEntry: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "message" | "event";
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            message?: components["schemas"]["MessageOut"] | null;
+            event?: components["schemas"]["EventOut"] | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -2025,6 +3843,9 @@ export interface operations {
     list_tickets_api_v1_tickets_get: {
         parameters: {
             query?: {
+                sort?: string;
+                cursor?: string | null;
+                limit?: number;
                 /** @description comma-separated statuses */
                 status?: string | null;
                 /** @description comma-separated priorities */
@@ -2040,9 +3861,6 @@ export interface operations {
                 created_from?: string | null;
                 created_to?: string | null;
                 q?: string | null;
-                sort?: string;
-                cursor?: string | null;
-                limit?: number;
             };
             header?: never;
             path?: never;
@@ -2092,6 +3910,52 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TicketOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    count_tickets_api_v1_tickets_count_get: {
+        parameters: {
+            query?: {
+                cap?: number;
+                /** @description comma-separated statuses */
+                status?: string | null;
+                /** @description comma-separated priorities */
+                priority?: string | null;
+                /** @description user id, 'me' or 'none' */
+                assignee_id?: string | null;
+                /** @description team id or 'none' */
+                team_id?: string | null;
+                channel?: string | null;
+                category?: string | null;
+                customer_id?: string | null;
+                tag?: string | null;
+                created_from?: string | null;
+                created_to?: string | null;
+                q?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketCount"];
                 };
             };
             /** @description Validation Error */
@@ -2357,7 +4221,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MergeRequest"];
+                "application/json": components["schemas"]["huiliu__tickets__schemas__MergeRequest"];
             };
         };
         responses: {
@@ -3157,6 +5021,504 @@ export interface operations {
             };
         };
     };
+    merge_customer_api_v1_customers__customer_id__merge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["huiliu__customers__schemas__MergeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    undo_merge_api_v1_customers_merges__merge_id__undo_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                merge_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    merge_history_api_v1_customers__customer_id__merges_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeHistory"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    customer_360_api_v1_customers__customer_id__360_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Customer360View"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_orders_api_v1_orders_get: {
+        parameters: {
+            query?: {
+                customer_id?: string | null;
+                /** @description the whole order number */
+                number?: string | null;
+                platform?: string | null;
+                status?: components["schemas"]["OrderStatus"] | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_order_api_v1_orders_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_order_api_v1_orders__order_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_order_api_v1_orders__order_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_opportunities_api_v1_opportunities_get: {
+        parameters: {
+            query?: {
+                customer_id?: string | null;
+                owner_id?: string | null;
+                stage?: components["schemas"]["OpportunityStage"] | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpportunityPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_opportunity_api_v1_opportunities_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpportunityCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpportunityOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_opportunity_api_v1_opportunities__opportunity_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpportunityOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_opportunity_api_v1_opportunities__opportunity_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpportunityUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpportunityOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_ticket_orders_api_v1_tickets__ticket_id__orders_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkedOrderList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    link_ticket_order_api_v1_tickets__ticket_id__orders_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TicketOrderLink"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkedOrderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unlink_ticket_order_api_v1_tickets__ticket_id__orders__order_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     stream_api_v1_events_stream_get: {
         parameters: {
             query?: {
@@ -3535,6 +5897,948 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeliveryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    submit_message_api_v1_intake_messages_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IntakeMessage"];
+            };
+        };
+        responses: {
+            /** @description threaded, folded, alarm or repeat */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntakeResultOut"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntakeResultOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    submit_batch_api_v1_intake_messages_batch_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IntakeBatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntakeBatchOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_imports_api_v1_imports_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJobPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_import_api_v1_imports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** @description what the rows are: customers, … */
+                    kind: string;
+                    /**
+                     * Format: binary
+                     * @description .csv (UTF-8, UTF-8 with BOM, GBK) or .xlsx (first sheet)
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJobOut"];
+                };
+            };
+            /** @description The file is larger than the size limit or has too many rows */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a CSV or XLSX file (whatever its name says), or not multipart */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown kind, empty file, unreadable encoding or no recognisable header */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_import_api_v1_imports__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJobDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_error_report_api_v1_imports__job_id__errors_csv_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_entry_points_api_v1_entry_points_get: {
+        parameters: {
+            query?: {
+                kind?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntryPointList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_entry_point_api_v1_entry_points_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EntryPointCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntryPointCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    entry_point_stats_api_v1_entry_points_stats_get: {
+        parameters: {
+            query?: {
+                /** @description start (default: 30 days ago) */
+                from?: string | null;
+                /** @description end, exclusive (default: now) */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntryPointStats"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_entry_point_api_v1_entry_points__entry_point_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntryPointOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_entry_point_api_v1_entry_points__entry_point_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntryPointDeleted"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_entry_point_api_v1_entry_points__entry_point_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EntryPointUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntryPointOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    qr_png_api_v1_entry_points__entry_point_id__qr_png_get: {
+        parameters: {
+            query?: {
+                /** @description source code put into the form URL as ?src= */
+                source?: string | null;
+            };
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                };
+            };
+            /** @description Unknown entry point, or not an h5_form */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The source code is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    qr_svg_api_v1_entry_points__entry_point_id__qr_svg_get: {
+        parameters: {
+            query?: {
+                /** @description source code put into the form URL as ?src= */
+                source?: string | null;
+            };
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": unknown;
+                };
+            };
+            /** @description Unknown entry point, or not an h5_form */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The source code is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_form_api_v1_public_forms__public_key__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                public_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormDefinition"];
+                };
+            };
+            /** @description Unknown or inactive form, or a progress link that is not genuine */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A photo or the whole request is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Neither JSON nor multipart, or a file that is not a photo (or a disguised one) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The submission is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests from this address or to this form; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    submit_form_api_v1_public_forms__public_key__submissions_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                public_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Description */
+                    description: string;
+                    /** Title */
+                    title?: string | null;
+                    /** ContactIn */
+                    contact?: {
+                        /** Name */
+                        name?: string | null;
+                        /** Phone */
+                        phone?: string | null;
+                        /** Email */
+                        email?: string | null;
+                    };
+                    /** Fields */
+                    fields?: {
+                        [key: string]: unknown;
+                    };
+                    /**
+                     * Source
+                     * @description source code, e.g. from ?src=
+                     */
+                    source?: string | null;
+                };
+                "multipart/form-data": {
+                    /** @description the submission as JSON */
+                    payload: string;
+                    files?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmissionReceipt"];
+                };
+            };
+            /** @description Unknown or inactive form, or a progress link that is not genuine */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A photo or the whole request is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Neither JSON nor multipart, or a file that is not a photo (or a disguised one) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The submission is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests from this address or to this form; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_progress_api_v1_public_progress__token__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Progress"];
+                };
+            };
+            /** @description Unknown or inactive form, or a progress link that is not genuine */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A photo or the whole request is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Neither JSON nor multipart, or a file that is not a photo (or a disguised one) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The submission is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests from this address or to this form; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    post_progress_message_api_v1_public_progress__token__messages_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProgressMessageIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgressMessage"];
+                };
+            };
+            /** @description Unknown or inactive form, or a progress link that is not genuine */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A photo or the whole request is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Neither JSON nor multipart, or a file that is not a photo (or a disguised one) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The submission is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests from this address or to this form; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_progress_attachment_api_v1_public_progress__token__attachments__attachment_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Unknown or inactive form, or a progress link that is not genuine */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A photo or the whole request is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Neither JSON nor multipart, or a file that is not a photo (or a disguised one) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The submission is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many requests from this address or to this form; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receive_hook_hooks__entry_point_id__post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "X-Huiliu-Timestamp"?: string | null;
+                "X-Huiliu-Signature"?: string | null;
+            };
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookResult"];
+                };
+            };
+            /** @description A new ticket was created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookResult"];
+                };
+            };
+            /** @description The body is not valid JSON (malformed-json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or wrong signature (bad-signature), or a timestamp outside the window (stale-timestamp) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No active webhook entry point with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The mapping found no external id or text in the event, or a value of the wrong shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    list_presets_api_v1_webhook_presets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresetList"];
+                };
+            };
+        };
+    };
+    preview_api_v1_sla_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewOut"];
                 };
             };
             /** @description Validation Error */
