@@ -102,7 +102,7 @@ def test_customer_scans_the_qr_code_submits_with_a_photo_and_follows_the_agents_
     phone.locator('[data-testid="form-phone"] input').fill("138 0013 8000")
     photo = tmp_path / "fridge.png"
     photo.write_bytes(png(64, 48))
-    phone.locator('[data-testid="form-photos"] input[type="file"]').set_input_files(photo)
+    phone.get_by_label("添加照片").set_input_files(photo)
     expect(phone.locator(".van-uploader__preview")).to_have_count(1)
     expect(phone.locator(".van-uploader__mask")).to_have_count(0)  # compressed
     phone.get_by_test_id("form-submit").click()
@@ -159,3 +159,85 @@ def test_customer_scans_the_qr_code_submits_with_a_photo_and_follows_the_agents_
     assert [(a["filename"], a["content_type"]) for a in photos] == [("fridge.jpg", "image/jpeg")]
     report = next(item for item in stats["items"] if item["entry_point_id"] == entry_point["id"])
     assert [(s["source"], s["label"], s["tickets"]) for s in report["sources"]] == [("store-01", "徐汇店", 1)]
+
+
+def test_console_intake_screens_entry_point_qr_import_and_customer_merge(
+    open_page: PageFactory, seeder: Seeder, e2e_server: Server, tmp_path: Path
+) -> None:
+    tenant = seeder.run(make_tenant(seeder.runtime))
+    admin = seeder.run(make_member(seeder.runtime, tenant, "admin", name="主管老王"))
+    page = open_page()
+    log_in(page, admin)
+
+    # An H5 form entry point with a source, created in the dialog; its QR code follows the source.
+    page.goto("/intake/entry-points")
+    page.get_by_test_id("entry-point-create").click()
+    page.get_by_test_id("entry-point-name").fill("小票扫码售后")
+    page.get_by_role("button", name="添加来源").click()
+    page.get_by_role("textbox", name="来源代码").fill("receipt-01")
+    page.get_by_role("textbox", name="显示名称").fill("购物小票")
+    page.get_by_test_id("entry-point-save").click()
+    expect(page).to_have_url(re.compile(r"/intake/entry-points/[0-9a-f-]+$"))
+    expect(page.get_by_test_id("entry-point-name")).to_have_text("小票扫码售后")
+    qr = page.get_by_test_id("qr-image")
+    expect(qr).to_have_attribute("src", re.compile(r"/qr\.png$"))
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
+    page.get_by_test_id("qr-source").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="购物小票").click()
+    expect(qr).to_have_attribute("src", re.compile(r"/qr\.png\?source=receipt-01$"))
+    expect(page.get_by_test_id("form-url")).to_have_text(re.compile(r"/h5/f/[^?]+\?src=receipt-01$"))
+    expect(page.get_by_test_id("qr-download-svg")).to_have_attribute(
+        "href", re.compile(r"/qr\.svg\?source=receipt-01$")
+    )
+
+    # A webhook entry point shows its signing secret once.
+    page.goto("/intake/entry-points")
+    page.get_by_test_id("entry-point-create").click()
+    page.locator('[data-kind="webhook"]').click()
+    page.get_by_test_id("entry-point-name").fill("IoT 告警")
+    page.get_by_role("textbox", name="自定义映射（JSON，JMESPath 表达式）").fill(
+        '{"external_id": "event_id", "text": "message"}'
+    )
+    page.get_by_test_id("entry-point-save").click()
+    expect(page.get_by_test_id("webhook-secret")).to_have_text(re.compile(r"^\S{16,}$"))
+    expect(page.get_by_test_id("webhook-url")).to_contain_text("/hooks/")
+    page.get_by_role("dialog", name="Webhook 入口已创建").get_by_role("button", name="关闭").last.click()
+    expect(page.get_by_test_id("entry-points-table").get_by_role("link", name="IoT 告警")).to_be_visible()
+
+    # A customer import with one bad row: progress to the end, the row error, the report link.
+    rows = "姓名,手机,邮箱\n张三,13900139001,zhang@example.com\n李四,not-a-phone,\n"
+    upload = tmp_path / "customers.csv"
+    upload.write_text(rows, encoding="utf-8")
+    page.goto("/intake/imports")
+    page.locator('[data-testid="import-file"] input[type="file"]').set_input_files(upload)
+    page.get_by_test_id("import-start").click()
+    expect(page.get_by_test_id("import-status")).to_have_text("已完成")
+    expect(page.get_by_test_id("import-failed")).to_have_text("1")
+    expect(page.get_by_test_id("import-current")).to_contain_text("not-a-phone")
+    expect(page.get_by_test_id("import-errors-download")).to_have_attribute(
+        "href", re.compile(r"/errors\.csv$")
+    )
+
+    # Customer 360: merge the imported customer into another one, then undo it.
+    with api_client(e2e_server, admin) as api:
+        survivor = api.post(
+            "/api/v1/customers",
+            json={"name": "张三（微信）", "identities": [{"kind": "wechat_openid", "value": unique("o")}]},
+        )
+        assert survivor.status_code == 201, survivor.text
+    page.goto(f"/customers/{survivor.json()['id']}")
+    expect(page.get_by_test_id("customer-name")).to_have_text("张三（微信）")
+    page.get_by_test_id("customer-merge").click()
+    page.get_by_test_id("merge-search").locator("input").fill("13900139001")
+    page.locator(".el-select-dropdown__item:visible", has_text="张三").click()
+    page.get_by_test_id("merge-reason").fill("同一个人")
+    page.get_by_test_id("merge-confirm").click()
+    expect(page.get_by_test_id("customer-identities")).to_contain_text("zhang@example.com")
+    entry = page.get_by_test_id("merge-entry")
+    expect(entry).to_contain_text("同一个人")
+    expect(entry).to_contain_text("张三")
+    entry.get_by_test_id("merge-undo").click()
+    page.locator(".el-message-box .el-button--primary").click()
+    expect(entry.get_by_test_id("merge-undo")).to_have_count(0)
+    expect(entry).to_contain_text(re.compile(r"主管老王 于 .+ 撤销"))
+    expect(page.get_by_test_id("customer-identities")).not_to_contain_text("zhang@example.com")

@@ -13,7 +13,7 @@ const en: typeof zhCN = {
     deletePhoto: 'Remove photo', compressing: 'Compressing…', tooLarge: 'Each picture must be under {size} MB', notImage: 'Please choose a picture',
     contact: 'Contact', contactHint: { none: 'Leave a phone number or e-mail so we can reach you', phone: 'Please leave a mobile number so we can reach you', phone_or_email: 'Please leave a mobile number or an e-mail address so we can reach you' },
     phoneRequired: 'Please enter your mobile number', phoneOrEmailRequired: 'Please leave a mobile number or an e-mail address',
-    name: 'Name', namePlaceholder: 'How should we address you? (optional)',
+    name: 'Name', namePlaceholder: 'Optional',
     phone: 'Mobile', phonePlaceholder: 'Optional', phoneInvalid: 'Please enter a valid mobile number',
     email: 'E-mail', emailPlaceholder: 'Optional', emailInvalid: 'Please enter a valid e-mail address',
     submit: 'Submit', submitting: 'Submitting…', waitPhotos: 'Photos are still being prepared, one moment',
