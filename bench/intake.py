@@ -115,7 +115,7 @@ def run_intake(
                     endpoint,
                     INTAKE_SCRIPT,
                     connections=concurrency,
-                    duration=60,
+                    duration=300,
                     headers=headers,
                     script_args=["warm1", str(entry_point_id), str(20_000_000), str(warmup)],
                 )
@@ -124,7 +124,7 @@ def run_intake(
                 endpoint,
                 INTAKE_SCRIPT,
                 connections=concurrency,
-                duration=120,
+                duration=600,  # an upper bound: the script stops after `messages` responses
                 headers=headers,
                 meter=server_meter(server, url),
                 script_args=["single", str(entry_point_id), str(30_000_000), str(messages)],

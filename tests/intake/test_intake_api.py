@@ -169,7 +169,7 @@ async def test_a_batch_answers_each_message_in_order(client, runtime, tenant, ke
     same_customer = body(entry_point, "同一位客户的第二条", sender=repeated["sender"])
     messages = [
         repeated,
-        {"entry_point_id": str(entry_point.id)},  # malformed
+        "not a message",
         same_customer,
         body(entry_point, sender={"identities": [{"kind": "phone", "value": "12"}]}),
         repeated,

@@ -101,7 +101,7 @@ class IntakeResultOut(BaseModel):
 
 
 class IntakeBatch(StrictModel):
-    messages: list[dict[str, Any]] = Field(
+    messages: list[Any] = Field(
         min_length=1,
         max_length=MAX_BATCH,
         description="1 to 1000 messages, each an IntakeMessage (validated one by one: a malformed "
