@@ -3,6 +3,10 @@
 python -m bench create --db postgres --concurrency 1,16,64 --duration 10
 python -m bench list --db postgres --sizes 100000,1000000
 python -m bench statements --db postgres
+python -m bench intake --db postgres --messages 5000
+python -m bench sla --calls 10000
+python -m bench rules --rules 200 --tickets 10000
+python -m bench routing --agents 500 --tickets 10000
 python -m bench all
 """
 
@@ -19,8 +23,12 @@ from rich.console import Console
 
 from bench.harness import DB_POOL, DEFAULT_PG_SERVER, REPO_DIR, BenchError, machine_description, require_wrk
 from bench.http_create import run_create
+from bench.intake import run_intake
 from bench.list_detail import run_list
 from bench.results import RESULTS_FILE, Report, append_results
+from bench.routing import run_routing
+from bench.rules import run_rules
+from bench.sla import run_sla
 from bench.statements import run_statements
 
 CODE_ENV = "HUILIU_BENCH_CODE"
@@ -130,6 +138,12 @@ def parser() -> argparse.ArgumentParser:
         "--warmup", type=float, default=3.0, help="seconds of unmeasured load before each run"
     )
     create.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="pace the load: offer at most this many requests/s in total (latency below saturation)",
+    )
+    create.add_argument(
         "--py-spy",
         type=Path,
         default=None,
@@ -158,6 +172,37 @@ def parser() -> argparse.ArgumentParser:
     statements.add_argument("--db", type=_dbs, default=["postgres", "sqlite"])
     statements.add_argument("--requests", type=int, default=20)
 
+    sla = sub.add_parser("sla", parents=[common], help="SLA deadline math per call (pure CPU, no database)")
+    sla.add_argument("--calls", type=int, default=10_000)
+    sla.add_argument("--seed", type=int, default=7)
+    sla.set_defaults(db=[])
+
+    rules = sub.add_parser(
+        "rules", parents=[common], help="automation rule evaluation per ticket (pure CPU, no database)"
+    )
+    rules.add_argument("--rules", type=int, default=200, help="active rules")
+    rules.add_argument("--tickets", type=int, default=10_000)
+    rules.add_argument("--seed", type=int, default=7)
+    rules.set_defaults(db=[])
+
+    routing = sub.add_parser(
+        "routing", parents=[common], help="routing decisions per call over 500 agents (pure CPU, no database)"
+    )
+    routing.add_argument("--agents", type=int, default=500)
+    routing.add_argument("--tickets", type=int, default=10_000)
+    routing.add_argument("--seed", type=int, default=7)
+    routing.add_argument("--only", default=None, help="run the scenarios whose name contains this text")
+    routing.set_defaults(db=[])
+
+    intake = sub.add_parser(
+        "intake", parents=[common], help="Singles' Day burst through the intake API (batch and single)"
+    )
+    intake.add_argument("--db", type=_dbs, default=["postgres"])
+    intake.add_argument("--messages", type=int, default=5000, help="messages per phase")
+    intake.add_argument("--batch-size", type=int, default=1000)
+    intake.add_argument("--batch-concurrency", type=int, default=2, help="batch requests in flight")
+    intake.add_argument("--concurrency", type=int, default=64, help="single requests in flight")
+
     everything = sub.add_parser("all", parents=[common], help="create on both databases, then list/detail")
     everything.add_argument("--duration", type=float, default=10.0)
     everything.add_argument("--pg-sizes", type=_ints, default=[100_000, 1_000_000])
@@ -174,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     uses_postgres = "postgres" in dbs or args.command == "all"
     reports: list[Report] = []
     try:
-        if args.command != "statements":
+        if args.command not in {"statements", "sla", "routing", "rules"}:
             require_wrk()
         machine = (
             machine_description(args.pg_server if uses_postgres else None) + "; code: " + code_under_test()
@@ -191,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                         pg_server=args.pg_server,
                         py_spy_dir=args.py_spy,
                         pool=args.pool,
+                        rate=args.rate,
                         console=console,
                     )
                 )
@@ -204,6 +250,26 @@ def main(argv: list[str] | None = None) -> int:
                         duration=args.duration,
                         warmup=args.warmup,
                         detail_count=args.detail_tickets,
+                        pg_server=args.pg_server,
+                        pool=args.pool,
+                        console=console,
+                    )
+                )
+        elif args.command == "sla":
+            reports.append(run_sla(args.calls, args.seed, console))
+        elif args.command == "rules":
+            reports.append(run_rules(args.rules, args.tickets, args.seed, console))
+        elif args.command == "routing":
+            reports.append(run_routing(args.agents, args.tickets, args.seed, console, args.only))
+        elif args.command == "intake":
+            for db in args.db:
+                reports.append(
+                    run_intake(
+                        db,
+                        messages=args.messages,
+                        batch_size=args.batch_size,
+                        batch_concurrency=args.batch_concurrency,
+                        concurrency=args.concurrency,
                         pg_server=args.pg_server,
                         pool=args.pool,
                         console=console,

@@ -12,12 +12,21 @@ from huiliu import __version__
 from huiliu.attachments.api import router as attachments_router
 from huiliu.auth.admin_api import router as admin_router
 from huiliu.auth.api import router as auth_router
+from huiliu.channels.webform.api import router as webform_router
+from huiliu.channels.webhook.api import router as webhook_intake_router
 from huiliu.core.problem import install_problem_handlers
 from huiliu.customers.api import router as customers_router
 from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
+from huiliu.entry_points.api import router as entry_points_router
+from huiliu.imports.api import router as imports_router
+from huiliu.imports.runner import ImportRunner
+from huiliu.intake.api import router as intake_router
 from huiliu.live.api import router as live_router
+from huiliu.orders.api import router as orders_router
+from huiliu.orders.lookup import OrderLookup
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings, get_settings
+from huiliu.sla.api import router as sla_router
 from huiliu.tickets.api import router as tickets_router
 from huiliu.webhooks.api import router as webhooks_router
 from huiliu.webui import mount_web
@@ -38,9 +47,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime = Runtime.build(settings)
         app.state.runtime = runtime
         await runtime.start()
+        # Import jobs run in the API process and resume after a crash (docs/decisions/0009).
+        import_runner = ImportRunner(runtime.db, settings)
+        app.state.import_runner = import_runner
+        await import_runner.start()
+        # The ERP order lookup and its cache, when configured (docs/orders.md).
+        app.state.order_lookup = OrderLookup.from_settings(settings)
         try:
             yield
         finally:
+            await import_runner.stop()
+            order_lookup = getattr(app.state, "order_lookup", None)
+            if order_lookup is not None:
+                await order_lookup.close()
             await runtime.stop()
 
     app = FastAPI(
@@ -58,9 +77,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets_router)
     app.include_router(admin_router)
     app.include_router(customers_router)
+    app.include_router(orders_router)
     app.include_router(live_router)
     app.include_router(attachments_router)
     app.include_router(webhooks_router)
+    app.include_router(intake_router)
+    app.include_router(imports_router)
+    app.include_router(entry_points_router)
+    app.include_router(webform_router)
+    # Outside /api/v1 (senders are configured with /hooks/<id>); before mount_web's catch-all.
+    app.include_router(webhook_intake_router)
+    app.include_router(sla_router)
     # Last: the web apps' catch-all route must not shadow any API route.
     mount_web(app, settings)
     return app

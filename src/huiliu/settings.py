@@ -41,8 +41,44 @@ class Settings(BaseSettings):
     # unless peaks are rare.
     db_max_overflow: int = 0
     db_pool_timeout_seconds: float = 10.0
+    # Imports (CSV/XLSX, docs/imports.md): upload limits, rows per transaction, and the lease a running
+    # job holds (renewed every chunk); the sweep resumes jobs whose lease ran out, up to max attempts.
+    import_max_bytes: int = 10 * 1024 * 1024
+    import_max_rows: int = 50_000
+    import_chunk_rows: int = 200
+    import_lease_seconds: float = 60.0
+    import_sweep_seconds: float = 15.0
+    import_max_attempts: int = 3
+    import_concurrency: int = 2
+    # Order lookup in an ERP/OMS for order numbers intake finds that are not known locally
+    # (docs/orders.md): GET {url}?number=… with an optional bearer token. Unset url: local orders only.
+    order_lookup_url: str | None = None
+    order_lookup_token: str | None = None
+    order_lookup_timeout_seconds: float = 2.0
+    order_lookup_cache_seconds: float = 300.0
+    order_lookup_negative_cache_seconds: float = 60.0
+    order_lookup_failure_backoff_seconds: float = 30.0
+    # Intake pipeline (docs/intake.md): windows for entry points that do not set their own. A message
+    # joins its customer's open ticket on the same entry point when that ticket saw a message within
+    # the thread window; near-identical text within the fold window folds onto the earlier ticket.
+    intake_thread_window_hours: float = 24.0
+    intake_fold_window_minutes: float = 10.0
     log_level: str = "info"
     web_dist_dir: Path | None = None
+    # Public intake (H5 forms, progress pages, signed webhooks); see docs/channels/.
+    # The address customers reach this server at: form, progress and QR code URLs are built on it.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Rate limits in the ``limits`` notation ("N per second|minute|hour|day", ";" between several):
+    # writes (submissions, progress messages) per client IP and per entry point, reads (form
+    # definitions, progress pages) per client IP. Shared through Redis when redis_url is set,
+    # per process otherwise.
+    public_rate_limit_per_ip: str = "10/minute;100/hour"
+    public_rate_limit_per_entry_point: str = "600/minute"
+    public_read_rate_limit_per_ip: str = "120/minute"
+    # Largest photo a public form accepts (each); the general upload limit still applies.
+    public_max_photo_bytes: int = 10 * 1024 * 1024
+    webhook_intake_max_bytes: int = 1024 * 1024
+    webhook_intake_tolerance_seconds: int = 300
 
 
 @lru_cache(maxsize=1)

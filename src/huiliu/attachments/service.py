@@ -68,15 +68,21 @@ async def claim_for_message(
     """Link uploads to a new message of a ticket, inside the caller's transaction (no commit).
 
     Each must be unused by any message and either already belong to this ticket or be an unlinked
-    upload of ``actor``; otherwise the whole message fails."""
+    upload of ``actor`` (for the system: an upload a channel stored without an uploader); otherwise
+    the whole message fails."""
     wanted = list(dict.fromkeys(attachment_ids))
     if not wanted:
         return
     # The message row must exist before attachment rows can point at it.
     await uow.session.flush()
-    own_upload = (
-        Attachment.uploaded_by_id == actor.id if actor.kind is ActorKind.USER and actor.id else false()
-    )
+    if actor.kind is ActorKind.USER and actor.id:
+        own_upload = Attachment.uploaded_by_id == actor.id
+    elif actor.kind is ActorKind.SYSTEM:
+        # Channels (the public H5 form) store customers' uploads with no uploader and hand their ids
+        # to intake, which claims them as the system.
+        own_upload = Attachment.uploaded_by_id.is_(None)
+    else:
+        own_upload = false()
     claimed = await uow.session.execute(
         update(Attachment)
         .where(

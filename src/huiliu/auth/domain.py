@@ -34,11 +34,16 @@ PERMISSIONS: frozenset[str] = frozenset(
         "ticket.merge",
         "customer.read",
         "customer.write",
+        "order.read",
+        "order.write",
+        "opportunity.read",
+        "opportunity.write",
         "admin.users",
         "admin.teams",
         "admin.roles",
         "admin.webhooks",
         "admin.api_keys",
+        "admin.entry_points",
     }
 )
 
@@ -53,6 +58,10 @@ AGENT_PERMISSIONS: frozenset[str] = frozenset(
         "ticket.merge",
         "customer.read",
         "customer.write",
+        "order.read",
+        "order.write",
+        "opportunity.read",
+        "opportunity.write",
     }
 )
 
@@ -73,6 +82,11 @@ API_KEY_SCOPES: dict[str, frozenset[str]] = {
         }
     ),
     "webhooks:manage": frozenset({"admin.webhooks"}),
+    # ERP / OMS integrations: read and push orders and opportunities (and find their customers).
+    "orders:read": frozenset({"order.read", "opportunity.read", "customer.read"}),
+    "orders:write": frozenset(
+        {"order.read", "order.write", "opportunity.read", "opportunity.write", "customer.read"}
+    ),
 }
 
 
@@ -158,11 +172,16 @@ PERMISSION_LABELS: dict[str, dict[str, str]] = {
         "zh-CN": "编辑客户档案（含完整手机号）",
         "en": "Edit customer profiles (full phone numbers)",
     },
+    "order.read": {"zh-CN": "查看订单", "en": "View orders"},
+    "order.write": {"zh-CN": "录入与编辑订单", "en": "Create and edit orders"},
+    "opportunity.read": {"zh-CN": "查看商机", "en": "View opportunities"},
+    "opportunity.write": {"zh-CN": "录入与编辑商机", "en": "Create and edit opportunities"},
     "admin.users": {"zh-CN": "管理成员", "en": "Manage users"},
     "admin.teams": {"zh-CN": "管理团队与部门", "en": "Manage teams and departments"},
     "admin.roles": {"zh-CN": "管理角色与权限", "en": "Manage roles and permissions"},
     "admin.webhooks": {"zh-CN": "管理 Webhook", "en": "Manage webhooks"},
     "admin.api_keys": {"zh-CN": "管理 API 密钥", "en": "Manage API keys"},
+    "admin.entry_points": {"zh-CN": "管理接入入口与二维码", "en": "Manage entry points and QR codes"},
 }
 
 # The built-in role that always holds every permission; it cannot be edited or deleted, and every

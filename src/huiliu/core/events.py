@@ -21,6 +21,8 @@ TICKET_NOTE_ADDED = "ticket.note_added"
 TICKET_MERGED = "ticket.merged"
 TICKET_LINKED = "ticket.linked"
 TICKET_REOPENED = "ticket.reopened"
+TICKET_ORDER_LINKED = "ticket.order_linked"
+TICKET_ORDER_UNLINKED = "ticket.order_unlinked"
 
 EVENT_TYPES: frozenset[str] = frozenset(
     {
@@ -34,6 +36,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         TICKET_MERGED,
         TICKET_LINKED,
         TICKET_REOPENED,
+        TICKET_ORDER_LINKED,
+        TICKET_ORDER_UNLINKED,
     }
 )
 

@@ -6,6 +6,8 @@ from huiliu.core import idempotency, outbox
 from huiliu.customers import models as customer_models
 from huiliu.db.base import Base
 from huiliu.entry_points import models as entry_point_models
+from huiliu.imports import models as import_models
+from huiliu.orders import models as order_models
 from huiliu.tickets import models as ticket_models
 from huiliu.webhooks import models as webhook_models
 
@@ -16,6 +18,8 @@ __all__ = [
     "customer_models",
     "entry_point_models",
     "idempotency",
+    "import_models",
+    "order_models",
     "outbox",
     "ticket_models",
     "webhook_models",

@@ -275,3 +275,43 @@ async def ticket_detail(session: AsyncSession, actor: Actor, ticket_id: uuid.UUI
     actor.require("ticket.read")
     ticket = await get_visible_ticket(session, actor, ticket_id)
     return {"ticket": ticket, **await ticket_timeline(session, ticket.id)}
+
+
+async def customer_overview(
+    session: AsyncSession, actor: Actor, customer_id: uuid.UUID, *, recent: int
+) -> dict[str, Any]:
+    """For a customer's 360 view, only tickets inside the actor's data scope: counts by status, the
+    newest ``recent`` tickets (with resolved/closed times) and how many messages each has."""
+    clauses: list[ColumnElement[bool]] = [Ticket.customer_id == customer_id]
+    scope = scope_clause(actor)
+    if scope is not None:
+        clauses.append(scope)
+    counts = {
+        row.status: int(row.n)
+        for row in (
+            await session.execute(
+                select(Ticket.status, func.count().label("n")).where(*clauses).group_by(Ticket.status)
+            )
+        ).all()
+    }
+    rows = (
+        await session.execute(
+            select(*SUMMARY_COLUMNS, Ticket.resolved_at, Ticket.closed_at)
+            .where(*clauses)
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(max(1, min(recent, MAX_LIMIT)))
+        )
+    ).all()
+    message_counts: dict[uuid.UUID, int] = {}
+    if rows:
+        message_counts = {
+            row.ticket_id: int(row.n)
+            for row in (
+                await session.execute(
+                    select(Message.ticket_id, func.count().label("n"))
+                    .where(Message.ticket_id.in_([r.id for r in rows]))
+                    .group_by(Message.ticket_id)
+                )
+            ).all()
+        }
+    return {"counts": counts, "recent": rows, "message_counts": message_counts}

@@ -6,6 +6,7 @@ the same transaction, live updates after commit) and commits once."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, NotFound, ValidationFailed
 from huiliu.core.events import Audience, DomainEvent
 from huiliu.core.ids import new_id
+from huiliu.customers.merges import register_customer_records
 from huiliu.customers.service import resolve_customer, settle_lost_identity
 from huiliu.db.session import Database, UnitOfWork, publish
 from huiliu.tickets import pg_create
@@ -697,6 +699,57 @@ async def _check_no_cycle(uow: UnitOfWork, parent_id: uuid.UUID, child_id: uuid.
             await uow.session.execute(select(Ticket.parent_id).where(Ticket.id == cursor))
         ).scalar_one_or_none()
     raise ValidationFailed("parent chain too deep")
+
+
+async def reassign_customer(
+    uow: UnitOfWork,
+    actor: Actor,
+    from_customer_id: uuid.UUID,
+    to_customer_id: uuid.UUID,
+    *,
+    ids: Sequence[uuid.UUID] | None = None,
+    reason: str,
+) -> list[uuid.UUID]:
+    """Move tickets from one customer to another: a customer merge (all of them, ``ids`` None) or
+    its undo (exactly ``ids``, those still on ``from_customer_id``). Each moved ticket records
+    ``ticket.updated`` with the customer change; the customer's own messages on them follow.
+
+    Runs inside the customer merge's unit of work and does not commit; authorisation is the merge's
+    (``customer.write``), so tickets outside the actor's data scope move too."""
+    if ids is not None and not ids:
+        return []
+    query = select(Ticket).where(Ticket.customer_id == from_customer_id).order_by(Ticket.id).with_for_update()
+    if ids is not None:
+        query = query.where(Ticket.id.in_(list(ids)))
+    tickets = list((await uow.session.execute(query)).scalars())
+    now = utcnow()
+    for ticket in tickets:
+        ticket.customer_id = to_customer_id
+        ticket.updated_at = now
+        record(
+            uow,
+            actor,
+            ticket,
+            ev.TICKET_UPDATED,
+            {"customer_id": {"from": from_customer_id, "to": to_customer_id}},
+            reason=reason,
+        )
+    moved = [ticket.id for ticket in tickets]
+    for start in range(0, len(moved), 500):
+        await uow.session.execute(
+            update(Message)
+            .where(
+                Message.ticket_id.in_(moved[start : start + 500]),
+                Message.author_customer_id == from_customer_id,
+            )
+            .values(author_customer_id=to_customer_id)
+            .execution_options(synchronize_session=False)
+        )
+    return moved
+
+
+# Tickets follow their customer through merges and their undo (see customers.merges).
+register_customer_records("tickets", reassign_customer)
 
 
 # --- intake: tickets opened and joined by inbound customer messages ----------------------------------

@@ -1,13 +1,13 @@
 /**
- * How many tickets each queue holds. There is no count endpoint yet, so each view asks the list
- * endpoint for up to COUNT_LIMIT rows: the exact number below that, "100+" at or above it.
+ * How many tickets each queue holds: GET /api/v1/tickets/count with the view's filters. The server
+ * stops counting at COUNT_CAP, so a badge reads "10000+" beyond it and stays cheap at any size.
  */
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { api, unwrap } from '@/shared/api/client'
 import { listQuery, useViews } from './views'
 
-export const COUNT_LIMIT = 100
+export const COUNT_CAP = 10000
 
 export const useQueueCounts = defineStore('queueCounts', () => {
   const counts = ref<Record<string, string>>({})
@@ -21,12 +21,12 @@ export const useQueueCounts = defineStore('queueCounts', () => {
       views.all
         .filter((view) => !view.unavailableKey)
         .map(async (view) => {
-          const page = await unwrap(
-            api.GET('/api/v1/tickets', {
-              params: { query: { ...listQuery(view.filters), limit: COUNT_LIMIT, sort: view.sort } },
+          const result = await unwrap(
+            api.GET('/api/v1/tickets/count', {
+              params: { query: { ...listQuery(view.filters), cap: COUNT_CAP } },
             }),
           )
-          const label = page.next_cursor ? `${COUNT_LIMIT}+` : String(page.items.length)
+          const label = result.exact ? String(result.count) : `${result.count}+`
           return [view.key, label] as const
         }),
     )
