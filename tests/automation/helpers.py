@@ -54,7 +54,7 @@ def holds(
     rules = compile_rules([definition])
     fired = bool(evaluate(rules, facts, event).firings)
     explained = rules.rules[0].conditions.explain
-    from huiliu.automation.domain.conditions import Context
+    from huiliu.automation.domain.context import Context
     from huiliu.automation.domain.facts import as_event, facts_values
 
     ctx = Context(facts_values(facts), as_event(event).previous)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from huiliu.automation.domain import TicketFacts, TriggeringEvent, dry_run, with_business_hours
-from huiliu.automation.domain.conditions import Context
+from huiliu.automation.domain.context import Context
 from huiliu.automation.domain.facts import facts_values
 from huiliu.sla.domain import BusinessCalendar
 from tests.automation.helpers import holds, leaf, rule, ruleset

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from huiliu.automation.domain import MAX_PASSES, TicketFacts, compile_rules, dry_run, evaluate
-from huiliu.automation.domain.conditions import Condition, Context, Explanation, Group, Negation
+from huiliu.automation.domain.conditions import Condition, Group, Negation
+from huiliu.automation.domain.context import Context, Explanation
 from huiliu.automation.domain.facts import facts_values
 
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,8 +2,10 @@
 
 - :mod:`.facts` — the field catalog, :class:`TicketFacts` (what the caller knows about a ticket now)
   and :class:`TriggeringEvent` (the event, with previous values for ``changed`` operators);
-- :mod:`.conditions` — condition trees compiled into closures, with explanations;
-- :mod:`.actions` — action definitions and the planned actions they produce;
+- :mod:`.condition_schema`, :mod:`.conditions`, :mod:`.context` — condition trees read from JSON,
+  compiled into closures, explained;
+- :mod:`.action_schema`, :mod:`.actions`, :mod:`.planned` — action definitions, planning, and the
+  planned actions the write path receives;
 - :mod:`.rules` — rule definitions (validated JSON) and rule sets indexed by event;
 - :mod:`.engine` — :func:`evaluate` and :func:`dry_run` (order, stop processing, loop guard);
 - :mod:`.presets` — the three rules a tenant starts with.
@@ -17,25 +19,10 @@ Typical use::
         ...
 """
 
-from huiliu.automation.domain.actions import (
-    ACTION_TYPES,
-    NOTIFY_CHANNELS,
-    SEVERITIES,
-    AddInternalNote,
-    AddTag,
-    Assign,
-    CallWebhook,
-    CreateSubtask,
-    Escalate,
-    Notify,
-    PlannedAction,
-    RemoveTag,
-    SendReplyTemplate,
-    SetField,
-    raised_priority,
-    url_problem,
-)
-from huiliu.automation.domain.conditions import OPERATORS, OPERATORS_BY_TYPE, Explanation
+from huiliu.automation.domain.action_schema import ACTION_TYPES, NOTIFY_CHANNELS, SEVERITIES, url_problem
+from huiliu.automation.domain.actions import raised_priority
+from huiliu.automation.domain.conditions import OPERATORS, OPERATORS_BY_TYPE
+from huiliu.automation.domain.context import Explanation
 from huiliu.automation.domain.engine import (
     MAX_PASSES,
     EvaluationResult,
@@ -57,6 +44,19 @@ from huiliu.automation.domain.facts import (
     TriggeringEvent,
     field_spec,
     with_business_hours,
+)
+from huiliu.automation.domain.planned import (
+    AddInternalNote,
+    AddTag,
+    Assign,
+    CallWebhook,
+    CreateSubtask,
+    Escalate,
+    Notify,
+    PlannedAction,
+    RemoveTag,
+    SendReplyTemplate,
+    SetField,
 )
 from huiliu.automation.domain.presets import default_rules
 from huiliu.automation.domain.problems import RuleDefinitionError

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from huiliu.automation.domain.actions import PlannedAction, Scope
-from huiliu.automation.domain.conditions import Condition, Context, Explanation, show
+from huiliu.automation.domain.actions import Scope
+from huiliu.automation.domain.conditions import Condition
+from huiliu.automation.domain.context import Context, Explanation, show
 from huiliu.automation.domain.facts import (
     EventType,
     RuleKind,
@@ -42,6 +43,7 @@ from huiliu.automation.domain.facts import (
     read_value,
     write_value,
 )
+from huiliu.automation.domain.planned import PlannedAction
 from huiliu.automation.domain.rules import Rule, RuleSet
 
 MAX_PASSES = 3

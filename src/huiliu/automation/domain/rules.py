@@ -20,8 +20,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from huiliu.automation.domain.actions import ActionSpec, compile_action
-from huiliu.automation.domain.conditions import Condition, compile_conditions
+from huiliu.automation.domain.action_schema import compile_action
+from huiliu.automation.domain.actions import ActionSpec
+from huiliu.automation.domain.condition_schema import compile_conditions
+from huiliu.automation.domain.conditions import Condition
 from huiliu.automation.domain.facts import TRIGGER_EVENTS, EventType, RuleKind
 from huiliu.automation.domain.problems import (
     Loc,
