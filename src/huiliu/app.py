@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -53,6 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await import_runner.start()
         # The ERP order lookup and its cache, when configured (docs/orders.md).
         app.state.order_lookup = OrderLookup.from_settings(settings)
+        # Everything built so far (routes, models, schemas) lives as long as the process: move it out of
+        # the collector's reach, so full collections stay short and do not stall requests.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
