@@ -1,24 +1,21 @@
 -- POST /api/v1/intake/messages: Singles' Day customer messages, each with a new external id.
 -- Most come from a new customer (a phone number never seen); every fifth is a follow-up from the
 -- customer of three requests before (it threads onto that customer's ticket, or opens one if the
--- first message is still in flight). Stops after <limit> responses.
--- Arguments (after --): run tag, entry point id, first phone number offset, response limit.
+-- first message is still in flight).
+-- Arguments (after --): run tag, entry point id, first phone number offset.
 local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
 local report = dofile(here .. "report.lua")
 
 local run = "run"
 local entry_point = ""
 local phone_offset = 0
-local limit = 0
 local counter = 0
-local responses = 0
 local products = {"电饭煲", "羽绒服", "扫地机器人", "口红礼盒", "蓝牙耳机", "婴儿推车", "空气炸锅"}
 
 function init(args)
   run = args[1] or tostring(os.time())
   entry_point = args[2] or ""
   phone_offset = tonumber(args[3]) or 0
-  limit = tonumber(args[4]) or 0
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end
@@ -40,13 +37,6 @@ function request()
     '"identities":[{"kind":"phone","value":"%s"}]},"text":"%s"}',
     entry_point, run, counter, customer, phone, text)
   return wrk.format(nil, "/api/v1/intake/messages", nil, body)
-end
-
-function response(status, headers, body)
-  responses = responses + 1
-  if limit > 0 and responses >= limit then
-    wrk.thread:stop()
-  end
 end
 
 done = report.done
