@@ -202,6 +202,7 @@ def parser() -> argparse.ArgumentParser:
     intake.add_argument("--batch-size", type=int, default=1000)
     intake.add_argument("--batch-concurrency", type=int, default=2, help="batch requests in flight")
     intake.add_argument("--concurrency", type=int, default=64, help="single requests in flight")
+    intake.add_argument("--duration", type=float, default=10.0, help="seconds of single requests")
 
     everything = sub.add_parser("all", parents=[common], help="create on both databases, then list/detail")
     everything.add_argument("--duration", type=float, default=10.0)
@@ -270,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                         batch_size=args.batch_size,
                         batch_concurrency=args.batch_concurrency,
                         concurrency=args.concurrency,
+                        duration=args.duration,
                         pg_server=args.pg_server,
                         pool=args.pool,
                         console=console,
