@@ -8,13 +8,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser
 
+from huiliu.attachments import multipart
 from huiliu.attachments.domain import clean_filename
 from huiliu.attachments.storage import LocalStorage, StagedFile, StagingWriter
-from huiliu.core.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from huiliu.core.errors import PayloadTooLarge, ValidationFailed
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -41,82 +42,12 @@ class ReceivedForm:
 
 
 @dataclass
-class _Part:
-    headers: dict[str, bytes] = field(default_factory=dict)
-    name: str = ""
-    filename: str | None = None
-    content_type: str | None = None
-    value: bytearray = field(default_factory=bytearray)
+class _Part(multipart.Part):
     writer: StagingWriter | None = None
 
 
-class _Collector:
-    """Parser callbacks run synchronously inside ``parser.write``; they only record what happened,
-    and the async side (writing to disk) replays it afterwards."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, Any]] = []
-        self._field = bytearray()
-        self._value = bytearray()
-        self._header_bytes = 0
-
-    def callbacks(self) -> dict[str, Any]:
-        return {
-            "on_part_begin": lambda: self.events.append(("begin", None)),
-            "on_header_field": self._on_header_field,
-            "on_header_value": self._on_header_value,
-            "on_header_end": self._on_header_end,
-            "on_headers_finished": lambda: self.events.append(("headers", None)),
-            "on_part_data": lambda data, start, end: self.events.append(("data", bytes(data[start:end]))),
-            "on_part_end": lambda: self.events.append(("end", None)),
-        }
-
-    def _count(self, size: int) -> None:
-        self._header_bytes += size
-        if self._header_bytes > MAX_HEADER_BYTES:
-            raise ValidationFailed("multipart part headers are too large")
-
-    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._count(end - start)
-        self._field.extend(data[start:end])
-
-    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._count(end - start)
-        self._value.extend(data[start:end])
-
-    def _on_header_end(self) -> None:
-        name = bytes(self._field).decode("latin-1").strip().lower()
-        self.events.append(("header", (name, bytes(self._value))))
-        self._field, self._value = bytearray(), bytearray()
-
-    def take(self) -> list[tuple[str, Any]]:
-        events, self.events = self.events, []
-        return events
-
-
 def is_multipart(content_type: str | None) -> bool:
-    media_type, _ = parse_options_header(content_type or "")
-    return bool(media_type == b"multipart/form-data")
-
-
-def _boundary(content_type: str | None) -> bytes:
-    media_type, options = parse_options_header(content_type or "")
-    boundary = options.get(b"boundary")
-    if media_type != b"multipart/form-data" or not boundary:
-        raise UnsupportedMediaType("send the form as application/json or multipart/form-data")
-    return boundary
-
-
-def _describe(part: _Part) -> None:
-    disposition = part.headers.get("content-disposition")
-    if disposition is None:
-        raise ValidationFailed("a multipart part has no Content-Disposition")
-    _, options = parse_options_header(disposition.decode("latin-1"))
-    part.name = options.get(b"name", b"").decode("utf-8", errors="replace")
-    if b"filename" in options:
-        part.filename = options[b"filename"].decode("utf-8", errors="replace")
-    content_type = part.headers.get("content-type")
-    part.content_type = content_type.decode("latin-1") if content_type is not None else None
+    return multipart.is_multipart(content_type)
 
 
 async def receive_form(
@@ -131,11 +62,11 @@ async def receive_form(
 ) -> ReceivedForm:
     """Parse the body: the ``payload`` JSON and the staged photos. Raises (leaving nothing on disk)
     on a body that is too large, malformed, has too many photos or carries unknown parts."""
-    boundary = _boundary(content_type)
+    boundary = multipart.boundary(content_type, "send the form as application/json or multipart/form-data")
     body_limit = max_files * file_limit + MAX_PAYLOAD_BYTES + ENVELOPE_BYTES
     if content_length is not None and content_length.isdigit() and int(content_length) > body_limit:
         raise PayloadTooLarge(f"the form is larger than {body_limit} bytes", limit=body_limit)
-    collector = _Collector()
+    collector = multipart.Collector(MAX_HEADER_BYTES)
     parser = MultipartParser(boundary, cast("MultipartCallbacks", collector.callbacks()))
     received = 0
     part: _Part | None = None
@@ -159,7 +90,7 @@ async def receive_form(
                 elif kind == "header" and part is not None:
                     part.headers[value[0]] = value[1]
                 elif kind == "headers" and part is not None:
-                    _describe(part)
+                    multipart.describe(part)
                     if part.name == FILES_FIELD:
                         if len(finished) + 1 > max_files:
                             raise ValidationFailed(f"at most {max_files} photos per submission")
