@@ -4,18 +4,18 @@ edit. Merges and their undo live in ``customers.merges``."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from huiliu.auth.domain import Actor, system_actor
 from huiliu.core.clock import utcnow
-from huiliu.core.errors import Conflict, NotFound, ValidationFailed
+from huiliu.core.errors import Conflict, HuiliuError, NotFound, ValidationFailed
 from huiliu.core.ids import new_id
 from huiliu.customers.domain import (
     MERGE_AUTO,
@@ -134,24 +134,193 @@ async def resolve_identities(
     return Resolution(plan.target, merges=tuple(merge_ids), attached=tuple(c.key for c in plan.attach))
 
 
+# Rows of one multi-row identity insert (7 parameters each: far below the drivers' parameter limits).
+_ROWS_PER_INSERT = 1000
+
+
+class IdentityTaken(Exception):
+    """``resolve_identities_many``: a concurrent transaction registered one of the new identities
+    first. The caller rolls back and resolves again (the identity then has a visible owner)."""
+
+
+class ResolutionFailed(Exception):
+    """``resolve_identities_many``: resolving the request at ``position`` failed with ``error``."""
+
+    def __init__(self, position: int, error: HuiliuError) -> None:
+        super().__init__(error.detail)
+        self.position = position
+        self.error = error
+
+
+async def resolve_identities_many(
+    uow: UnitOfWork,
+    requests: Sequence[tuple[str | None, list[IdentityClaim]]],
+    *,
+    actor: Actor | None = None,
+) -> list[Resolution]:
+    """``resolve_identities`` for many senders at once (intake batches), in order, inside the caller's
+    unit of work: later requests see what earlier ones resolved.
+
+    One query finds the owners of every claimed identity; new customers and their identities are
+    written with one multi-row insert each. A request that needs more than finding a customer or
+    creating one (an automatic merge, identities attached to or verified on an existing customer)
+    takes the per-request path, ``resolve_identities``, after the pending inserts are written.
+
+    Raises ``IdentityTaken`` when a concurrent transaction registered one of the new identities first
+    (roll back and try again) and ``ResolutionFailed`` for a request the per-request path refused."""
+    assert uow.tenant_id is not None
+    actor = actor or system_actor(uow.tenant_id, "identity resolution")
+    now = utcnow()
+    all_claims = {claim.key: claim for _, claims in requests for claim in claims}
+    owners = await _live_owners(uow, list(all_claims.values())) if all_claims else {}
+    pending_customers: list[dict[str, Any]] = []
+    pending_identities: list[dict[str, Any]] = []
+    results: list[Resolution] = []
+
+    async def write_pending() -> None:
+        """Insert the new customers, then their identities (on PostgreSQL in one statement);
+        IdentityTaken when an identity was registered meanwhile."""
+        customers = list(pending_customers)
+        identities = list(pending_identities)
+        pending_customers.clear()
+        pending_identities.clear()
+        if uow.dialect == "postgresql":
+            await _pg_insert_new(uow, customers, identities)
+            return
+        if customers:
+            await uow.session.execute(insert(Customer), customers)
+        for start in range(0, len(identities), _ROWS_PER_INSERT):
+            rows = identities[start : start + _ROWS_PER_INSERT]
+            stmt = (
+                sqlite_insert(CustomerIdentity)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["tenant_id", "kind", "value"])
+                .returning(CustomerIdentity.id)
+            )
+            written = (await uow.session.execute(stmt)).scalars().all()
+            if len(written) != len(rows):
+                raise IdentityTaken
+
+    for position, (name, claims) in enumerate(requests):
+        if not claims and not name:
+            results.append(Resolution(None))
+            continue
+        plan = plan_resolution(claims, owners)
+        if plan.target is None:
+            customer_id = new_id()
+            pending_customers.append(
+                {
+                    "id": customer_id,
+                    "tenant_id": uow.tenant_id,
+                    "name": name or "",
+                    "level": "normal",
+                    "attributes": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            for claim in claims:
+                pending_identities.append(
+                    {
+                        "id": new_id(),
+                        "tenant_id": uow.tenant_id,
+                        "customer_id": customer_id,
+                        "kind": claim.kind,
+                        "value": claim.value,
+                        "verified": claim.verified,
+                        "created_at": now,
+                    }
+                )
+                owners[claim.key] = Owner(customer_id, now)
+            results.append(Resolution(customer_id, created=True, attached=tuple(c.key for c in claims)))
+        elif not (plan.merges or plan.attach or plan.verify):
+            results.append(Resolution(plan.target))
+        else:
+            await write_pending()
+            try:
+                resolution = await resolve_identities(uow, name, claims, actor=actor)
+            except HuiliuError as exc:
+                raise ResolutionFailed(position, exc) from exc
+            results.append(resolution)
+            # Merges move identities between customers: look at the remaining ones again.
+            later = {c.key: c for _, rest in requests[position + 1 :] for c in rest}
+            owners = await _live_owners(uow, list(later.values())) if later else {}
+    await write_pending()
+    return results
+
+
+# Built once (expanding parameters): building the statement per call cost more than running it.
+_OWNERS = (
+    select(
+        CustomerIdentity.kind,
+        CustomerIdentity.value,
+        Customer.id,
+        Customer.created_at,
+        Customer.merged_into_id,
+    )
+    .join(Customer, Customer.id == CustomerIdentity.customer_id)
+    .where(
+        CustomerIdentity.kind.in_(bindparam("kinds", expanding=True)),
+        CustomerIdentity.value.in_(bindparam("values", expanding=True)),
+    )
+)
+
+
+# The customers and identities of ``resolve_identities_many`` on PostgreSQL, one statement whatever
+# their number: a data-modifying CTE runs whether referenced or not, and the identities' foreign key
+# is checked at the end of the statement, when the customers exist.
+_PG_INSERT_NEW = text(
+    """
+    WITH new_customers AS (
+        INSERT INTO customers (id, tenant_id, name, level, attributes, created_at, updated_at)
+        SELECT c.id, :tenant_id, c.name, 'normal', '{}'::jsonb, :now, :now
+        FROM unnest(CAST(:customer_ids AS uuid[]), CAST(:names AS text[])) AS c(id, name)
+    )
+    INSERT INTO customer_identities (id, tenant_id, customer_id, kind, value, verified, created_at)
+    SELECT i.id, :tenant_id, i.customer_id, i.kind, i.value, i.verified, :now
+    FROM unnest(
+        CAST(:identity_ids AS uuid[]), CAST(:owners AS uuid[]), CAST(:kinds AS text[]),
+        CAST(:values AS text[]), CAST(:verified AS boolean[])
+    ) AS i(id, customer_id, kind, value, verified)
+    ON CONFLICT (tenant_id, kind, value) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+async def _pg_insert_new(
+    uow: UnitOfWork, customers: list[dict[str, Any]], identities: list[dict[str, Any]]
+) -> None:
+    if not customers and not identities:
+        return
+    now = customers[0]["created_at"] if customers else utcnow()
+    written = (
+        await uow.session.execute(
+            _PG_INSERT_NEW,
+            {
+                "tenant_id": uow.tenant_id,
+                "now": now,
+                "customer_ids": [c["id"] for c in customers],
+                "names": [c["name"] for c in customers],
+                "identity_ids": [i["id"] for i in identities],
+                "owners": [i["customer_id"] for i in identities],
+                "kinds": [i["kind"] for i in identities],
+                "values": [i["value"] for i in identities],
+                "verified": [i["verified"] for i in identities],
+            },
+        )
+    ).all()
+    if len(written) != len(identities):
+        raise IdentityTaken
+
+
 async def _live_owners(uow: UnitOfWork, claims: list[IdentityClaim]) -> dict[tuple[str, str], Owner]:
     """The live customer behind each claimed identity that exists. Identities move with merges, so
     they point at live customers; a merged one is followed to its survivor all the same (a
     concurrent merge may have committed between an identity insert and this read)."""
     rows = (
         await uow.session.execute(
-            select(
-                CustomerIdentity.kind,
-                CustomerIdentity.value,
-                Customer.id,
-                Customer.created_at,
-                Customer.merged_into_id,
-            )
-            .join(Customer, Customer.id == CustomerIdentity.customer_id)
-            .where(
-                CustomerIdentity.kind.in_({c.kind for c in claims}),
-                CustomerIdentity.value.in_({c.value for c in claims}),
-            )
+            _OWNERS, {"kinds": list({c.kind for c in claims}), "values": list({c.value for c in claims})}
         )
     ).all()
     owners: dict[tuple[str, str], Owner] = {}

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from huiliu.entry_points.queries import get_entry_point
+from huiliu.entry_points.models import EntryPoint
 from huiliu.intake.domain import OPEN_STATUSES, EntryPointRules, IntakeDefaults, RecentMessage, fold_key
 from huiliu.tickets.models import Message, Ticket
 
@@ -72,21 +72,46 @@ def _pool_ticket(row: Any) -> PoolTicket:
 async def entry_point_rules(
     session: AsyncSession, entry_point_ids: Iterable[uuid.UUID], defaults: IntakeDefaults
 ) -> dict[uuid.UUID, EntryPointRules]:
-    """The entry points (of the session's tenant) among ``entry_point_ids``; unknown ids are absent."""
-    found: dict[uuid.UUID, EntryPointRules] = {}
-    for entry_point_id in dict.fromkeys(entry_point_ids):
-        entry_point = await get_entry_point(session, entry_point_id)
-        if entry_point is None:
-            continue
-        found[entry_point_id] = EntryPointRules.from_config(
-            entry_point_id=entry_point.id,
-            name=entry_point.name,
-            channel=entry_point.channel,
-            is_active=entry_point.is_active,
-            config=entry_point.config or {},
+    """The entry points (of the session's tenant) among ``entry_point_ids``; unknown ids are absent.
+    One query for all of them, reading columns (no ORM objects)."""
+    wanted = list(dict.fromkeys(entry_point_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(_ENTRY_POINTS, {"ids": wanted})
+    return {
+        row.id: EntryPointRules.from_config(
+            entry_point_id=row.id,
+            name=row.name,
+            channel=row.channel,
+            is_active=row.is_active,
+            config=row.config or {},
             defaults=defaults,
         )
-    return found
+        for row in rows
+    }
+
+
+# Built once (expanding parameters): building a statement per call costs more than running it.
+_ENTRY_POINTS = select(
+    EntryPoint.id, EntryPoint.name, EntryPoint.channel, EntryPoint.is_active, EntryPoint.config
+).where(EntryPoint.id.in_(bindparam("ids", expanding=True)))
+# Channels × external ids: the caller keeps the exact pairs asked for.
+_DELIVERED = (
+    select(
+        Message.channel,
+        Message.external_id,
+        Message.id,
+        Ticket.id.label("ticket_id"),
+        Ticket.number,
+        Ticket.status,
+        Ticket.merged_into_id,
+    )
+    .join(Ticket, Ticket.id == Message.ticket_id)
+    .where(
+        Message.channel.in_(bindparam("channels", expanding=True)),
+        Message.external_id.in_(bindparam("external_ids", expanding=True)),
+    )
+)
 
 
 async def delivered(
@@ -95,23 +120,9 @@ async def delivered(
     """Messages already stored under these (channel, external id) keys, with their tickets."""
     if not keys:
         return {}
-    by_channel: dict[str, list[str]] = {}
-    for channel, external_id in keys:
-        by_channel.setdefault(channel, []).append(external_id)
     rows = await session.execute(
-        select(
-            Message.channel,
-            Message.external_id,
-            Message.id,
-            Ticket.id.label("ticket_id"),
-            Ticket.number,
-            Ticket.status,
-            Ticket.merged_into_id,
-        )
-        .join(Ticket, Ticket.id == Message.ticket_id)
-        .where(
-            or_(*(and_(Message.channel == c, Message.external_id.in_(ids)) for c, ids in by_channel.items()))
-        )
+        _DELIVERED,
+        {"channels": list({c for c, _ in keys}), "external_ids": list({e for _, e in keys})},
     )
     return {
         (row.channel, row.external_id): Delivered(
@@ -122,6 +133,7 @@ async def delivered(
             merged_into_id=row.merged_into_id,
         )
         for row in rows
+        if (row.channel, row.external_id) in keys
     }
 
 

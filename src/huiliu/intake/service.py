@@ -9,7 +9,8 @@ defaults); extract entities; then write through ``tickets.service`` (the only wr
 extracted order numbers, record events and outbox rows, commit.
 
 ``ingest_many`` does this for a batch with a constant number of statements for the look-ups and the
-writes (identity resolution still runs per message). One message's problem (a
+writes, identity resolution included (``customers.service.resolve_identities_many``; a message that
+needs an automatic merge takes the per-message path). One message's problem (a
 malformed identity, an unknown entry point, an unusable attachment) is reported for that message and
 the rest go through. Races are settled by the database, never by luck:
 
@@ -41,7 +42,7 @@ from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, HuiliuError, ValidationFailed
 from huiliu.core.ids import new_id
 from huiliu.customers.domain import IdentityClaim
-from huiliu.customers.service import resolve_identities
+from huiliu.customers.service import IdentityTaken, ResolutionFailed, resolve_identities_many
 from huiliu.db.session import UnitOfWork
 from huiliu.intake import queries
 from huiliu.intake.domain import (
@@ -296,26 +297,23 @@ async def _run(
             reply_targets[item.index] = target
             known_numbers[target.id] = number
 
-    # Identity: one customer behind the sender's identities.
+    # Identity: one customer behind the sender's identities, for the whole batch at once.
+    try:
+        resolutions = await resolve_identities_many(
+            uow, [(item.message.sender_name, item.identities) for item in todo], actor=actor
+        )
+    except ResolutionFailed as failed:
+        raise _ItemFailed(todo[failed.position].index, failed.error) from failed
+    except IdentityTaken as exc:
+        raise _StartOver from exc
     customers: dict[int, uuid.UUID | None] = {}
     # Customers created in this transaction: nothing of theirs can be in the pool yet, and nobody
     # else can see them before commit, so they need neither a lock nor a look-up.
     fresh: set[uuid.UUID] = set()
-    resolved: dict[tuple[tuple[str, str, bool], ...], uuid.UUID | None] = {}
-    for item in todo:
-        signature = tuple(sorted((c.kind, c.value, c.verified) for c in item.identities))
-        if signature and signature in resolved:
-            customers[item.index] = resolved[signature]
-            continue
-        try:
-            resolution = await resolve_identities(uow, item.message.sender_name, item.identities, actor=actor)
-        except HuiliuError as exc:
-            raise _ItemFailed(item.index, exc) from exc
+    for item, resolution in zip(todo, resolutions, strict=True):
         customers[item.index] = resolution.customer_id
         if resolution.created and resolution.customer_id is not None:
             fresh.add(resolution.customer_id)
-        if signature:
-            resolved[signature] = resolution.customer_id
 
     # Decide with the customers' and alarms' open tickets locked against concurrent intake.
     known_customers = {c for c in customers.values() if c is not None and c not in fresh}

@@ -30,6 +30,8 @@ from huiliu.channels.webform.schemas import (
 )
 from huiliu.channels.webform.upload import FILES_FIELD, PAYLOAD_FIELD, is_multipart, receive_form
 from huiliu.core.errors import PayloadTooLarge, RateLimited, UnsupportedMediaType
+from huiliu.intake.service import defaults_from
+from huiliu.orders.lookup import OrderLookupDep
 from huiliu.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/public", tags=["public forms"])
@@ -155,6 +157,7 @@ async def submit_form(
     public_key: str,
     request: Request,
     runtime: RuntimeDep,
+    order_lookup: OrderLookupDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> Any:
     """JSON ``{"description", "title"?, "contact": {"name"?, "phone"?, "email"?}, "fields"?, "source"?}``,
@@ -189,7 +192,14 @@ async def submit_form(
         else:
             raise UnsupportedMediaType("send the form as application/json or multipart/form-data")
         accepted = await service.submit(
-            runtime.db, entry_point, submission, photos, storage, submission_key=idempotency_key
+            runtime.db,
+            entry_point,
+            submission,
+            photos,
+            storage,
+            submission_key=idempotency_key,
+            defaults=defaults_from(runtime.settings),
+            order_lookup=order_lookup,
         )
     finally:
         for photo in photos:

@@ -26,7 +26,14 @@ from huiliu.entry_points.domain import H5_FORM
 from huiliu.entry_points.models import EntryPoint
 from huiliu.entry_points.queries import get_by_public_key
 from huiliu.intake import service as intake
-from huiliu.intake.domain import InboundMessage, IngestOutcome, IngestResult, SenderIdentity
+from huiliu.intake.domain import (
+    InboundMessage,
+    IngestOutcome,
+    IngestResult,
+    IntakeDefaults,
+    SenderIdentity,
+)
+from huiliu.orders.lookup import OrderLookup
 from huiliu.tickets import service as tickets
 from huiliu.tickets.models import Message
 from huiliu.tickets.queries import get_visible_ticket
@@ -87,9 +94,12 @@ async def submit(
     storage: LocalStorage,
     *,
     submission_key: str | None = None,
+    defaults: IntakeDefaults | None = None,
+    order_lookup: OrderLookup | None = None,
 ) -> Accepted:
     """Turn a form submission into an inbound message and hand it to intake, photos included.
-    ``submission_key`` (the client's Idempotency-Key) makes a resent form a repeat.
+    ``submission_key`` (the client's Idempotency-Key) makes a resent form a repeat; ``defaults`` and
+    ``order_lookup`` are intake's windows and ERP look-up (see ``intake.service.ingest``).
 
     The photos are recorded first, unlinked and visible to nobody (intake may roll its transaction
     back and start over, so they cannot ride in it); intake then claims them for the ticket's message.
@@ -124,7 +134,7 @@ async def submit(
         )
         actor = system_actor(tenant_id, f"H5 form: {entry_point.name}")
         async with db.uow(tenant_id) as uow:
-            result = await intake.ingest(uow, actor, message)
+            result = await intake.ingest(uow, actor, message, defaults=defaults, order_lookup=order_lookup)
     except BaseException:
         if attachment_ids:
             await _forget_photos(db, tenant_id, attachment_ids)

@@ -16,6 +16,8 @@ from huiliu.channels.webhook.presets import presets
 from huiliu.channels.webhook.schemas import HookResult, PresetList
 from huiliu.core.errors import PayloadTooLarge
 from huiliu.entry_points.service import PERMISSION
+from huiliu.intake.service import defaults_from
+from huiliu.orders.lookup import OrderLookupDep
 
 router = APIRouter(tags=["webhook intake"])
 
@@ -55,6 +57,7 @@ async def receive_hook(
     entry_point_id: uuid.UUID,
     request: Request,
     runtime: RuntimeDep,
+    order_lookup: OrderLookupDep,
     timestamp: Annotated[str | None, Header(alias="X-Huiliu-Timestamp")] = None,
     signature: Annotated[str | None, Header(alias="X-Huiliu-Signature")] = None,
 ) -> Response:
@@ -71,6 +74,8 @@ async def receive_hook(
         signature=signature,
         body=body,
         tolerance=runtime.settings.webhook_intake_tolerance_seconds,
+        defaults=defaults_from(runtime.settings),
+        order_lookup=order_lookup,
     )
     if received.result is None:
         reply = HookResult(ignored=True, reason=received.ignored_reason)

@@ -21,7 +21,8 @@ from huiliu.entry_points.domain import WEBHOOK
 from huiliu.entry_points.models import EntryPoint
 from huiliu.entry_points.queries import get_entry_point
 from huiliu.intake import service as intake
-from huiliu.intake.domain import InboundMessage, IngestResult, SenderIdentity
+from huiliu.intake.domain import InboundMessage, IngestResult, IntakeDefaults, SenderIdentity
+from huiliu.orders.lookup import OrderLookup
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,11 @@ async def receive(
     signature: str | None,
     body: bytes,
     tolerance: int,
+    defaults: IntakeDefaults | None = None,
+    order_lookup: OrderLookup | None = None,
 ) -> Received:
-    """Verify, parse and map one event, then ingest it (the entry point's tenant, a system actor)."""
+    """Verify, parse and map one event, then ingest it (the entry point's tenant, a system actor)
+    with the intake windows ``defaults`` and the ERP ``order_lookup`` (see ``intake.service.ingest``)."""
     domain.verify(
         str(entry_point.config.get("secret", "")),
         timestamp=timestamp,
@@ -94,4 +98,6 @@ async def receive(
     message = to_message(entry_point, domain.apply_mapping(compiled, prepared))
     actor = system_actor(entry_point.tenant_id, f"webhook: {entry_point.name}")
     async with db.uow(entry_point.tenant_id) as uow:
-        return Received(await intake.ingest(uow, actor, message))
+        return Received(
+            await intake.ingest(uow, actor, message, defaults=defaults, order_lookup=order_lookup)
+        )
