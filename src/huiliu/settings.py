@@ -67,7 +67,8 @@ class Settings(BaseSettings):
     web_dist_dir: Path | None = None
     # Public intake (H5 forms, progress pages, signed webhooks); see docs/channels/.
     # The address customers reach this server at: form, progress and QR code URLs are built on it.
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Unset: http://<host>:<port> of this server (right for a local `make run`, wrong behind a proxy).
+    public_base_url: str | None = None
     # Rate limits in the ``limits`` notation ("N per second|minute|hour|day", ";" between several):
     # writes (submissions, progress messages) per client IP and per entry point, reads (form
     # definitions, progress pages) per client IP. Shared through Redis when redis_url is set,
@@ -80,6 +81,11 @@ class Settings(BaseSettings):
     webhook_intake_max_bytes: int = 1024 * 1024
     webhook_intake_tolerance_seconds: int = 300
 
+
+    @property
+    def public_url(self) -> str:
+        """Base of every URL handed to customers (forms, QR codes, progress pages, webhook endpoints)."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

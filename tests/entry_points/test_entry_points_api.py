@@ -41,7 +41,7 @@ async def test_h5_form_reply_carries_form_and_qr_urls(client: Any, admin: Member
         form_title="售后服务",
         max_photos=3,
     )
-    base = runtime.settings.public_base_url.rstrip("/")
+    base = runtime.settings.public_url.rstrip("/")
     assert body["kind"] == "h5_form"
     assert body["channel"] == "h5_form"
     assert len(body["public_key"]) >= 16
@@ -235,7 +235,7 @@ async def test_another_tenant_sees_none_of_a_tenants_entry_points(
 async def test_qr_codes_encode_the_form_url_with_the_source(client: Any, admin: Member, runtime: Any) -> None:
     created = await create_entry_point(client, admin, "h5_form")
     url = f"{BASE}/{created['id']}"
-    expected = form_url(runtime.settings.public_base_url, created["public_key"], "store-12")
+    expected = form_url(runtime.settings.public_url, created["public_key"], "store-12")
     assert expected.endswith(f"/h5/f/{created['public_key']}?src=store-12")
 
     png = await client.get(f"{url}/qr.png", headers=admin.headers, params={"source": "store-12"})

@@ -43,7 +43,7 @@ QR_SCALE = {"png": 10, "svg": 10}
 
 
 def entry_point_out(runtime: Runtime, entry_point: EntryPoint) -> dict[str, Any]:
-    base = runtime.settings.public_base_url
+    base = runtime.settings.public_url
     secret = entry_point.config.get("secret")
     is_form = entry_point.kind == domain.H5_FORM
     return {
@@ -179,7 +179,7 @@ def _qr(
         raise NotFound("only h5_form entry points have a QR code")
     if source is not None:
         source = domain.check_source_code(source)
-    url = domain.form_url(runtime.settings.public_base_url, entry_point.public_key, source)
+    url = domain.form_url(runtime.settings.public_url, entry_point.public_key, source)
     code = segno.make(url, error="m", micro=False)
     buffer = io.BytesIO()
     if kind == "png":

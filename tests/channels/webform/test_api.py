@@ -109,7 +109,7 @@ async def test_json_submission_opens_a_ticket_with_the_entry_points_defaults(
     )
     assert response.status_code == 201, response.text
     receipt = response.json()
-    base = runtime.settings.public_base_url.rstrip("/")
+    base = runtime.settings.public_url.rstrip("/")
     assert receipt["progress_url"].startswith(f"{base}/h5/p/v1.")
     tickets = (await client.get("/api/v1/tickets", headers=admin.headers)).json()["items"]
     [ticket] = tickets

@@ -207,7 +207,7 @@ async def submit_form(
     token = domain.progress_token(runtime.settings.secret_key, accepted.tenant_id, accepted.result.ticket_id)
     return {
         "ticket_number": accepted.result.ticket_number,
-        "progress_url": domain.progress_url(runtime.settings.public_base_url, token),
+        "progress_url": domain.progress_url(runtime.settings.public_url, token),
     }
 
 
