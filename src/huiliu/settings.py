@@ -81,11 +81,11 @@ class Settings(BaseSettings):
     webhook_intake_max_bytes: int = 1024 * 1024
     webhook_intake_tolerance_seconds: int = 300
 
-
     @property
     def public_url(self) -> str:
         """Base of every URL handed to customers (forms, QR codes, progress pages, webhook endpoints)."""
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
