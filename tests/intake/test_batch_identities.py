@@ -139,10 +139,10 @@ async def test_a_batch_of_new_customers_costs_the_same_statements_at_any_size(
         assert [r.outcome for r in results] == [IngestOutcome.CREATED] * size
         return len(statements)
 
-    assert await statements_for(3) == await statements_for(60)
-    assert await count(runtime, tenant.id, Customer) == 63
-    assert await count(runtime, tenant.id, Ticket) == 63
-    assert await count(runtime, tenant.id, Message) == 63
+    assert await statements_for(25) == await statements_for(75)
+    assert await count(runtime, tenant.id, Customer) == 100
+    assert await count(runtime, tenant.id, Ticket) == 100
+    assert await count(runtime, tenant.id, Message) == 100
 
 
 async def test_a_batch_with_a_merge_keeps_every_message(runtime, tenant, actor, entry_point):

@@ -24,6 +24,7 @@ from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, NotFound, ValidationFailed
 from huiliu.core.events import Audience, DomainEvent
 from huiliu.core.ids import new_id
+from huiliu.core.outbox import OutboxRow
 from huiliu.customers.merges import register_customer_records
 from huiliu.customers.service import resolve_customer, settle_lost_identity
 from huiliu.db.session import Database, UnitOfWork, publish
@@ -884,6 +885,11 @@ def _message_row(actor: Actor, ticket_id: uuid.UUID, draft: InboundDraft, now: d
     }
 
 
+# Up to this many new tickets, intake writes rows of two tables in one statement on PostgreSQL (a
+# round trip costs more than building a small multi-row insert; large batches use executemany).
+_ONE_STATEMENT_ROWS = 20
+
+
 async def store_inbound(
     uow: UnitOfWork,
     actor: Actor,
@@ -922,20 +928,43 @@ async def store_inbound(
         }
         row["tags"] = normalize_tags(row.get("tags", []))
         rows.append(row)
-    await _insert_numbered(uow, rows)
     message_rows = [_message_row(actor, t.columns["id"], t.message, now) for t in tickets]
     message_rows += [_message_row(actor, r.ticket_id, r.message, now) for r in replies]
-    if message_rows:
-        insert_fn = pg_insert if uow.dialect == "postgresql" else sqlite_insert
-        stored = await uow.session.execute(
-            insert_fn(Message)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
-            .returning(Message.id),
-            message_rows,
+    if uow.dialect == "postgresql" and len(rows) == 1 and len(message_rows) <= _ONE_STATEMENT_ROWS:
+        # One new ticket (a single message, most often): the ticket, numbered from the tenant's
+        # sequence, and the messages in one statement; the messages' foreign key is checked at its end.
+        assert actor.tenant_id is not None
+        new_ticket = (
+            pg_insert(Ticket)
+            .values({**rows[0], "number": func.nextval(ticket_sequence_name(actor.tenant_id))})
+            .returning(Ticket.number)
+            .cte("new_ticket")
         )
-        missing = {row["id"] for row in message_rows} - set(stored.scalars())
-        if missing:
+        stored_rows = (
+            await uow.session.execute(
+                pg_insert(Message)
+                .values(message_rows)
+                .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
+                .returning(Message.id, select(new_ticket.c.number).scalar_subquery())
+                .add_cte(new_ticket)
+            )
+        ).all()
+        if len(stored_rows) != len(message_rows):
             raise DeliveredConcurrently("a message was stored by a concurrent delivery; look again")
+        rows[0]["number"] = stored_rows[0][1]
+    else:
+        await _insert_numbered(uow, rows)
+        if message_rows:
+            insert_fn = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+            stored = await uow.session.execute(
+                insert_fn(Message)
+                .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
+                .returning(Message.id),
+                message_rows,
+            )
+            missing = {row["id"] for row in message_rows} - set(stored.scalars())
+            if missing:
+                raise DeliveredConcurrently("a message was stored by a concurrent delivery; look again")
     tag_rows = [
         {"tenant_id": actor.tenant_id, "ticket_id": row["id"], "tag": tag}
         for row in rows
@@ -996,6 +1025,16 @@ async def announce_inbound(
         )
         audit_rows.append(audit_row)
         uow.emit(domain_event)
+    if audit_rows and not replies and uow.dialect == "postgresql" and len(audit_rows) <= _ONE_STATEMENT_ROWS:
+        # A few new tickets and nothing else to record (a single message, most often): their events
+        # and every queued outbox row in one statement (the outbox rows ``commit`` would write).
+        outbox_rows = [uow.outbox_row(domain_event) for domain_event in uow.take_events()]
+        await uow.session.execute(
+            pg_insert(OutboxRow)
+            .values(outbox_rows)
+            .add_cte(pg_insert(TicketEvent).values(audit_rows).cte("new_ticket_events"))
+        )
+        return
     if audit_rows:
         await uow.session.execute(insert(TicketEvent), audit_rows)
     if not replies:
