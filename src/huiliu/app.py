@@ -13,6 +13,7 @@ from huiliu import __version__
 from huiliu.attachments.api import router as attachments_router
 from huiliu.auth.admin_api import router as admin_router
 from huiliu.auth.api import router as auth_router
+from huiliu.automation.api import router as rules_router
 from huiliu.channels.webform.api import router as webform_router
 from huiliu.channels.webhook.api import router as webhook_intake_router
 from huiliu.core.problem import install_problem_handlers
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outside /api/v1 (senders are configured with /hooks/<id>); before mount_web's catch-all.
     app.include_router(webhook_intake_router)
     app.include_router(sla_router)
+    app.include_router(rules_router)
     # Last: the web apps' catch-all route must not shadow any API route.
     mount_web(app, settings)
     return app

@@ -44,6 +44,7 @@ PERMISSIONS: frozenset[str] = frozenset(
         "admin.webhooks",
         "admin.api_keys",
         "admin.entry_points",
+        "admin.rules",
     }
 )
 
@@ -182,6 +183,7 @@ PERMISSION_LABELS: dict[str, dict[str, str]] = {
     "admin.webhooks": {"zh-CN": "管理 Webhook", "en": "Manage webhooks"},
     "admin.api_keys": {"zh-CN": "管理 API 密钥", "en": "Manage API keys"},
     "admin.entry_points": {"zh-CN": "管理接入入口与二维码", "en": "Manage entry points and QR codes"},
+    "admin.rules": {"zh-CN": "管理自动化规则", "en": "Manage automation rules"},
 }
 
 # The built-in role that always holds every permission; it cannot be edited or deleted, and every

@@ -2,6 +2,7 @@
 
 from huiliu.attachments import models as attachment_models
 from huiliu.auth import models as auth_models
+from huiliu.automation import models as automation_models
 from huiliu.core import idempotency, outbox
 from huiliu.customers import models as customer_models
 from huiliu.db.base import Base
@@ -15,6 +16,7 @@ __all__ = [
     "Base",
     "attachment_models",
     "auth_models",
+    "automation_models",
     "customer_models",
     "entry_point_models",
     "idempotency",
