@@ -19,6 +19,8 @@ const routes: RouteRecordRaw[] = [
       { path: 'settings/users', name: 'users', component: () => import('./pages/UsersPage.vue') },
       { path: 'settings/teams', name: 'teams', component: () => import('./pages/TeamsPage.vue') },
       { path: 'settings/roles', name: 'roles', component: () => import('./pages/RolesPage.vue') },
+      { path: 'settings/rules', name: 'rules', component: () => import('./pages/RulesPage.vue') },
+      { path: 'settings/sla-preview', name: 'sla-preview', component: () => import('./pages/SlaPreviewPage.vue') },
       { path: 'settings/profile', name: 'profile', component: () => import('./pages/ProfilePage.vue') },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue') },
     ],

@@ -1268,6 +1268,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's rules in evaluation order */
+        get: operations["list_rules_api_v1_rules_get"];
+        put?: never;
+        /**
+         * Create a rule
+         * @description Without ``position`` the rule goes after the last one. ``Idempotency-Key`` is honoured.
+         */
+        post: operations["create_rule_api_v1_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rules:reorder": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put every rule in a new order
+         * @description ``ids`` lists every rule of the tenant exactly once; positions become 10, 20, 30 …
+         */
+        post: operations["reorder_rules_api_v1_rules_reorder_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rules/presets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Install the preset rules (idempotent)
+         * @description The three preset rules (退款 → 售后, 24 h unhandled → escalate, rating < 3 → QA review), each
+         *     once: presets the tenant already has are listed in ``already_installed``.
+         */
+        post: operations["install_presets_api_v1_rules_presets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rules/dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Which rules would fire on a ticket now, and why
+         * @description Evaluates the stored rules (all, or ``rule_ids``) on the ticket's current facts for ``event``,
+         *     with every rule's outcome (fired, not_matched with the failing conditions, inactive, other_event,
+         *     already_fired, not_reached, invalid) and the actions that would be planned. Writes nothing. The
+         *     ticket must be visible to the caller.
+         */
+        post: operations["dry_run_api_v1_rules_dry_run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A rule */
+        get: operations["get_rule_api_v1_rules__rule_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a rule */
+        delete: operations["delete_rule_api_v1_rules__rule_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a rule (validated again as a whole) */
+        patch: operations["update_rule_api_v1_rules__rule_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/rules/{rule_id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A rule's change history
+         * @description Newest first, kept after the rule is deleted; an id that never was a rule answers 404.
+         */
+        get: operations["rule_changes_api_v1_rules__rule_id__changes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1778,6 +1902,75 @@ export interface components {
             items: components["schemas"]["DeliveryOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** DryRunOut */
+        DryRunOut: {
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+            /**
+             * Evaluated At
+             * Format: date-time
+             */
+            evaluated_at: string;
+            /** Event */
+            event: string;
+            /** Outcomes */
+            outcomes: components["schemas"]["RuleOutcomeOut"][];
+            /**
+             * Actions
+             * @description every planned action, in order
+             */
+            actions: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Fired
+             * @description ids of the rules that would fire, in order
+             */
+            fired: string[];
+            /**
+             * Changes
+             * @description net fact changes the actions would make
+             */
+            changes: {
+                [key: string]: unknown;
+            };
+            /** Passes */
+            passes: number;
+            /** Stopped By */
+            stopped_by: string | null;
+            /** Pass Limit Reached */
+            pass_limit_reached: boolean;
+            /**
+             * Facts
+             * @description the facts the rules saw, by condition path
+             */
+            facts: {
+                [key: string]: unknown;
+            };
+        };
+        /** DryRunRequest */
+        DryRunRequest: {
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+            /**
+             * Event
+             * @description the event to evaluate for; timer runs the automations
+             * @default ticket.created
+             * @enum {string}
+             */
+            event: "ticket.created" | "ticket.updated" | "message.received" | "rating.given" | "timer";
+            /**
+             * Rule Ids
+             * @description only these rules (default: all)
+             */
+            rule_ids?: string[] | null;
         };
         /** EntryPointCount */
         EntryPointCount: {
@@ -2830,6 +3023,25 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** PresetsInstalledOut */
+        PresetsInstalledOut: {
+            /** Installed */
+            installed: components["schemas"]["RuleOut"][];
+            /**
+             * Already Installed
+             * @description preset keys the tenant already had
+             */
+            already_installed: string[];
+        };
+        /** PresetsRequest */
+        PresetsRequest: {
+            /**
+             * Language
+             * @default zh-CN
+             * @enum {string}
+             */
+            language: "zh-CN" | "en";
+        };
         /** PreviewIn */
         PreviewIn: {
             calendar?: components["schemas"]["CalendarIn"];
@@ -2976,6 +3188,14 @@ export interface components {
             /** Reason */
             reason?: string | null;
         };
+        /** ReorderRequest */
+        ReorderRequest: {
+            /**
+             * Ids
+             * @description every rule's id, in the new order
+             */
+            ids: string[];
+        };
         /** RoleCreate */
         RoleCreate: {
             /** Name */
@@ -3040,6 +3260,152 @@ export interface components {
             column: string | null;
             /** Message */
             message: string;
+        };
+        /** RuleChangeList */
+        RuleChangeList: {
+            /** Items */
+            items: components["schemas"]["RuleChangeOut"][];
+        };
+        /** RuleChangeOut */
+        RuleChangeOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Rule Id
+             * Format: uuid
+             */
+            rule_id: string;
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "created" | "updated" | "reordered" | "deleted";
+            /** Actor Kind */
+            actor_kind: string;
+            /** Actor Id */
+            actor_id: string | null;
+            /** Actor Name */
+            actor_name: string;
+            /** Before */
+            before: {
+                [key: string]: unknown;
+            } | null;
+            /** After */
+            after: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** RuleList */
+        RuleList: {
+            /** Items */
+            items: components["schemas"]["RuleOut"][];
+        };
+        /** RuleOut */
+        RuleOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "trigger" | "automation";
+            /**
+             * On
+             * @description trigger events; null for automations
+             */
+            on?: string[] | null;
+            /** Position */
+            position: number;
+            /** Active */
+            active: boolean;
+            /** Stop Processing */
+            stop_processing: boolean;
+            /** Conditions */
+            conditions: {
+                [key: string]: unknown;
+            };
+            /** Actions */
+            actions: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Preset Key
+             * @description the preset this rule was installed from
+             */
+            preset_key?: string | null;
+            /** Fired Count */
+            fired_count: number;
+            /** Last Fired At */
+            last_fired_at: string | null;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** RuleOutcomeOut */
+        RuleOutcomeOut: {
+            /** Rule Id */
+            rule_id: string;
+            /** Rule Name */
+            rule_name: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "fired" | "not_matched" | "inactive" | "other_event" | "already_fired" | "not_reached" | "invalid";
+            /** Note */
+            note: string;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Explanation
+             * @description the condition tree, node by node
+             */
+            explanation?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Actions
+             * @description fired: the planned actions
+             */
+            actions?: {
+                [key: string]: unknown;
+            }[] | null;
+            /**
+             * Skipped
+             * @description fired: actions skipped as no-ops
+             */
+            skipped?: string[] | null;
+            /**
+             * Errors
+             * @description invalid: the definition's problems
+             */
+            errors?: {
+                [key: string]: unknown;
+            }[] | null;
         };
         /** SenderIn */
         SenderIn: {
@@ -6839,6 +7205,290 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PreviewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_rules_api_v1_rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleList"];
+                };
+            };
+        };
+    };
+    create_rule_api_v1_rules_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reorder_rules_api_v1_rules_reorder_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReorderRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    install_presets_api_v1_rules_presets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PresetsRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresetsInstalledOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    dry_run_api_v1_rules_dry_run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DryRunRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_rule_api_v1_rules__rule_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_rule_api_v1_rules__rule_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_rule_api_v1_rules__rule_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rule_changes_api_v1_rules__rule_id__changes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleChangeList"];
                 };
             };
             /** @description Validation Error */
