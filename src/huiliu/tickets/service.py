@@ -5,6 +5,7 @@ the same transaction, live updates after commit) and commits once."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import nh3
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -890,6 +891,63 @@ def _message_row(actor: Actor, ticket_id: uuid.UUID, draft: InboundDraft, now: d
 _ONE_STATEMENT_ROWS = 20
 
 
+# Tables for the core statements below (typed loosely: mypy does not see ``__table__`` as a Table).
+_TABLES: dict[str, Any] = {
+    "Ticket": Ticket.__table__,
+    "Message": Message.__table__,
+    "OutboxRow": OutboxRow.__table__,
+    "TicketEvent": TicketEvent.__table__,
+}
+
+
+def _multi_values(table: Any, count: int, prefix: str, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows of bind parameters named ``{prefix}{row}_{column}``, typed like their columns."""
+    return [
+        {key: bindparam(f"{prefix}{i}_{key}", type_=table.c[key].type) for key in keys} for i in range(count)
+    ]
+
+
+@functools.lru_cache(maxsize=256)
+def _ticket_with_messages(ticket_keys: tuple[str, ...], message_keys: tuple[str, ...], messages: int) -> Any:
+    """One new ticket (numbered from the sequence named by the ``sequence`` parameter) and its
+    messages in one statement, built once per shape: building a multi-row insert costs more than
+    the round trip it saves. Returns each stored message's id and the ticket's number."""
+    new_ticket = (
+        pg_insert(_TABLES["Ticket"])
+        .values(
+            {
+                **{key: bindparam(f"t_{key}", type_=_TABLES["Ticket"].c[key].type) for key in ticket_keys},
+                "number": func.nextval(bindparam("sequence")),
+            }
+        )
+        .returning(_TABLES["Ticket"].c.number)
+        .cte("new_ticket")
+    )
+    return (
+        pg_insert(_TABLES["Message"])
+        .values(_multi_values(_TABLES["Message"], messages, "m", message_keys))
+        .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
+        .returning(_TABLES["Message"].c.id, select(new_ticket.c.number).scalar_subquery())
+        .add_cte(new_ticket)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _events_with_outbox(
+    event_keys: tuple[str, ...], events: int, outbox_keys: tuple[str, ...], rows: int
+) -> Any:
+    """Ticket events and outbox rows in one statement, built once per shape (see above)."""
+    return (
+        pg_insert(_TABLES["OutboxRow"])
+        .values(_multi_values(_TABLES["OutboxRow"], rows, "o", outbox_keys))
+        .add_cte(
+            pg_insert(_TABLES["TicketEvent"])
+            .values(_multi_values(_TABLES["TicketEvent"], events, "e", event_keys))
+            .cte("new_ticket_events")
+        )
+    )
+
+
 async def store_inbound(
     uow: UnitOfWork,
     actor: Actor,
@@ -934,19 +992,18 @@ async def store_inbound(
         # One new ticket (a single message, most often): the ticket, numbered from the tenant's
         # sequence, and the messages in one statement; the messages' foreign key is checked at its end.
         assert actor.tenant_id is not None
-        new_ticket = (
-            pg_insert(Ticket)
-            .values({**rows[0], "number": func.nextval(ticket_sequence_name(actor.tenant_id))})
-            .returning(Ticket.number)
-            .cte("new_ticket")
-        )
         stored_rows = (
             await uow.session.execute(
-                pg_insert(Message)
-                .values(message_rows)
-                .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
-                .returning(Message.id, select(new_ticket.c.number).scalar_subquery())
-                .add_cte(new_ticket)
+                _ticket_with_messages(tuple(rows[0]), tuple(message_rows[0]), len(message_rows)),
+                {
+                    "sequence": ticket_sequence_name(actor.tenant_id),
+                    **{f"t_{key}": value for key, value in rows[0].items()},
+                    **{
+                        f"m{i}_{key}": value
+                        for i, row in enumerate(message_rows)
+                        for key, value in row.items()
+                    },
+                },
             )
         ).all()
         if len(stored_rows) != len(message_rows):
@@ -1030,9 +1087,13 @@ async def announce_inbound(
         # and every queued outbox row in one statement (the outbox rows ``commit`` would write).
         outbox_rows = [uow.outbox_row(domain_event) for domain_event in uow.take_events()]
         await uow.session.execute(
-            pg_insert(OutboxRow)
-            .values(outbox_rows)
-            .add_cte(pg_insert(TicketEvent).values(audit_rows).cte("new_ticket_events"))
+            _events_with_outbox(
+                tuple(audit_rows[0]), len(audit_rows), tuple(outbox_rows[0]), len(outbox_rows)
+            ),
+            {
+                **{f"e{i}_{key}": value for i, row in enumerate(audit_rows) for key, value in row.items()},
+                **{f"o{i}_{key}": value for i, row in enumerate(outbox_rows) for key, value in row.items()},
+            },
         )
         return
     if audit_rows:
