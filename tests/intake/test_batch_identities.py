@@ -174,3 +174,16 @@ async def test_a_batch_with_a_merge_keeps_every_message(runtime, tenant, actor, 
         }
     assert customer_of[results[1].ticket_id] == older
     assert results[2].ticket_id == results[1].ticket_id
+
+
+async def test_an_identity_claimed_twice_in_one_request_is_one_row(runtime, tenant):
+    number = phone()
+    async with runtime.db.uow(tenant.id) as uow:
+        [resolution] = await resolve_identities_many(
+            uow, [("甲", [claim("phone", number), claim("phone", number, verified=True)])]
+        )
+        await uow.commit()
+    assert resolution.created
+    async with runtime.db.read(tenant.id) as session:
+        rows = (await session.execute(select(CustomerIdentity.verified))).scalars().all()
+    assert rows == [True]

@@ -202,6 +202,8 @@ async def resolve_identities_many(
                 raise IdentityTaken
 
     for position, (name, claims) in enumerate(requests):
+        if len({c.key for c in claims}) != len(claims):
+            claims = identity_claims(claims)  # one row per identity (verified wins)
         if not claims and not name:
             results.append(Resolution(None))
             continue
