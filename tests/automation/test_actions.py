@@ -1,4 +1,4 @@
-"""Each action is planned (not applied) with its values and placeholders rendered; no-op actions are
+"""Each action is planned (not applied) with its values and template variables rendered; no-op actions are
 skipped with a note; fact changes are visible in the result."""
 
 from __future__ import annotations
@@ -142,23 +142,23 @@ def test_assign_to_the_current_team_is_skipped() -> None:
     assert [a.type for a in result.actions] == ["add_tag"]
 
 
-def test_internal_note_renders_placeholders_safely() -> None:
+def test_internal_note_renders_template_variables_safely() -> None:
     body = (
         "工单 {{ticket.number}}（{{ ticket.priority }}）客户 {{customer.name}}/{{customer.level}}/"
         "{{customer.city}} 型号 {{fields.型号}} 标签 {{ticket.tags}} 规则 {{rule.name}} {{fields.missing}}"
-        " {{ not a placeholder }} {{ticket.__class__"
+        " {{ not a template variable }} {{ticket.__class__"
     )
     result = _plan([{"type": "add_internal_note", "body": body}])
     assert result.actions == (
         AddInternalNote(
             "工单 1024（normal）客户 张三/vip/广州 型号 KFR-35 标签 华南 规则 测试规则 "
-            " {{ not a placeholder }} {{ticket.__class__",
+            " {{ not a template variable }} {{ticket.__class__",
             REASON,
         ),
     )
 
 
-def test_placeholders_see_changes_made_by_earlier_actions() -> None:
+def test_template_variables_see_changes_made_by_earlier_actions() -> None:
     result = _plan(
         [
             {"type": "set_field", "field": "priority", "value": "high"},

@@ -11,6 +11,7 @@ engine applies to its working copy so later rules see them. An action that would
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -55,15 +56,17 @@ def _skip(why: str) -> Plan:
     return Plan(None, {}, why)
 
 
-class ActionSpec:
+class ActionSpec(ABC):
+    """A compiled action: ``plan`` turns it into the changes and effects it would make."""
+
     __slots__ = ("definition",)
     type: ClassVar[str]
 
     def __init__(self, definition: dict[str, Any]) -> None:
         self.definition = definition
 
-    def plan(self, values: Values, scope: Scope) -> Plan:
-        raise NotImplementedError
+    @abstractmethod
+    def plan(self, values: Values, scope: Scope) -> Plan: ...
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, **self.definition}

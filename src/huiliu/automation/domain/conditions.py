@@ -17,6 +17,7 @@ its value when evaluation started, so a change an earlier rule made counts as a 
 from __future__ import annotations
 
 import operator
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -98,7 +99,7 @@ _OP_TEXT = {
 _LEAF_COST = {"contains": 3, "not_contains": 3, "regex": 6, "changed": 2, "changed_to": 2, "changed_from": 2}
 
 
-class Condition:
+class Condition(ABC):
     """A compiled node: ``test`` is the fast predicate, ``explain`` the same answer with reasons."""
 
     __slots__ = ("cost", "loc", "reads", "test")
@@ -109,11 +110,11 @@ class Condition:
         self.reads = reads  # the fact paths this node looks at
         self.cost = cost  # a rough relative price of ``test``
 
-    def explain(self, ctx: Context) -> Explanation:
-        raise NotImplementedError
+    @abstractmethod
+    def explain(self, ctx: Context) -> Explanation: ...
 
-    def to_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 def _all(tests: list[Predicate]) -> Predicate:

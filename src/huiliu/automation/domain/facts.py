@@ -255,7 +255,7 @@ def _max_set(*numbers: float | None) -> float | None:
 
 def facts_values(facts: TicketFacts) -> Values:
     """The flat working map the compiled conditions read: catalog paths to values, plus ``fields``
-    and ``customer`` sub-maps and the ``id`` / ``number`` placeholders use."""
+    and ``customer`` sub-maps and the ``id`` / ``number`` template variables use."""
     now = facts.now
     return {
         "id": facts.id,

@@ -1,5 +1,5 @@
 """Text matching and templates for rules: Chinese-aware keyword folding, linear-time patterns, and a
-tiny placeholder renderer.
+tiny renderer of template variables.
 
 Keywords are matched as substrings after NFKC normalisation and case folding: Chinese needs no word
 splitting (``退款`` is found in ``我要退款``), full-width letters and digits match their ASCII forms,
@@ -113,9 +113,9 @@ def encode_for_pattern(text: str) -> bytes:
 
 # --- templates ---------------------------------------------------------------------------------
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+_VARIABLE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 # ``{{ ticket.<key> }}``: the ticket's own facts a message may quote.
-TICKET_PLACEHOLDERS: frozenset[str] = frozenset(
+TICKET_VARIABLES: frozenset[str] = frozenset(
     {
         "id",
         "number",
@@ -137,25 +137,25 @@ TICKET_PLACEHOLDERS: frozenset[str] = frozenset(
         "alarm_occurrences",
     }
 )
-RULE_PLACEHOLDERS: frozenset[str] = frozenset({"id", "name"})
+RULE_VARIABLES: frozenset[str] = frozenset({"id", "name"})
 Lookup = Callable[[Mapping[str, Any], Mapping[str, str]], Any]
 
 
 class TemplateError(ValueError):
-    """A template with an unknown placeholder or too long."""
+    """A template with an unknown template variable or too long."""
 
 
 def _lookup(path: str) -> Lookup:
-    """How to find a placeholder's value: ticket facts, customer, custom fields, or the rule."""
+    """How to find a template variable's value: ticket facts, customer, custom fields, or the rule."""
     namespace, _, key = path.partition(".")
-    if namespace == "ticket" and key in TICKET_PLACEHOLDERS:
+    if namespace == "ticket" and key in TICKET_VARIABLES:
         return lambda values, rule: values.get(key)
-    if namespace == "rule" and key in RULE_PLACEHOLDERS:
+    if namespace == "rule" and key in RULE_VARIABLES:
         return lambda values, rule: rule.get(key)
     if path.startswith((CUSTOMER_PREFIX, CUSTOM_FIELD_PREFIX)) and field_spec(path) is not None:
         return lambda values, rule: read_value(values, path)
     raise TemplateError(
-        f"unknown placeholder {{{{{path}}}}}: use ticket.<{'|'.join(sorted(TICKET_PLACEHOLDERS))}>, "
+        f"unknown template variable {{{{{path}}}}}: use ticket.<{'|'.join(sorted(TICKET_VARIABLES))}>, "
         "customer.name, customer.level, customer.<attribute>, fields.<key>, rule.id or rule.name"
     )
 
@@ -177,7 +177,7 @@ def format_value(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """Text with ``{{ path }}`` placeholders, parsed once."""
+    """Text with ``{{ path }}`` template variables, parsed once."""
 
     source: str
     parts: tuple[str | Lookup, ...]
@@ -194,7 +194,7 @@ def compile_template(source: str) -> Template:
         raise TemplateError(f"a template has at most {MAX_TEMPLATE_CHARS} characters")
     parts: list[str | Lookup] = []
     position = 0
-    for match in _PLACEHOLDER.finditer(source):
+    for match in _VARIABLE.finditer(source):
         if match.start() > position:
             parts.append(source[position : match.start()])
         parts.append(_lookup(match.group(1)))
