@@ -263,7 +263,7 @@ async def _run(
     answers: dict[int, IngestResult] = {}
     first_in_batch: dict[tuple[str, str], int] = {}
     repeats: dict[int, int] = {}
-    todo: list[_Item] = []
+    to_process: list[_Item] = []
     for item in live:
         key = item.key
         if key is not None and key in found:
@@ -276,7 +276,7 @@ async def _run(
         else:
             if key is not None:
                 first_in_batch[key] = item.index
-            todo.append(item)
+            to_process.append(item)
 
     # Reply references: the replied-to message's ticket (or the ticket it was merged into) unless closed.
     merged_into = await queries.tickets_by_id(
@@ -284,7 +284,7 @@ async def _run(
     )
     reply_targets: dict[int, TicketRef] = {}
     known_numbers: dict[uuid.UUID, int] = {}
-    for item in todo:
+    for item in to_process:
         replied = found.get(item.reply_key) if item.reply_key else None
         if replied is None:
             continue
@@ -300,26 +300,26 @@ async def _run(
     # Identity: one customer behind the sender's identities, for the whole batch at once.
     try:
         resolutions = await resolve_identities_many(
-            uow, [(item.message.sender_name, item.identities) for item in todo], actor=actor
+            uow, [(item.message.sender_name, item.identities) for item in to_process], actor=actor
         )
     except ResolutionFailed as failed:
-        raise _ItemFailed(todo[failed.position].index, failed.error) from failed
+        raise _ItemFailed(to_process[failed.position].index, failed.error) from failed
     except IdentityTaken as exc:
         raise _StartOver from exc
     customers: dict[int, uuid.UUID | None] = {}
     # Customers created in this transaction: nothing of theirs can be in the pool yet, and nobody
     # else can see them before commit, so they need neither a lock nor a look-up.
     fresh: set[uuid.UUID] = set()
-    for item, resolution in zip(todo, resolutions, strict=True):
+    for item, resolution in zip(to_process, resolutions, strict=True):
         customers[item.index] = resolution.customer_id
         if resolution.created and resolution.customer_id is not None:
             fresh.add(resolution.customer_id)
 
     # Decide with the customers' and alarms' open tickets locked against concurrent intake.
     known_customers = {c for c in customers.values() if c is not None and c not in fresh}
-    await _lock_decisions(uow, known_customers, {i.alarm.key for i in todo if i.alarm})
+    await _lock_decisions(uow, known_customers, {i.alarm.key for i in to_process if i.alarm})
     open_tickets = await queries.open_tickets_of_customers(session, known_customers)
-    alarm_tickets = await queries.open_alarm_tickets(session, {i.alarm.key for i in todo if i.alarm})
+    alarm_tickets = await queries.open_alarm_tickets(session, {i.alarm.key for i in to_process if i.alarm})
     longest_fold = max([r.fold_window for r in rules.values()] + [defaults.fold_window])
     recent = await queries.recent_customer_messages(session, [t.id for t in open_tickets], now - longest_fold)
 
@@ -347,7 +347,7 @@ async def _run(
     placed: dict[int, _Placed] = {}
     # Where the batch's messages went, by external key: a later message may reply to an earlier one.
     placed_by_key: dict[tuple[str, str], uuid.UUID] = {}
-    for item in todo:
+    for item in to_process:
         message = item.message
         entry_point = rules.get(message.entry_point_id) if message.entry_point_id else None
         customer_id = customers[item.index]
