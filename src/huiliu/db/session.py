@@ -6,9 +6,11 @@ without a tenant refuses to query unless it was opened explicitly as a system se
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -20,8 +22,13 @@ from huiliu.core.pubsub import Hub
 from huiliu.db.base import TenantScoped
 from huiliu.db.driver import DriverPool
 
+log = logging.getLogger("huiliu.db")
+
 TENANT_KEY = "tenant_id"
 SYSTEM_KEY = "system"
+# Reactions to reactions: a rule that assigns triggers routing and SLA, which may trigger rules again.
+# Each pass reacts to the events the previous pass emitted; after this many the chain is cut (logged).
+MAX_REACTION_PASSES = 5
 
 
 class TenantScopeMissing(RuntimeError):
@@ -64,6 +71,49 @@ def publish(hub: Hub, domain_event: DomainEvent) -> None:
     hub.publish(domain_event.tenant_id, message)
 
 
+class Reactor(Protocol):
+    """Something that reacts to ticket changes inside the unit of work that made them (event
+    triggers, routing, SLA deadlines), before it commits: the reaction's own writes, events and outbox
+    rows commit with the change or not at all (DESIGN.md §2).
+
+    ``applies`` is asked by the single-statement write paths (``tickets.pg_create``, intake's batch
+    statement) that bypass the unit of work: when no reactor applies to the tenant they stay fast;
+    otherwise the caller takes the portable path. It must be cheap: a ``TenantFlagCache`` answers from memory and
+    may be stale in other processes for its time to live (docs/decisions/0015)."""
+
+    name: str
+
+    async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool: ...
+
+    async def react(self, uow: UnitOfWork, events: Sequence[DomainEvent]) -> None: ...
+
+
+class TenantFlagCache:
+    """A per-tenant boolean with a time to live, for ``Reactor.applies``: ``get`` answers from memory
+    when fresh, ``invalidate`` drops a tenant (the process that changed the configuration sees the
+    change at once; other processes within ``ttl`` seconds)."""
+
+    def __init__(self, ttl: float = 2.0) -> None:
+        self.ttl = ttl
+        self._values: dict[uuid.UUID, tuple[float, bool]] = {}
+
+    def get(self, tenant_id: uuid.UUID) -> bool | None:
+        hit = self._values.get(tenant_id)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, tenant_id: uuid.UUID, value: bool) -> bool:
+        self._values[tenant_id] = (time.monotonic() + self.ttl, value)
+        return value
+
+    def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:
+        if tenant_id is None:
+            self._values.clear()
+        else:
+            self._values.pop(tenant_id, None)
+
+
 class Database:
     """The async engine and the session factory the API and services use."""
 
@@ -82,6 +132,15 @@ class Database:
             sync_session_class=ScopedSession,
             autoflush=False,
         )
+        # Run, in this order, by every unit of work before it commits (see ``Reactor``).
+        self.reactors: list[Reactor] = []
+
+    async def reactions_apply(self, tenant_id: uuid.UUID) -> bool:
+        """Whether any reactor wants to see the tenant's ticket changes (fast paths check this)."""
+        for reactor in self.reactors:
+            if await reactor.applies(self, tenant_id):
+                return True
+        return False
 
     def uow(self, tenant_id: uuid.UUID | None, *, system: bool = False) -> UnitOfWork:
         return UnitOfWork(self, tenant_id, system=system)
@@ -118,6 +177,10 @@ class UnitOfWork:
         self.tenant_id = tenant_id
         self.session = db.session(tenant_id, system=system)
         self._events: list[DomainEvent] = []
+        # Every event emitted in this unit of work, and how many of them the reactors have seen.
+        self._emitted: list[DomainEvent] = []
+        self._reacted = 0
+        self.reacting = False
         self._after_commit: list[Callable[[], Any]] = []
         self._to_publish: list[DomainEvent] = []
         self.committed = False
@@ -142,6 +205,7 @@ class UnitOfWork:
     def emit(self, domain_event: DomainEvent) -> None:
         """Queue a domain event: it becomes an outbox row now and a live update after commit."""
         self._events.append(domain_event)
+        self._emitted.append(domain_event)
 
     def after_commit(self, callback: Callable[[], Any]) -> None:
         self._after_commit.append(callback)
@@ -177,7 +241,35 @@ class UnitOfWork:
     def _publish(self, domain_event: DomainEvent) -> None:
         publish(self.db.hub, domain_event)
 
+    async def react(self) -> None:
+        """Let the database's reactors see the events emitted since they last looked, in passes."""
+        if self.reacting or not self.db.reactors:
+            return
+        self.reacting = True
+        try:
+            for _ in range(MAX_REACTION_PASSES):
+                fresh = self._emitted[self._reacted :]
+                if not fresh:
+                    return
+                self._reacted = len(self._emitted)
+                for reactor in self.db.reactors:
+                    await reactor.react(self, fresh)
+            if len(self._emitted) > self._reacted:
+                log.warning(
+                    "reactions cut after %d passes; %d event(s) not reacted to",
+                    MAX_REACTION_PASSES,
+                    len(self._emitted) - self._reacted,
+                )
+                self._reacted = len(self._emitted)
+        finally:
+            self.reacting = False
+
     async def commit(self) -> None:
+        """React, write the outbox rows, commit, then publish. Called by a reactor (a service function
+        the reaction reuses), it only returns: the outer commit commits everything at once."""
+        if self.reacting:
+            return
+        await self.react()
         await self.flush_events()
         await self.session.commit()
         self.committed = True

@@ -52,7 +52,11 @@ async def create_ticket(
     """Create a ticket. With ``Idempotency-Key``, a repeat of the same request returns the ticket the
     first one created (its current state) instead of creating another."""
     actor.require("ticket.create")
-    if idempotency_key is None and service.creates_directly(runtime.db, body):
+    if (
+        idempotency_key is None
+        and service.creates_directly(runtime.db, body)
+        and not await runtime.db.reactions_apply(actor.tenant_id)
+    ):
         return await service.create_ticket_direct(runtime.db, actor, body)
     created: dict[str, Any] = {}
 
