@@ -1,0 +1,206 @@
+"""Setting a ticket's timers and sweeping the due ones.
+
+``set_timer`` is called by whoever knows when a ticket next needs attention (the SLA reactor, the
+rules engine), inside the unit of work that changed the ticket. ``sweep`` is run by the worker every
+``timer_sweep_seconds``: it claims due rows, runs the handler registered for each row's kind in a unit
+of work of that row's tenant, one ticket per transaction, and stores the next due instant the handler
+returns. A claim is a lease: the claimed rows' ``next_timer_at`` moves ``CLAIM_LEASE`` ahead in the
+claiming statement, so another sweeper (or this one, next time) does not take them while they are
+handled; a handler that fails leaves its row at the lease, which is the retry delay. See
+docs/decisions/0016."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from huiliu.core import clock
+from huiliu.core.clock import ensure_utc
+from huiliu.db.session import Database, UnitOfWork
+from huiliu.timers.models import TicketTimer
+
+log = logging.getLogger("huiliu.timers")
+
+# Claimed rows are due again after this long unless their handler stores a new instant first: the
+# retry delay of a failed ticket and the recovery time of a sweeper that died mid-batch.
+CLAIM_LEASE = timedelta(seconds=60)
+# A handler that answers "due again now" is looked at again on the next sweep at the earliest, never
+# in a tight loop within one.
+MIN_RESCHEDULE = timedelta(seconds=1)
+MAX_KIND_LENGTH = 16
+
+TimerHandler = Callable[[UnitOfWork, uuid.UUID, datetime], Awaitable[datetime | None]]
+
+_handlers: dict[str, TimerHandler] = {}
+
+
+def register_timer_handler(kind: str, handler: TimerHandler) -> None:
+    """Make ``handler`` act on due timers of ``kind``. It gets the unit of work of the ticket's
+    tenant, the ticket id and the sweep's "now", acts on the ticket through the service functions
+    (no commit of its own needed: the sweep commits) and returns the next due instant or None."""
+    if not kind or len(kind) > MAX_KIND_LENGTH:
+        raise ValueError(f"a timer kind is 1 to {MAX_KIND_LENGTH} characters, got {kind!r}")
+    _handlers[kind] = handler
+
+
+def unregister_timer_handler(kind: str) -> None:
+    _handlers.pop(kind, None)
+
+
+def timer_handler(kind: str) -> TimerHandler | None:
+    return _handlers.get(kind)
+
+
+async def set_timer(uow: UnitOfWork, ticket_id: uuid.UUID, kind: str, at: datetime | None) -> None:
+    """Set (insert or move) the ticket's timer of ``kind`` to ``at``; None removes it."""
+    if at is None:
+        await uow.session.execute(
+            delete(TicketTimer)
+            .where(TicketTimer.ticket_id == ticket_id, TicketTimer.kind == kind)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    if at.tzinfo is None:
+        raise ValueError("a timer instant must be timezone-aware")
+    if uow.tenant_id is None:
+        raise ValueError("timers are set in a tenant's unit of work")
+    insert_fn = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+    statement = insert_fn(TicketTimer).values(
+        tenant_id=uow.tenant_id, ticket_id=ticket_id, kind=kind, next_timer_at=ensure_utc(at)
+    )
+    await uow.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["ticket_id", "kind"],
+            set_={"next_timer_at": statement.excluded.next_timer_at},
+        )
+    )
+
+
+async def get_timer(uow: UnitOfWork, ticket_id: uuid.UUID, kind: str) -> datetime | None:
+    return await uow.session.scalar(
+        select(TicketTimer.next_timer_at).where(TicketTimer.ticket_id == ticket_id, TicketTimer.kind == kind)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    tenant_id: uuid.UUID
+    ticket_id: uuid.UUID
+    kind: str
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did: rows claimed, handled (committed), failed (left at the lease, logged) and
+    unhandled (no handler for their kind in this process; left at the lease)."""
+
+    claimed: int = 0
+    handled: int = 0
+    failed: int = 0
+    unhandled: int = 0
+    batches: int = 0
+
+    def add(self, other: SweepResult) -> None:
+        self.claimed += other.claimed
+        self.handled += other.handled
+        self.failed += other.failed
+        self.unhandled += other.unhandled
+        self.batches += other.batches
+
+
+async def claim_due(db: Database, now: datetime, limit: int) -> list[Claim]:
+    """Take up to ``limit`` rows due at ``now`` (oldest first) by moving them to the lease, in one
+    statement and its own transaction. On PostgreSQL, rows another sweeper holds are skipped
+    (``FOR UPDATE SKIP LOCKED``); SQLite has a single writer."""
+    lease = ensure_utc(now) + CLAIM_LEASE
+    due = (
+        select(TicketTimer.ticket_id, TicketTimer.kind)
+        .where(TicketTimer.next_timer_at <= ensure_utc(now))
+        .order_by(TicketTimer.next_timer_at)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    statement = (
+        update(TicketTimer)
+        .where(tuple_(TicketTimer.ticket_id, TicketTimer.kind).in_(due))
+        .values(next_timer_at=lease)
+        .returning(TicketTimer.tenant_id, TicketTimer.ticket_id, TicketTimer.kind)
+        .execution_options(synchronize_session=False)
+    )
+    async with db.session(None, system=True) as session:
+        rows = (await session.execute(statement)).all()
+        await session.commit()
+    return [Claim(tenant_id, ticket_id, kind) for tenant_id, ticket_id, kind in rows]
+
+
+async def handle_claim(db: Database, claim: Claim, now: datetime) -> bool | None:
+    """Run the handler of one claimed row in its own unit of work. True: committed; False: the
+    handler failed (logged, rolled back, the row stays at its lease); None: no handler for its kind."""
+    handler = _handlers.get(claim.kind)
+    if handler is None:
+        log.warning(
+            "no timer handler for kind %r (ticket %s); retried after the lease", claim.kind, claim.ticket_id
+        )
+        return None
+    try:
+        with clock.at(now):
+            async with db.uow(claim.tenant_id) as uow:
+                next_at = await handler(uow, claim.ticket_id, now)
+                if next_at is not None:
+                    next_at = max(ensure_utc(next_at), ensure_utc(now) + MIN_RESCHEDULE)
+                await set_timer(uow, claim.ticket_id, claim.kind, next_at)
+                await uow.commit()
+    except Exception:
+        log.exception(
+            "%s timer of ticket %s failed; retried after %ss",
+            claim.kind,
+            claim.ticket_id,
+            int(CLAIM_LEASE.total_seconds()),
+        )
+        return False
+    return True
+
+
+async def _handle_all(db: Database, claims: list[Claim], now: datetime, concurrency: int) -> SweepResult:
+    result = SweepResult(claimed=len(claims), batches=1)
+    pending = iter(claims)
+
+    async def run() -> None:
+        for claim in pending:
+            outcome = await handle_claim(db, claim, now)
+            if outcome is None:
+                result.unhandled += 1
+            elif outcome:
+                result.handled += 1
+            else:
+                result.failed += 1
+
+    await asyncio.gather(*(run() for _ in range(max(1, min(concurrency, len(claims))))))
+    return result
+
+
+async def sweep(
+    db: Database, now: datetime, *, batch: int = 500, concurrency: int | None = None
+) -> SweepResult:
+    """Handle every timer due at ``now``: claim a batch, handle it (one ticket per transaction, so one
+    failing ticket does not stop the others), until a claim comes back short. ``concurrency`` tickets
+    are handled at a time (default: 4 on PostgreSQL, whose round trips overlap; 1 on SQLite)."""
+    if concurrency is None:
+        concurrency = 4 if db.engine.dialect.name == "postgresql" else 1
+    total = SweepResult()
+    while True:
+        claims = await claim_due(db, now, batch)
+        if not claims:
+            return total
+        total.add(await _handle_all(db, claims, now, concurrency))
+        if len(claims) < batch:
+            return total
