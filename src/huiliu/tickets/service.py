@@ -900,11 +900,16 @@ _TABLES: dict[str, Any] = {
 }
 
 
-def _multi_values(table: Any, count: int, prefix: str, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Rows of bind parameters named ``{prefix}{row}_{column}``, typed like their columns."""
-    return [
+def _multi_values(
+    table: Any, count: int, prefix: str, keys: tuple[str, ...]
+) -> list[dict[str, Any]] | dict[str, Any]:
+    """Rows of bind parameters named ``{prefix}{row}_{column}``, typed like their columns. One row is
+    given as a plain row: SQLAlchemy caches the compiled form of a single-row INSERT but compiles a
+    multi-row VALUES list on every execution (a single intake message paid two compilations)."""
+    rows = [
         {key: bindparam(f"{prefix}{i}_{key}", type_=table.c[key].type) for key in keys} for i in range(count)
     ]
+    return rows[0] if count == 1 else rows
 
 
 @functools.lru_cache(maxsize=256)
