@@ -204,6 +204,7 @@ async def test_agents_cannot_manage_rules(
     rule = await create(client, admin, refund_rule())
     agent = await make_member(runtime, tenant, "agent", team=await make_team(runtime, tenant))
     ticket = await new_ticket(client, admin, title="我要退款")
+    rule = (await client.get(f"{BASE}/{rule['id']}", headers=admin.headers)).json()  # it fired: counted
     attempts = [
         client.get(BASE, headers=agent.headers),
         client.post(BASE, json=refund_rule(), headers=agent.headers),

@@ -54,3 +54,21 @@ class RuleChange(IdMixin, TenantScoped, CreatedAtMixin, Base):
     actor_name: Mapped[str] = mapped_column(String(200), default="")
     before: Mapped[dict[str, Any] | None] = mapped_column()
     after: Mapped[dict[str, Any] | None] = mapped_column()
+
+
+class RuleRun(IdMixin, TenantScoped, Base):
+    """An automation (time-based rule) that fired on a ticket for one anchor (``automation.domain.
+    schedule.anchor_key``: the timestamps its time conditions count from), so the timer sweep does not
+    fire it again for the same ticket state. Unique per rule, ticket and anchor; deleted with the
+    ticket, kept when the rule is deleted (``rule_id`` is not a foreign key, like ``RuleChange``)."""
+
+    __tablename__ = "rule_runs"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "ticket_id", "anchor"),
+        Index("ix_rule_runs_ticket", "ticket_id"),
+    )
+
+    rule_id: Mapped[uuid.UUID]
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    anchor: Mapped[str] = mapped_column(String(200), default="")
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow)

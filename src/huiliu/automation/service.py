@@ -30,6 +30,7 @@ from huiliu.automation.domain import Rule as CompiledRule
 from huiliu.automation.domain.facts import facts_values
 from huiliu.automation.domain.rules import MAX_POSITION
 from huiliu.automation.models import Rule, RuleChange
+from huiliu.automation.reactor import invalidate_rules
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, ValidationFailed
 from huiliu.core.ids import new_id
@@ -77,6 +78,11 @@ def _store(row: Rule, rule: CompiledRule) -> None:
     row.updated_at = utcnow()
 
 
+def _forget_compiled(uow: UnitOfWork, actor: Actor) -> None:
+    """After the write commits, the trigger reactor recompiles the tenant's rules."""
+    uow.after_commit(lambda: invalidate_rules(uow.db, actor.tenant_id))
+
+
 def _record(
     uow: UnitOfWork,
     actor: Actor,
@@ -122,6 +128,7 @@ async def create_rule(
     _store(row, rule)
     uow.session.add(row)
     _record(uow, actor, rule_id, "created", None, row.definition)
+    _forget_compiled(uow, actor)
     await uow.commit()
     return row
 
@@ -143,6 +150,7 @@ async def update_rule(uow: UnitOfWork, actor: Actor, rule_id: uuid.UUID, patch: 
     _store(row, rule)
     if row.definition != before:
         _record(uow, actor, rule_id, "updated", before, row.definition)
+    _forget_compiled(uow, actor)
     await uow.commit()
     return row
 
@@ -153,6 +161,7 @@ async def delete_rule(uow: UnitOfWork, actor: Actor, rule_id: uuid.UUID) -> None
     row = await queries.require_rule(uow.session, rule_id)
     _record(uow, actor, rule_id, "deleted", row.definition, None)
     await uow.session.delete(row)
+    _forget_compiled(uow, actor)
     await uow.commit()
 
 
@@ -195,6 +204,7 @@ async def reorder_rules(uow: UnitOfWork, actor: Actor, ids: Sequence[uuid.UUID])
         row.position = position
         row.definition = {**row.definition, "position": position}
         row.updated_at = now
+    _forget_compiled(uow, actor)
     await uow.commit()
     return [rows[rule_id] for rule_id in ids]
 
@@ -232,6 +242,7 @@ async def install_presets(uow: UnitOfWork, actor: Actor, language: str = "zh-CN"
         uow.session.add(row)
         _record(uow, actor, rule_id, "created", None, row.definition)
         installed.append(row)
+    _forget_compiled(uow, actor)
     try:
         await uow.commit()
     except IntegrityError as exc:  # another request installed them meanwhile

@@ -1,0 +1,308 @@
+"""Running the tenant's rules: event triggers inside the unit of work that changed a ticket
+(``TriggerReactor``, a ``db.session.Reactor``, docs/decisions/0015 and 0018) and time-based rules
+from the timer sweep (``TriggerReactor.run_time_rules``, the handler of ``rules`` timers).
+
+Triggers. Each ticket domain event maps to the engine's triggering event: ``ticket.created`` →
+created; ``ticket.updated`` / ``status_changed`` / ``reopened`` / ``assigned`` / ``tags_changed`` →
+updated, with the previous values from ``data["changes"]``; a customer's ``ticket.message_added`` →
+message received; ``ticket.rated`` → rating given. The reactor builds the ticket's facts, evaluates
+the tenant's compiled rules (:mod:`.rule_cache`) and applies each firing with
+:func:`.apply.apply_actions`, then counts it (``fired_count``, ``last_fired_at``: one UPDATE per
+fired rule).
+
+Loop guard. The engine fires a rule at most once per event. The events a firing's actions emit carry
+the rule as their actor (``rule:<name>``); when the reactor sees them in the next reaction pass, the
+rules that already fired along that chain are left out, so a rule never fires again on the
+consequences of its own firing. The unit of work bounds the passes (``MAX_REACTION_PASSES``).
+
+Time rules. After a ticket changes, and after the sweep ran the rules, the ticket's ``rules`` timer
+is set to the next instant an active automation's time condition turns true
+(:func:`.domain.schedule.next_instant`), or to now when an automation would fire already. The sweep's
+handler evaluates the automations and records each firing in ``rule_runs`` with the rule's anchor, so
+"24 h since created" fires once and "24 h since the customer's last message" once per message.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+import weakref
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from huiliu.automation.apply import RULE, Origin, apply_actions
+from huiliu.automation.domain import (
+    EventType,
+    Firing,
+    TicketFacts,
+    TriggeringEvent,
+    evaluate,
+    field_spec,
+)
+from huiliu.automation.domain.facts import CUSTOM_FIELD_PREFIX
+from huiliu.automation.domain.schedule import anchor_key, next_instant
+from huiliu.automation.loading import TICKET_RATED, load_facts
+from huiliu.automation.models import Rule, RuleRun
+from huiliu.automation.rule_cache import DEFAULT_TTL, RuleCache, TenantRules
+from huiliu.core import events as ev
+from huiliu.core.clock import utcnow
+from huiliu.core.events import DomainEvent
+from huiliu.core.ids import new_id
+from huiliu.db.session import Database, UnitOfWork
+
+log = logging.getLogger("huiliu.automation")
+
+TIMER_KIND = "rules"
+UPDATE_EVENTS = frozenset(
+    {
+        ev.TICKET_UPDATED,
+        ev.TICKET_STATUS_CHANGED,
+        ev.TICKET_REOPENED,
+        ev.TICKET_ASSIGNED,
+        ev.TICKET_TAGS_CHANGED,
+    }
+)
+# Ticket columns as the rules' facts name them.
+_FACT_NAMES = {"team_id": "team", "assignee_id": "assignee", "entry_point_id": "entry_point"}
+# Events after which a ticket's time rules are looked at again (anything that moves an anchor or a
+# condition); the reactor's own bookkeeping events are not among them.
+_SCHEDULE_EVENTS = UPDATE_EVENTS | {
+    ev.TICKET_CREATED,
+    ev.TICKET_MESSAGE_ADDED,
+    ev.TICKET_MERGED,
+    TICKET_RATED,
+}
+
+
+def triggering_event(event: DomainEvent) -> TriggeringEvent | None:
+    """The engine's event for a ticket domain event, or ``None`` when no trigger runs on it."""
+    if event.type == ev.TICKET_CREATED:
+        return TriggeringEvent(EventType.TICKET_CREATED)
+    if event.type in UPDATE_EVENTS:
+        return TriggeringEvent(EventType.TICKET_UPDATED, previous_values(event.data.get("changes") or {}))
+    if event.type == ev.TICKET_MESSAGE_ADDED:
+        message = event.data.get("message") or {}
+        if message.get("author_kind") == "customer":
+            return TriggeringEvent(EventType.MESSAGE_RECEIVED)
+        return None
+    if event.type == TICKET_RATED:
+        return TriggeringEvent(EventType.RATING_GIVEN)
+    return None
+
+
+def previous_values(changes: dict[str, Any]) -> dict[str, Any]:
+    """``{"priority": {"from": "normal", "to": "high"}}`` → ``{"priority": "normal"}``, for the facts
+    the ``changed`` operators can look at; custom fields become ``fields.<key>`` per changed key."""
+    previous: dict[str, Any] = {}
+    for name, change in changes.items():
+        if not isinstance(change, dict) or "from" not in change:
+            continue
+        if name == "fields":
+            before, after = change.get("from") or {}, change.get("to") or {}
+            for key in set(before) | set(after):
+                path = f"{CUSTOM_FIELD_PREFIX}{key}"
+                if before.get(key) != after.get(key) and _changeable(path):
+                    previous[path] = before.get(key)
+            continue
+        path = _FACT_NAMES.get(name, name)
+        if _changeable(path):
+            previous[path] = change["from"] if path != "tags" else (change["from"] or [])
+    return previous
+
+
+def _changeable(path: str) -> bool:
+    spec = field_spec(path)
+    return spec is not None and spec.changeable
+
+
+def _ticket_id(event: DomainEvent) -> uuid.UUID | None:
+    ticket = event.data.get("ticket")
+    if not isinstance(ticket, dict) or not ticket.get("id"):
+        return None
+    return uuid.UUID(str(ticket["id"]))
+
+
+def _actor_name(event: DomainEvent) -> str:
+    actor = event.data.get("actor")
+    return str(actor.get("name") or "") if isinstance(actor, dict) else ""
+
+
+def rule_origin(firing: Firing) -> Origin:
+    return Origin(RULE, firing.rule_id, firing.rule_name)
+
+
+async def count_firing(uow: UnitOfWork, rule_id: str, at: datetime) -> None:
+    """One UPDATE: the rule fired once more, at ``at``."""
+    await uow.session.execute(
+        update(Rule)
+        .where(Rule.id == uuid.UUID(rule_id))
+        .values(fired_count=Rule.fired_count + 1, last_fired_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+class TriggerReactor:
+    """Event triggers and time rules of the tenant's stored rules (see the module docstring)."""
+
+    name = "automation"
+
+    def __init__(self, ttl: float = DEFAULT_TTL) -> None:
+        self.cache = RuleCache(ttl)
+        # Per unit of work: actor name of a rule's actions → the rules fired along that chain.
+        self._chains: weakref.WeakKeyDictionary[UnitOfWork, dict[str, frozenset[str]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool:
+        """Whether the tenant has active rules (triggers, or automations whose timers follow ticket
+        changes). Answered from the cache when fresh."""
+        cached = self.cache.peek(tenant_id)
+        if cached is None:
+            async with db.read(tenant_id) as session:
+                cached = await self.cache.get(session, tenant_id)
+        return cached.active
+
+    def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:
+        self.cache.invalidate(tenant_id)
+
+    async def rules_for(self, uow: UnitOfWork) -> TenantRules:
+        assert uow.tenant_id is not None
+        return await self.cache.get(uow.session, uow.tenant_id)
+
+    # --- triggers -----------------------------------------------------------------------------------
+
+    async def react(self, uow: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+        if uow.tenant_id is None:
+            return
+        rules = await self.rules_for(uow)
+        if not rules.active:
+            return
+        chains = self._chains.setdefault(uow, {})
+        touched: dict[uuid.UUID, None] = {}
+        for event in events:
+            ticket_id = _ticket_id(event)
+            if ticket_id is None:
+                continue
+            if event.type in _SCHEDULE_EVENTS:
+                touched[ticket_id] = None
+            triggering = triggering_event(event)
+            if triggering is None or not rules.runs_on(triggering.type):
+                continue
+            await self._run_triggers(uow, rules, ticket_id, triggering, chains, _actor_name(event))
+        if rules.automations:
+            for ticket_id in touched:
+                await self.schedule(uow, rules, ticket_id)
+
+    async def _run_triggers(
+        self,
+        uow: UnitOfWork,
+        rules: TenantRules,
+        ticket_id: uuid.UUID,
+        triggering: TriggeringEvent,
+        chains: dict[str, frozenset[str]],
+        actor_name: str,
+    ) -> None:
+        fired_before = chains.get(actor_name, frozenset())
+        now = utcnow()
+        facts = await load_facts(uow, ticket_id, now=now)
+        result = evaluate(rules.rules, facts, triggering)
+        for firing in result.firings:
+            if firing.rule_id in fired_before:
+                continue  # loop guard: this rule's own actions led here
+            origin = rule_origin(firing)
+            await apply_actions(uow, ticket_id, firing.actions, origin=origin, reason=firing.reason)
+            await count_firing(uow, firing.rule_id, now)
+            chain = chains.get(origin.actor_name, frozenset())
+            chains[origin.actor_name] = chain | fired_before | {firing.rule_id}
+
+    # --- time rules ---------------------------------------------------------------------------------
+
+    async def _fired(
+        self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, facts: TicketFacts
+    ) -> TicketFacts:
+        """The facts with ``automations_fired``: the automations recorded for their current anchor."""
+        rows = await uow.session.execute(
+            select(RuleRun.rule_id, RuleRun.anchor).where(RuleRun.ticket_id == ticket_id)
+        )
+        recorded = {(str(rule_id), anchor) for rule_id, anchor in rows.all()}
+        fired = frozenset(
+            rule.id for rule in rules.automations if (rule.id, anchor_key(rule, facts)) in recorded
+        )
+        return replace(facts, automations_fired=fired)
+
+    async def next_due(
+        self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime
+    ) -> datetime | None:
+        """When the ticket's time rules next need the sweep: now if an automation would fire already,
+        else the next instant a time condition turns true, else never."""
+        facts = await self._fired(uow, rules, ticket_id, await load_facts(uow, ticket_id, now=now))
+        if evaluate(rules.rules, facts, EventType.TIMER).firings:
+            return now
+        return next_instant(rules.automations, facts)
+
+    async def schedule(self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID) -> None:
+        from huiliu.timers.service import set_timer
+
+        await set_timer(uow, ticket_id, TIMER_KIND, await self.next_due(uow, rules, ticket_id, utcnow()))
+
+    async def run_time_rules(self, uow: UnitOfWork, ticket_id: uuid.UUID, now: datetime) -> datetime | None:
+        """The ``rules`` timer handler: fire the automations that hold on the ticket now (each once
+        per anchor, recorded in ``rule_runs``) and answer when to look again."""
+        rules = await self.rules_for(uow)
+        if not rules.automations:
+            return None
+        facts = await self._fired(uow, rules, ticket_id, await load_facts(uow, ticket_id, now=now))
+        result = evaluate(rules.rules, facts, EventType.TIMER)
+        compiled = {rule.id: rule for rule in rules.automations}
+        for firing in result.firings:
+            uow.session.add(
+                RuleRun(
+                    id=new_id(),
+                    tenant_id=uow.tenant_id,
+                    rule_id=uuid.UUID(firing.rule_id),
+                    ticket_id=ticket_id,
+                    anchor=anchor_key(compiled[firing.rule_id], facts),
+                    fired_at=now,
+                )
+            )
+            origin = rule_origin(firing)
+            await apply_actions(uow, ticket_id, firing.actions, origin=origin, reason=firing.reason)
+            await count_firing(uow, firing.rule_id, now)
+        if result.firings:
+            log.info("time rules fired on ticket %s: %s", ticket_id, ", ".join(result.fired_rule_ids))
+        # What the firings changed may let another automation hold now: then the sweep looks again
+        # shortly (never within the same sweep); the ones that fired are recorded and wait for a new
+        # anchor.
+        return await self.next_due(uow, rules, ticket_id, now)
+
+
+def trigger_reactor(db: Database) -> TriggerReactor | None:
+    """The database's trigger reactor, if one is registered."""
+    for reactor in db.reactors:
+        if isinstance(reactor, TriggerReactor):
+            return reactor
+    return None
+
+
+def install(db: Database, ttl: float = DEFAULT_TTL) -> TriggerReactor:
+    """Register the trigger reactor on ``db`` (once) and the ``rules`` timer handler; returns it.
+    Call at start-up in the API and the worker, first among the reactors (automation, routing, SLA)."""
+    from huiliu.timers.service import register_timer_handler
+
+    reactor = trigger_reactor(db)
+    if reactor is None:
+        reactor = TriggerReactor(ttl)
+        db.reactors.insert(0, reactor)
+    register_timer_handler(TIMER_KIND, reactor.run_time_rules)
+    return reactor
+
+
+def invalidate_rules(db: Database, tenant_id: uuid.UUID) -> None:
+    """Drop the tenant's compiled rules after a rule write (in this process; others within the TTL)."""
+    reactor = trigger_reactor(db)
+    if reactor is not None:
+        reactor.invalidate(tenant_id)

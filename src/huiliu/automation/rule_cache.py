@@ -1,0 +1,87 @@
+"""The tenant's stored rules, compiled once and kept for a short time (docs/decisions/0018).
+
+Compiling a tenant's rules costs far more than evaluating them, so the trigger reactor and the timer
+handler share a per-tenant cache. An entry lives ``ttl`` seconds; a rule write drops the tenant's
+entry at once in the process that made it (``invalidate``, called after the write commits), and other
+processes see the change within ``ttl`` — the same window ``TenantFlagCache`` gives (decision 0015).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from huiliu.automation import queries
+from huiliu.automation.domain import EventType, Rule, RuleDefinitionError, RuleKind, RuleSet, compile_rules
+from huiliu.automation.domain import parse_rule as parse_definition
+
+log = logging.getLogger("huiliu.automation")
+
+DEFAULT_TTL = 2.0
+
+
+@dataclass(frozen=True)
+class TenantRules:
+    """A tenant's compiled rules: the rule set (evaluation order, by event) and its active
+    automations. Stored rules whose definition no longer compiles are left out (and logged)."""
+
+    rules: RuleSet
+    automations: tuple[Rule, ...] = field(default=())
+
+    @property
+    def has_triggers(self) -> bool:
+        return any(self.rules.for_event(event) for event in EventType if event is not EventType.TIMER)
+
+    @property
+    def active(self) -> bool:
+        return self.has_triggers or bool(self.automations)
+
+    def runs_on(self, event: EventType) -> bool:
+        return bool(self.rules.for_event(event))
+
+
+def compile_tenant_rules(definitions: list[tuple[uuid.UUID, dict[str, object]]]) -> TenantRules:
+    compiled: list[Rule] = []
+    for rule_id, definition in definitions:
+        try:
+            compiled.append(parse_definition({**definition, "id": str(rule_id)}))
+        except RuleDefinitionError as exc:
+            log.warning("rule %s no longer compiles and is skipped: %s", rule_id, exc.detail)
+    rules = compile_rules(compiled)
+    automations = tuple(rule for rule in rules.rules if rule.active and rule.kind is RuleKind.AUTOMATION)
+    return TenantRules(rules, automations)
+
+
+class RuleCache:
+    """Compiled rules per tenant with a time to live (see the module docstring)."""
+
+    def __init__(self, ttl: float = DEFAULT_TTL) -> None:
+        self.ttl = ttl
+        self._entries: dict[uuid.UUID, tuple[float, TenantRules]] = {}
+
+    def peek(self, tenant_id: uuid.UUID) -> TenantRules | None:
+        """The fresh entry, if any, without loading."""
+        hit = self._entries.get(tenant_id)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    async def get(self, session: AsyncSession, tenant_id: uuid.UUID) -> TenantRules:
+        """The tenant's compiled rules, loaded with ``session`` (scoped to the tenant) when stale."""
+        hit = self.peek(tenant_id)
+        if hit is not None:
+            return hit
+        rows = await queries.list_rules(session)
+        rules = compile_tenant_rules([(row.id, row.definition) for row in rows])
+        self._entries[tenant_id] = (time.monotonic() + self.ttl, rules)
+        return rules
+
+    def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:
+        if tenant_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(tenant_id, None)
