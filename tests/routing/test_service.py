@@ -221,8 +221,8 @@ async def test_rerouting_does_not_count_the_ticket_against_its_own_agent(runtime
 async def test_default_policy_and_reason_prefix(runtime: Runtime) -> None:
     desk = await make_desk(runtime)
     await desk.agent("甲")
+    ticket_id = await desk.ticket()  # before the default policy exists: not routed on creation
     await desk.policy({"strategy": "least_loaded"}, is_default=True)
-    ticket_id = await desk.ticket()
     async with runtime.db.uow(desk.tenant.id) as uow:
         outcome = await service.route(uow, ticket_id, actor_name="rule:退款", reason_prefix="rule 退款")
         await uow.commit()

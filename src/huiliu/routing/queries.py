@@ -97,13 +97,14 @@ async def has_active_default(session: AsyncSession) -> bool:
 
 @dataclass(frozen=True)
 class AgentRow:
-    """An agent profile with the user's name, team and open tickets by priority."""
+    """A user with their routing profile (``None``: not routed to) and open tickets by priority."""
 
-    profile: AgentProfile
+    user_id: uuid.UUID
     name: str
     email: str
     team_id: uuid.UUID | None
     is_active: bool
+    profile: AgentProfile | None
     open_load: Mapping[str, int]
 
     @property
@@ -151,34 +152,36 @@ async def open_count(session: AsyncSession, user_id: uuid.UUID) -> int:
     return int(found or 0)
 
 
-async def agent_rows(session: AsyncSession, user_id: uuid.UUID | None = None) -> list[AgentRow]:
-    """Agent profiles joined with their users and open loads, by user name."""
+async def agent_rows(
+    session: AsyncSession, user_id: uuid.UUID | None = None, *, with_profile_only: bool = True
+) -> list[AgentRow]:
+    """Users with their routing profiles and open loads, by name: only users with a profile, or
+    (``with_profile_only=False``) every user of the tenant."""
     query = (
-        select(AgentProfile, User.name, User.email, User.team_id, User.is_active)
-        .join(User, User.id == AgentProfile.user_id)
+        select(User.id, User.name, User.email, User.team_id, User.is_active, AgentProfile)
+        .join(AgentProfile, AgentProfile.user_id == User.id, isouter=not with_profile_only)
         .order_by(User.name, User.id)
     )
     if user_id is not None:
-        query = query.where(AgentProfile.user_id == user_id)
+        query = query.where(User.id == user_id)
     rows = (await session.execute(query)).all()
-    loads = await open_loads(session, [row[0].user_id for row in rows] if user_id is not None else None)
+    loads = await open_loads(session, [row[0] for row in rows] if user_id is not None else None)
     return [
-        AgentRow(profile, name, email, team_id, is_active, loads.get(profile.user_id, {}))
-        for profile, name, email, team_id, is_active in rows
+        AgentRow(uid, name, email, team_id, is_active, profile, loads.get(uid, {}))
+        for uid, name, email, team_id, is_active, profile in rows
     ]
 
 
-def agent_state(row: AgentRow) -> AgentState:
+def agent_state(row: AgentRow, profile: AgentProfile) -> AgentState:
     """The routing view of a stored profile. Stored profiles were validated when written; a profile
     that no longer parses (a time zone removed from the system database) counts as offline."""
-    profile = row.profile
     try:
         shift = Shift.from_spec(profile.shift) if profile.shift is not None else Shift()
         presence = Presence(profile.presence)
     except (RoutingError, ValueError):
         shift, presence = Shift(), Presence.OFFLINE
     return AgentState(
-        id=profile.user_id,
+        id=row.user_id,
         team_ids=(row.team_id,) if row.team_id is not None else (),
         skills=dict(profile.skills),
         regions=tuple(profile.regions),
@@ -193,7 +196,7 @@ def agent_state(row: AgentRow) -> AgentState:
 
 async def roster_snapshot(session: AsyncSession) -> list[AgentState]:
     """Every routable agent of the tenant (active users with a profile) at this moment."""
-    return [agent_state(row) for row in await agent_rows(session) if row.is_active]
+    return [agent_state(row, row.profile) for row in await agent_rows(session) if row.profile is not None]
 
 
 # --- tickets ----------------------------------------------------------------------------------------

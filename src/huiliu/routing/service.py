@@ -227,7 +227,8 @@ async def route(
     assignment moves the agent's round-robin position (``last_assigned_at``). When no step finds an
     agent: ``team_queue`` assigns the team only (and takes the ticket from its agent), ``unassigned``
     leaves the assignment as it is and adds an internal note with the reason, so it is never silent.
-    Raises NotFound (ticket or policy), Conflict (inactive policy, ticket not open) or
+    Like every ticket service function it commits the unit of work (inside a reaction the outer
+    unit of work commits). Raises NotFound (ticket or policy), Conflict (inactive policy, ticket not open) or
     ValidationFailed (a stored policy or the ticket's routing fields do not parse)."""
     if uow.tenant_id is None:
         raise NotFound("ticket not found")
@@ -275,17 +276,19 @@ async def _apply(uow: UnitOfWork, actor: Actor, snap: _Snapshot, decision: Decis
     before = (ticket.team_id, ticket.assignee_id)
     if isinstance(decision, Assign):
         team_id = decision.team_id if decision.team_id is not None else ticket.team_id
-        await tickets.assign(
-            uow, actor, ticket.id, team_id=team_id, assignee_id=decision.agent_id, reason=reason
-        )
+        # Before the ticket service commits, so the round-robin position commits with the assignment.
         profile = await uow.session.get(AgentProfile, decision.agent_id)
         if profile is not None:
             profile.last_assigned_at = snap.now
+        await tickets.assign(
+            uow, actor, ticket.id, team_id=team_id, assignee_id=decision.agent_id, reason=reason
+        )
         return (ticket.team_id, ticket.assignee_id) != before
     if isinstance(decision, QueueOnTeam):
         await tickets.assign(uow, actor, ticket.id, team_id=decision.team_id, assignee_id=None, reason=reason)
         return (ticket.team_id, ticket.assignee_id) != before
-    assert isinstance(decision, LeaveUnassigned)
+    if not isinstance(decision, LeaveUnassigned):
+        raise TypeError(f"unknown routing decision {decision!r}")
     await tickets.add_message(
         uow, actor, ticket.id, f"自动分配未找到坐席 / Routing found no agent: {reason}", public=False
     )

@@ -1,0 +1,58 @@
+"""Route new tickets inside the unit of work that created them (docs/decisions/0015, 0017).
+
+On ``ticket.created`` of a tenant with an active default routing policy, a ticket created without an
+agent is routed with that policy through ``routing.service.route`` — the same path as "route now"
+and rules that assign via a routing policy — so the assignment and its reason commit with the new
+ticket. Runs after the automation reactor (a rule that assigns first wins) and before SLA."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from huiliu.core import events as ev
+from huiliu.core.errors import Conflict, NotFound, ValidationFailed
+from huiliu.core.events import DomainEvent
+from huiliu.db.session import Database, UnitOfWork
+from huiliu.routing import queries, service
+from huiliu.tickets.models import Ticket
+
+log = logging.getLogger("huiliu.routing")
+ACTOR_NAME = "routing"
+
+
+class RoutingReactor:
+    """Assigns new, unassigned tickets with the tenant's default policy."""
+
+    name = "routing"
+
+    async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool:
+        cached = service.default_policy_flags.get(tenant_id)
+        if cached is not None:
+            return cached
+        async with db.read(tenant_id) as session:
+            return service.default_policy_flags.put(tenant_id, await queries.has_active_default(session))
+
+    async def react(self, uow: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+        created = [event for event in events if event.type == ev.TICKET_CREATED]
+        if not created or uow.tenant_id is None:
+            return
+        mine = [event for event in created if event.tenant_id == uow.tenant_id]
+        if not mine or not await service.tenant_routes_new_tickets(uow.session, uow.tenant_id):
+            return
+        for event in mine:
+            ticket_id = uuid.UUID(event.data["ticket"]["id"])
+            # Read the ticket as it is now: a rule reacting before routing may have assigned it.
+            await uow.session.flush()
+            assignee = await uow.session.scalar(select(Ticket.assignee_id).where(Ticket.id == ticket_id))
+            if assignee is not None:
+                continue
+            try:
+                await service.route(uow, ticket_id, actor_name=ACTOR_NAME)
+            except (NotFound, Conflict, ValidationFailed) as exc:
+                # The default policy went away, was switched off, or the ticket's routing fields do not
+                # parse: the ticket is still created (unassigned, on its team's queue), and we say why.
+                log.warning("ticket %s not routed: %s", ticket_id, exc)
