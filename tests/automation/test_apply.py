@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pydantic
 import pytest
 from sqlalchemy import select
 
@@ -32,6 +31,7 @@ from huiliu.automation.domain import (
     SetField,
     TicketFacts,
 )
+from huiliu.core.errors import ValidationFailed
 from huiliu.core.outbox import OutboxRow
 from huiliu.tickets.models import Message, Ticket, TicketEvent
 from tests.factories import Member, make_member, make_team, make_tenant, make_ticket
@@ -205,7 +205,7 @@ async def test_subtask_escalate_and_webhook(runtime: Any, tenant: Any, admin: Me
 async def test_a_failing_action_applies_nothing(runtime: Any, tenant: Any, admin: Member) -> None:
     ticket = await make_ticket(runtime, admin)
     before = await events(runtime, tenant, ticket["id"])
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(ValidationFailed, match="r-refund"):
         await apply(
             runtime,
             tenant,

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pydantic
+
 from huiliu.auth.domain import Actor, system_actor
 from huiliu.automation import references
 from huiliu.automation.domain import (
@@ -49,6 +51,7 @@ from huiliu.automation.domain.problems import Problems
 from huiliu.automation.domain.text import TemplateError, compile_template
 from huiliu.automation.loading import load_facts, load_ticket
 from huiliu.core.clock import utcnow
+from huiliu.core.errors import Conflict, NotFound, ValidationFailed
 from huiliu.core.ids import new_id
 from huiliu.core.outbox import STATE_PENDING, OutboxRow
 from huiliu.db.session import UnitOfWork
@@ -213,7 +216,7 @@ async def apply_actions(
     uow.reacting = True  # the service functions' commits return: all or nothing (module docstring)
     try:
         await load_ticket(uow, ticket_id)
-        applied = [await _apply_one(state, action) for action in actions]
+        applied = [await _apply_checked(state, action) for action in actions]
         ticket = await load_ticket(uow, ticket_id)
         tickets.record(
             uow,
@@ -228,6 +231,17 @@ async def apply_actions(
         if holding:
             uow.reacting = False
     return applied
+
+
+async def _apply_checked(state: _Applying, action: PlannedAction) -> AppliedAction:
+    """One action; a value the write path refuses (a stored rule older than a schema change) fails the
+    whole change with a 422 naming the origin and the action."""
+    try:
+        return await _apply_one(state, action)
+    except pydantic.ValidationError as exc:
+        problem = exc.errors()[0]
+        detail = f"{state.origin.label}: {action.type} cannot be applied: {problem['msg']}"
+        raise ValidationFailed(detail[:MAX_REASON]) from exc
 
 
 async def _apply_one(state: _Applying, action: PlannedAction) -> AppliedAction:
@@ -303,10 +317,14 @@ async def _assign(state: _Applying, action: Assign) -> AppliedAction:
     # without it).
     from huiliu.routing import service as routing
 
-    decision = await routing.route(
-        uow, state.ticket_id, policy=action.routing_policy, actor_name=state.origin.actor_name
-    )
-    return AppliedAction(action.type, APPLIED, f"routed by {action.routing_policy}", {"decision": decision})
+    try:
+        outcome = await routing.route(
+            uow, state.ticket_id, policy=action.routing_policy, actor_name=state.origin.actor_name
+        )
+    except (NotFound, Conflict) as exc:  # no such policy, switched off, or the ticket is not open
+        return AppliedAction(action.type, SKIPPED, f"routing {action.routing_policy!r}: {exc.detail}", data)
+    data.update(team_id=outcome.team_id, assignee_id=outcome.agent_id, routing=outcome.kind)
+    return AppliedAction(action.type, APPLIED, f"routed by {outcome.policy_name}: {outcome.reason}", data)
 
 
 async def _note(state: _Applying, body: str, kind: str) -> AppliedAction:
