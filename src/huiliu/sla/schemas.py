@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import (
     AwareDatetime,
@@ -117,3 +118,155 @@ class PreviewOut(BaseModel):
     )
     weekly_only_years: list[int]
     warnings: list[PreviewWarning]
+
+
+# --- stored calendars and policies --------------------------------------------------------------------
+
+
+class CalendarWrite(CalendarIn):
+    """A stored business calendar: the preview's calendar shape with a name."""
+
+    name: str = Field(min_length=1, max_length=100)
+    is_default: bool = Field(default=False, description="policies without a calendar of their own use it")
+
+
+class CalendarOut(BaseModel):
+    id: UUID
+    name: str
+    timezone: str
+    hours: dict[str, list[list[str]]]
+    holidays: list[date]
+    workdays: list[date]
+    cn_statutory: bool
+    is_default: bool
+    preset_key: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CalendarList(BaseModel):
+    items: list[CalendarOut]
+
+
+class MonthDay(BaseModel):
+    date: date
+    weekday: str
+    kind: Literal["workday", "weekend", "holiday", "makeup_workday"]
+    source: str = Field(
+        description="why: working, closed, holiday (this calendar's), extra_workday (this calendar's), "
+        "statutory_holiday or adjusted_workday (China's, chinese-calendar)"
+    )
+    periods: list[list[str]]
+    name: str | None = Field(default=None, description="the statutory holiday's name, when known")
+    weekly_only: bool = Field(description="cn_statutory was asked for but the year has no data yet")
+
+
+class MonthOut(BaseModel):
+    calendar_id: UUID
+    month: str
+    timezone: str
+    days: list[MonthDay]
+
+
+class PolicyWrite(StrictModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=1000)
+    position: int | None = Field(default=None, ge=0, le=1_000_000)
+    active: bool = True
+    calendar_id: UUID | None = Field(default=None, description="None: the tenant's default calendar")
+    conditions: list[Any] = Field(
+        default_factory=list,
+        description='all must hold: [{"field": "priority|customer_level|category|channel", '
+        '"op": "is|is_not|in|not_in", "value": "…" or ["…"]}]',
+    )
+    targets: dict[str, Any] = Field(
+        description='business minutes per priority and metric: {"urgent": {"first_response": 30, '
+        '"next_response": 60, "resolution": 240}, …}; a metric left out is not tracked',
+    )
+    tiers: list[Any] = Field(
+        default_factory=list,
+        description='[{"percent": 75, "actions": [<automation action>, …]}, …]; 100 % is the breach',
+    )
+
+
+class PolicyOut(BaseModel):
+    id: UUID
+    name: str
+    description: str
+    position: int
+    active: bool
+    calendar_id: UUID | None
+    conditions: list[dict[str, Any]]
+    targets: dict[str, dict[str, int]]
+    tiers: list[dict[str, Any]]
+    preset_key: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PolicyList(BaseModel):
+    items: list[PolicyOut]
+
+
+class ReorderIn(StrictModel):
+    ids: list[UUID] = Field(max_length=1000)
+
+
+class PresetsOut(BaseModel):
+    installed: list[str]
+    calendar_id: UUID
+    policy_id: UUID
+
+
+class MetricOut(BaseModel):
+    metric: Literal["first_response", "next_response", "resolution"]
+    target_minutes: int
+    used_minutes: float
+    percent_used: float
+    due_at: datetime | None
+    active: bool = Field(description="the cycle is open: a response or the resolution is owed")
+    running: bool
+    breached: bool
+    breached_at: datetime | None
+    stopped_at: datetime | None
+    fired: list[int] = Field(description="tier percents acted on in this cycle")
+
+
+class TicketSlaOut(BaseModel):
+    ticket_id: UUID
+    policy_id: UUID | None
+    policy_name: str
+    priority: str
+    paused: bool
+    now: datetime
+    next_due_at: datetime | None
+    first_response_due_at: datetime | None
+    next_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    first_response_met: bool | None
+    first_response_minutes: float | None
+    resolution_met: bool | None
+    resolution_minutes: float | None
+    next_response_breaches: int
+    metrics: list[MetricOut]
+
+
+class BreachingItem(BaseModel):
+    ticket_id: UUID
+    number: int
+    title: str
+    status: str
+    priority: str
+    team_id: UUID | None
+    assignee_id: UUID | None
+    policy_name: str
+    metric: str | None
+    due_at: datetime
+    overdue: bool
+    minutes_left: float
+
+
+class BreachingList(BaseModel):
+    now: datetime
+    until: datetime
+    items: list[BreachingItem]

@@ -1,0 +1,462 @@
+"""SLA in the unit of work (docs/decisions/0015) and on the timer sweep (docs/decisions/0016).
+
+``SlaReactor.react`` sees a unit of work's ticket events before it commits: on ``ticket.created`` it
+chooses the policy (the first active one by position whose conditions hold) and starts the clocks;
+status changes pause (``pending``, ``on_hold``), resume, stop (``resolved``, ``closed``) and reopen
+them; the first public agent reply closes the first response, a customer message opens a next
+response and the agent's reply closes it; a priority or category change chooses the policy again
+and moves the deadlines (business time used is kept). Each time it stores the ticket's SLA row and
+sets the ticket's ``"sla"`` timer to the next tier threshold.
+
+``SlaReactor.handle_timer`` is the ``"sla"`` timer handler: it marks the thresholds reached (warning
+below 100 %, breach at 100 %, escalation above), records an event for each naming the policy and runs
+the tier's actions through ``automation.apply``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from huiliu.auth.domain import Actor, system_actor
+from huiliu.automation.apply import SLA_TIER, Origin, apply_actions, plan_actions
+from huiliu.automation.loading import load_facts
+from huiliu.core import events as ev
+from huiliu.core.clock import utcnow
+from huiliu.core.errors import NotFound
+from huiliu.core.events import DomainEvent
+from huiliu.customers import queries as customer_queries
+from huiliu.db.session import Database, TenantFlagCache, UnitOfWork
+from huiliu.sla import queries
+from huiliu.sla.domain import BusinessCalendar
+from huiliu.sla.domain.policy import METRICS, PolicyRules, choose_policy, parse_policy_rules
+from huiliu.sla.domain.ticket import (
+    FIRST_RESPONSE,
+    NEXT_RESPONSE,
+    RESOLUTION,
+    Crossing,
+    TicketSlaState,
+    crossings,
+    from_json,
+    mark_fired,
+    metric_due_at,
+    next_check,
+    pause,
+    reopen,
+    restart,
+    resume,
+    retarget,
+    start_state,
+    stop,
+    to_json,
+    used_minutes,
+)
+from huiliu.sla.models import SlaPolicy, StoredCalendar, TicketSla
+from huiliu.tickets import queries as ticket_queries
+from huiliu.tickets import service as tickets
+from huiliu.timers.service import set_timer
+
+log = logging.getLogger("huiliu.sla")
+
+TIMER_KIND = "sla"
+PAUSING = frozenset({"pending", "on_hold"})
+CLOSING = frozenset({"resolved", "closed"})
+SLA_APPLIED = "sla.applied"
+SLA_POLICY_CHANGED = "sla.policy_changed"
+SLA_WARNING = "sla.warning"
+SLA_BREACHED = "sla.breached"
+SLA_ESCALATED = "sla.escalated"
+REACTS_TO = frozenset(
+    {
+        ev.TICKET_CREATED,
+        ev.TICKET_UPDATED,
+        ev.TICKET_STATUS_CHANGED,
+        ev.TICKET_REOPENED,
+        ev.TICKET_MESSAGE_ADDED,
+    }
+)
+METRIC_LABELS = {FIRST_RESPONSE: "首次响应", NEXT_RESPONSE: "下次响应", RESOLUTION: "解决"}
+MAX_CACHED_CALENDARS = 256
+
+
+def _rules(policy: SlaPolicy | None) -> PolicyRules:
+    if policy is None:
+        return PolicyRules((), {}, ())
+    return parse_policy_rules(policy.conditions, policy.targets, policy.tiers)
+
+
+class CalendarCache:
+    """Built calendars by stored row and version: a calendar keeps its computed months, so deadline
+    math on it stays cheap across tickets."""
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[uuid.UUID | None, datetime | None], BusinessCalendar] = {}
+
+    def get(self, row: StoredCalendar | None) -> BusinessCalendar:
+        key = (row.id, row.updated_at) if row is not None else (None, None)
+        value = self._values.get(key)
+        if value is None:
+            if len(self._values) >= MAX_CACHED_CALENDARS:
+                self._values.clear()
+            value = self._values[key] = queries.calendar_value(row)
+        return value
+
+
+@dataclass
+class _Ticket:
+    """What one reaction knows about one ticket while it applies its events."""
+
+    ticket: Any
+    row: TicketSla | None
+    policy: SlaPolicy | None
+    rules: PolicyRules
+    calendar: BusinessCalendar
+    state: TicketSlaState | None
+
+
+class SlaReactor:
+    name = "sla"
+
+    def __init__(self, ttl: float = 2.0) -> None:
+        self.flags = TenantFlagCache(ttl)
+        self.calendars = CalendarCache()
+
+    # -- Reactor ------------------------------------------------------------------------------------
+
+    async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool:
+        """True when the tenant has an active SLA policy (cached, see ``TenantFlagCache``)."""
+        known = self.flags.get(tenant_id)
+        if known is not None:
+            return known
+        async with db.read(tenant_id) as session:
+            return self.flags.put(tenant_id, await queries.has_active_policy(session))
+
+    async def react(self, uow: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+        mine = [e for e in events if e.type in REACTS_TO and e.tenant_id == uow.tenant_id]
+        if not mine or uow.tenant_id is None or not await self.applies(uow.db, uow.tenant_id):
+            return
+        policies: list[tuple[SlaPolicy, PolicyRules]] | None = None
+        by_ticket: dict[uuid.UUID, list[DomainEvent]] = {}
+        for event in mine:
+            by_ticket.setdefault(uuid.UUID(event.data["ticket"]["id"]), []).append(event)
+        actor = system_actor(uow.tenant_id, "sla")
+        for ticket_id, ticket_events in by_ticket.items():
+            if policies is None:
+                policies = [(row, _rules(row)) for row in await queries.active_policies(uow.session)]
+            await self._react_ticket(uow, actor, ticket_id, ticket_events, policies)
+
+    async def _react_ticket(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        ticket_id: uuid.UUID,
+        events: list[DomainEvent],
+        policies: list[tuple[SlaPolicy, PolicyRules]],
+    ) -> None:
+        try:
+            ticket = await ticket_queries.get_visible_ticket(uow.session, actor, ticket_id)
+        except NotFound:
+            return
+        row = await uow.session.get(TicketSla, ticket_id, with_for_update=True)
+        if row is None and not any(e.type == ev.TICKET_CREATED for e in events):
+            return
+        current = await self._load(uow, ticket, row)
+        changed = False
+        for event in events:
+            changed |= await self._apply(uow, actor, current, event, policies)
+        if changed and current.row is not None and current.state is not None:
+            self._store(current, utcnow())
+            await set_timer(
+                uow,
+                ticket_id,
+                TIMER_KIND,
+                next_check(current.calendar, current.state, current.rules.thresholds()),
+            )
+
+    async def _load(self, uow: UnitOfWork, ticket: Any, row: TicketSla | None) -> _Ticket:
+        policy = (
+            await uow.session.get(SlaPolicy, row.policy_id) if row is not None and row.policy_id else None
+        )
+        calendar = self.calendars.get(await queries.policy_calendar(uow.session, policy))
+        state = from_json(row.clocks, paused=row.paused) if row is not None else None
+        return _Ticket(ticket, row, policy, _rules(policy), calendar, state)
+
+    async def _facts(
+        self, uow: UnitOfWork, ticket: Any, policies: list[tuple[SlaPolicy, PolicyRules]]
+    ) -> dict[str, str | None]:
+        facts: dict[str, str | None] = {
+            "priority": ticket.priority,
+            "category": ticket.category,
+            "channel": ticket.channel,
+            "customer_level": None,
+        }
+        wants_level = any(c.field == "customer_level" for _, rules in policies for c in rules.conditions)
+        if wants_level and ticket.customer_id is not None:
+            with contextlib.suppress(NotFound):
+                customer = await customer_queries.get_customer(uow.session, ticket.customer_id)
+                facts["customer_level"] = customer.level
+        return facts
+
+    async def _apply(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        current: _Ticket,
+        event: DomainEvent,
+        policies: list[tuple[SlaPolicy, PolicyRules]],
+    ) -> bool:
+        at = event.occurred_at
+        if event.type == ev.TICKET_CREATED:
+            return await self._start(uow, actor, current, at, policies)
+        state = current.state
+        if state is None:
+            return False
+        changes = event.data.get("changes", {})
+        if event.type in (ev.TICKET_STATUS_CHANGED, ev.TICKET_REOPENED) and "status" in changes:
+            before, after = changes["status"].get("from"), changes["status"].get("to")
+            state = self._status(current, state, before, after, at)
+        elif event.type == ev.TICKET_MESSAGE_ADDED:
+            state = self._message(current, state, event.data.get("message") or {}, at)
+        elif event.type == ev.TICKET_UPDATED and ({"priority", "category"} & set(changes)):
+            return await self._rechoose(uow, actor, current, at, policies)
+        else:
+            return False
+        current.state = state
+        return True
+
+    async def _start(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        current: _Ticket,
+        at: datetime,
+        policies: list[tuple[SlaPolicy, PolicyRules]],
+    ) -> bool:
+        if current.row is not None:
+            return False
+        chosen = choose_policy(policies, await self._facts(uow, current.ticket, policies))
+        if chosen is None:
+            return False
+        policy, rules = chosen
+        targets = rules.targets_for(current.ticket.priority)
+        current.policy, current.rules = policy, rules
+        current.calendar = self.calendars.get(await queries.policy_calendar(uow.session, policy))
+        current.state = start_state(targets, at, paused=current.ticket.status in PAUSING)
+        current.row = TicketSla(
+            ticket_id=current.ticket.id,
+            tenant_id=uow.tenant_id,
+            policy_id=policy.id,
+            policy_name=policy.name,
+            priority=current.ticket.priority,
+            next_response_breaches=0,
+            first_response_breached=False,
+            next_response_breached=False,
+            resolution_breached=False,
+            created_at=at,
+        )
+        uow.session.add(current.row)
+        tickets.record(
+            uow,
+            actor,
+            current.ticket,
+            SLA_APPLIED,
+            {"sla_policy": {"from": None, "to": policy.name}},
+            reason=f"SLA policy 「{policy.name}」 applies",
+            extra={"sla": {"policy_id": policy.id, "targets": targets}},
+        )
+        return True
+
+    def _status(
+        self, current: _Ticket, state: TicketSlaState, before: str | None, after: str | None, at: datetime
+    ) -> TicketSlaState:
+        calendar = current.calendar
+        if after in PAUSING and not state.paused:
+            state = pause(calendar, state, at)
+        elif before in PAUSING and after not in PAUSING and state.paused:
+            state = resume(state, at)
+        if after in CLOSING:
+            for name in METRICS:
+                state = self._close(current, state, name, at)
+        elif before in CLOSING:
+            state = reopen(state, RESOLUTION, at)
+        return state
+
+    def _message(
+        self, current: _Ticket, state: TicketSlaState, message: dict[str, Any], at: datetime
+    ) -> TicketSlaState:
+        if not message.get("public", True):
+            return state
+        author = message.get("author_kind")
+        if author == "agent":
+            state = self._close(current, state, FIRST_RESPONSE, at)
+            return self._close(current, state, NEXT_RESPONSE, at)
+        if author != "customer":
+            return state
+        first = state.metric(FIRST_RESPONSE)
+        following = state.metric(NEXT_RESPONSE)
+        target = current.rules.targets_for(current.ticket.priority).get(NEXT_RESPONSE)
+        if (
+            target is None
+            or (first is not None and first.active)
+            or (following is not None and following.active)
+        ):
+            return state
+        if current.ticket.status in CLOSING:
+            return state
+        return restart(state, NEXT_RESPONSE, target, at)
+
+    def _close(self, current: _Ticket, state: TicketSlaState, name: str, at: datetime) -> TicketSlaState:
+        metric = state.metric(name)
+        if metric is None or not metric.active:
+            return state
+        state = stop(current.calendar, state, name, at)
+        closed = state.metrics[name]
+        row = current.row
+        assert row is not None
+        minutes = round(used_minutes(current.calendar, closed, at), 2)
+        if name == FIRST_RESPONSE:
+            row.first_response_met = closed.breached_at is None
+            row.first_response_minutes = minutes
+        elif name == RESOLUTION:
+            row.resolution_met = closed.breached_at is None
+            row.resolution_minutes = minutes
+        return state
+
+    async def _rechoose(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        current: _Ticket,
+        at: datetime,
+        policies: list[tuple[SlaPolicy, PolicyRules]],
+    ) -> bool:
+        assert current.row is not None and current.state is not None
+        chosen = choose_policy(policies, await self._facts(uow, current.ticket, policies))
+        if chosen is None and current.policy is None:
+            return False
+        policy, rules = chosen if chosen is not None else (current.policy, current.rules)
+        assert policy is not None
+        ticket = current.ticket
+        targets = rules.targets_for(ticket.priority)
+        if policy.id != current.row.policy_id:
+            current.calendar = self.calendars.get(await queries.policy_calendar(uow.session, policy))
+            tickets.record(
+                uow,
+                actor,
+                ticket,
+                SLA_POLICY_CHANGED,
+                {"sla_policy": {"from": current.row.policy_name, "to": policy.name}},
+                reason=f"SLA policy 「{policy.name}」 applies now (priority {ticket.priority})",
+                extra={"sla": {"policy_id": policy.id, "targets": targets}},
+            )
+        start_missing = []
+        if ticket.first_response_at is None:
+            start_missing.append(FIRST_RESPONSE)
+        if ticket.status not in CLOSING:
+            start_missing.append(RESOLUTION)
+        current.state = retarget(current.calendar, current.state, targets, at, start_missing=start_missing)
+        current.policy, current.rules = policy, rules
+        current.row.policy_id, current.row.policy_name = policy.id, policy.name
+        current.row.priority = ticket.priority
+        return True
+
+    def _store(self, current: _Ticket, now: datetime) -> None:
+        row, state, calendar = current.row, current.state, current.calendar
+        assert row is not None and state is not None
+        row.clocks = to_json(state)
+        row.paused = state.paused
+        due: dict[str, datetime | None] = {}
+        for name in METRICS:
+            metric = state.metric(name)
+            due[name] = metric_due_at(calendar, metric) if metric is not None else None
+            breached_at = metric.breached_at if metric is not None else None
+            setattr(row, f"{name}_due_at", due[name])
+            setattr(row, f"{name}_breached", breached_at is not None)
+            setattr(row, f"{name}_breached_at", breached_at)
+        row.next_due_at = min((value for value in due.values() if value is not None), default=None)
+        row.updated_at = now
+
+    # -- timer handler ------------------------------------------------------------------------------
+
+    async def handle_timer(self, uow: UnitOfWork, ticket_id: uuid.UUID, now: datetime) -> datetime | None:
+        """Act on the thresholds the ticket's SLA clocks reached by ``now``; return when to look next."""
+        assert uow.tenant_id is not None
+        row = await uow.session.get(TicketSla, ticket_id, with_for_update=True)
+        if row is None:
+            return None
+        actor = system_actor(uow.tenant_id, "sla")
+        ticket = await ticket_queries.get_visible_ticket(uow.session, actor, ticket_id)
+        current = await self._load(uow, ticket, row)
+        assert current.state is not None
+        for crossing in crossings(current.calendar, current.state, current.rules.thresholds(), now):
+            current.state = mark_fired(current.state, crossing)
+            await self._fire(uow, actor, current, crossing, now)
+        self._store(current, now)
+        return next_check(current.calendar, current.state, current.rules.thresholds())
+
+    async def _fire(
+        self, uow: UnitOfWork, actor: Actor, current: _Ticket, crossing: Crossing, now: datetime
+    ) -> None:
+        row = current.row
+        assert row is not None and current.state is not None
+        metric = current.state.metrics[crossing.metric]
+        name = row.policy_name or "SLA"
+        if crossing.percent < 100:
+            event_type = SLA_WARNING
+        elif crossing.percent == 100:
+            event_type = SLA_BREACHED
+            if crossing.metric == NEXT_RESPONSE:
+                row.next_response_breaches += 1
+        else:
+            event_type = SLA_ESCALATED
+        target = metric.clock.target_minutes
+        tickets.record(
+            uow,
+            actor,
+            current.ticket,
+            event_type,
+            {"sla": {"metric": crossing.metric, "percent": crossing.percent}},
+            reason=f"SLA policy 「{name}」: {crossing.metric} reached {crossing.percent} % "
+            f"of {target} business minutes",
+            extra={
+                "sla": {
+                    "policy_id": row.policy_id,
+                    "metric": crossing.metric,
+                    "percent": crossing.percent,
+                    "at": crossing.at,
+                    "target_minutes": target,
+                }
+            },
+        )
+        tier = current.rules.tier(crossing.percent)
+        if tier is None or not tier.actions or current.policy is None:
+            return
+        origin = Origin(
+            SLA_TIER,
+            f"{current.policy.id}:{crossing.metric}:{crossing.percent}",
+            f"{name} {METRIC_LABELS[crossing.metric]} {crossing.percent} %",
+        )
+        facts = await load_facts(uow, current.ticket.id, now=now)
+        planned = plan_actions(list(tier.actions), facts, origin=origin)
+        await apply_actions(uow, current.ticket.id, planned, origin=origin)
+
+
+def sla_reactor(db: Database) -> SlaReactor | None:
+    return next((reactor for reactor in db.reactors if isinstance(reactor, SlaReactor)), None)
+
+
+def install(db: Database, ttl: float = 2.0) -> SlaReactor:
+    """Register the SLA reactor on ``db`` (once, last among the reactors: automation, routing, SLA) and
+    the ``"sla"`` timer handler; returns it. Call at start-up in the API and the worker."""
+    from huiliu.timers.service import register_timer_handler
+
+    reactor = sla_reactor(db)
+    if reactor is None:
+        reactor = SlaReactor(ttl)
+        db.reactors.append(reactor)
+    register_timer_handler(TIMER_KIND, reactor.handle_timer)
+    return reactor
