@@ -1,0 +1,70 @@
+"""Agent replies owed to WeChat and WeCom customers, as outbox rows written in the same transaction as
+the reply (docs/decisions/0019): a ``Reactor`` (decision 0015) that sees ``ticket.message_added`` and,
+for a public agent message on a ticket that came through a wechat_mp, wecom_app or wecom_kf entry
+point, adds one ``channel_message`` row. The worker delivers it (``channels.tencent.delivery``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from huiliu.core import events as ev
+from huiliu.core.events import DomainEvent
+from huiliu.core.ids import new_id
+from huiliu.core.outbox import STATE_PENDING, OutboxRow
+from huiliu.db.session import Database, UnitOfWork
+from huiliu.entry_points.domain import WECHAT_MP, WECOM_APP, WECOM_KF
+
+KIND_CHANNEL_MESSAGE = "channel_message"
+TENCENT_CHANNELS = frozenset({WECHAT_MP, WECOM_APP, WECOM_KF})
+
+
+def owed_reply(event: DomainEvent) -> dict[str, str] | None:
+    """The delivery an event owes: a public agent message on a Tencent channel's ticket, or None."""
+    if event.type != ev.TICKET_MESSAGE_ADDED:
+        return None
+    message = event.data.get("message") or {}
+    ticket = event.data.get("ticket") or {}
+    if message.get("author_kind") != "agent" or not message.get("public"):
+        return None
+    if ticket.get("channel") not in TENCENT_CHANNELS or not ticket.get("entry_point_id"):
+        return None
+    return {
+        "ticket_id": str(ticket["id"]),
+        "message_id": str(message["id"]),
+        "entry_point_id": str(ticket["entry_point_id"]),
+        "customer_id": str(ticket.get("customer_id") or ""),
+        "channel": str(ticket["channel"]),
+        "body": str(message.get("body") or ""),
+    }
+
+
+class ChannelReplies:
+    """The reactor. ``applies`` says no for every tenant: the single-statement paths that ask it only
+    create tickets from customers and API clients, never agent replies, so they stay fast."""
+
+    name = "tencent channel replies"
+
+    async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool:
+        return False
+
+    async def react(self, uow: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            payload = owed_reply(event)
+            if payload is None:
+                continue
+            uow.session.add(
+                OutboxRow(
+                    id=new_id(),
+                    tenant_id=event.tenant_id,
+                    kind=KIND_CHANNEL_MESSAGE,
+                    event_id=event.id,
+                    event_type=event.type,
+                    payload=payload,
+                    target_id=uuid.UUID(payload["entry_point_id"]),
+                    state=STATE_PENDING,
+                    attempts=0,
+                    next_attempt_at=event.occurred_at,
+                    created_at=event.occurred_at,
+                )
+            )
