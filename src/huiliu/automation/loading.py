@@ -20,7 +20,8 @@ from huiliu.customers.models import Customer
 from huiliu.db.session import UnitOfWork
 from huiliu.tickets.models import Message, Ticket, TicketEvent
 
-# The audit event a rating writes (``automation.ratings``); its changes carry ``rating`` and ``comment``.
+# The audit event a rating writes (``automation.ratings``); its changes carry ``rating`` and ``comment``
+# (from the previous rating to this one).
 TICKET_RATED = "ticket.rated"
 
 
@@ -103,5 +104,6 @@ async def load_facts(uow: UnitOfWork, ticket_id: uuid.UUID, *, now: datetime) ->
     rated = [event for event in events if event.type == TICKET_RATED]
     if rated:
         last = rated[-1].changes
-        facts = replace(facts, rating=last.get("rating"), rating_comment=str(last.get("comment") or ""))
+        rating, comment = (last.get(name) or {} for name in ("rating", "comment"))
+        facts = replace(facts, rating=rating.get("to"), rating_comment=str(comment.get("to") or ""))
     return facts
