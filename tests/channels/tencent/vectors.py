@@ -93,3 +93,20 @@ MP_JAVA_AFTER_AES2 = (
     "RscuQ+RdxSGvDahxAJ6+EAjLt9d8igHngxIbf6YyqqROxuxqIeIch3CssH/LqRs+iAcILvApYZckqmA7FNERspKA5f8GoJ9sv8xmGvZ9Yrf57cEx"
     "WtnX8aCMMaBropU/1k+hKP5LVdzbWCG0hGwx/dQudYR/eXp3P0XxjlFiy+9DMlaFExWUZQDajPkdPrEeOwofJb"
 )
+
+# --- WeCom callback XML samples (plaintext, as the docs show them once decrypted) ---------------------
+# 添加企业客户事件 (客户联系 change_external_contact), developer.work.weixin.qq.com/document/path/92130.
+WECOM_ADD_EXTERNAL_CONTACT = (
+    "<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>"
+    "<CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+    "<Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[add_external_contact]]></ChangeType>"
+    "<UserID><![CDATA[zhangsan]]></UserID><ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mAAAA]]></ExternalUserID>"
+    "<State><![CDATA[teststate]]></State><WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode></xml>"
+)
+# 微信客服 接收消息和事件 (kf_msg_or_event), developer.work.weixin.qq.com/document/path/94670.
+WECOM_KF_EVENT = (
+    "<xml><ToUserName><![CDATA[ww12345678910]]></ToUserName><CreateTime>1348831860</CreateTime>"
+    "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event>"
+    "<Token><![CDATA[ENCApHxnGDNAVNY4AaSJKj4Tb5mwsEMzxhFmHVGcra996NR]]></Token>"
+    "<OpenKfId><![CDATA[wkxxxxxxx]]></OpenKfId></xml>"
+)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from huiliu.channels.tencent.client import Account, ApiError, TencentClient
 from huiliu.channels.tencent.models import KfCursor
 from huiliu.channels.tencent.tokens import TokenStore, TokenUnavailable
+from huiliu.channels.wecom.domain import wecom_user_identity
 from huiliu.core.outbox import OutboxRow
 from huiliu.customers.models import CustomerIdentity
 from huiliu.db.session import ScopedSession, scope_sync_session
@@ -33,7 +34,6 @@ from huiliu.webhooks.delivery import AttemptResult
 WECHAT_OPENID = "wechat_openid"
 WECOM_EXTERNAL_USERID = "wecom_external_userid"
 EXTERNAL = "external"
-WECOM_USER_PREFIX = "wecom_user:"
 # Answers that no retry can change: the 48-hour window closed, the user is unknown or unsubscribed,
 # the account has no right to this API.
 PERMANENT_ERRCODES = frozenset({40003, 43004, 45015, 45047, 48001, 95000})
@@ -44,11 +44,6 @@ class Delivered:
     result: AttemptResult
     # True when retrying cannot help (the row goes dead at once).
     permanent: bool = False
-
-
-def wecom_user_identity(corp_id: str, userid: str) -> str:
-    """How a WeCom member who writes to a wecom_app is known as a sender (``external`` identity)."""
-    return f"{WECOM_USER_PREFIX}{corp_id}:{userid}"
 
 
 class ChannelDelivery:
