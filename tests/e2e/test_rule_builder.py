@@ -123,3 +123,72 @@ def test_rule_builder_builds_saves_and_dry_runs_a_rule(
     expect(fired).to_have_count(1)
     expect(fired).to_contain_text("退款 → 售后标签")
     expect(result).to_contain_text('"tag":"售后"')
+
+
+def test_rule_builder_makes_an_automation_with_a_time_condition_a_nested_group_and_a_notification(
+    open_page: PageFactory, seeder: Seeder, e2e_server: Server
+) -> None:
+    tenant = seeder.run(make_tenant(seeder.runtime))
+    admin = seeder.run(make_member(seeder.runtime, tenant, "admin", name="主管老王"))
+    page = open_page()
+    log_in(page, admin)
+    page.get_by_test_id("nav-rules").click()
+    page.get_by_test_id("rule-create").click()
+    builder = page.get_by_test_id("rule-builder")
+    page.get_by_test_id("rule-name").fill("高优先级 8 小时未处理 → 短信通知组长")
+    page.get_by_test_id("rule-kind").get_by_text("定时自动化").click()
+
+    # The time condition shortcut puts "hours since created ≥ 24" first; make it 8 hours and drop
+    # the starting title condition.
+    builder.get_by_test_id("add-time-condition").click()
+    expect(builder.get_by_test_id("add-time-condition")).to_have_count(0)
+    conditions = builder.get_by_test_id("rule-condition")
+    expect(conditions).to_have_count(2)
+    expect(conditions.first.get_by_test_id("condition-field")).to_contain_text("创建后经过的小时数")
+    expect(conditions.first).to_contain_text("小时")
+    hours = conditions.first.get_by_test_id("condition-value").locator("input")
+    hours.fill("8")
+    hours.press("Tab")
+    conditions.nth(1).get_by_test_id("condition-remove").click()
+    expect(conditions).to_have_count(1)
+
+    # A nested "any" group: priority is one of 高, 紧急 (the priorities are the only choices).
+    builder.get_by_test_id("group-add-group").click()
+    group = builder.get_by_test_id("condition-group").nth(1)
+    expect(group.get_by_test_id("group-mode")).to_contain_text("满足以下任一条件")
+    inner = group.get_by_test_id("rule-condition")
+    choose(page, inner.get_by_test_id("condition-field"), "优先级")
+    # Automations run on the clock: no "changed" operators are offered.
+    inner.get_by_test_id("condition-op").click()
+    expect(page.locator(".el-select-dropdown__item:visible", has_text="发生变化")).to_have_count(0)
+    page.locator(".el-select-dropdown__item:visible").filter(has_text=re.compile("^属于$")).click()
+    inner.get_by_test_id("condition-value").click()
+    page.locator(".el-select-dropdown__item:visible").filter(has_text=re.compile("^高$")).click()
+    page.locator(".el-select-dropdown__item:visible").filter(has_text=re.compile("^紧急$")).click()
+    page.get_by_test_id("rule-editor").locator(".el-dialog__title").click()
+
+    # Notify the team lead by SMS, as a warning.
+    choose(page, builder.get_by_test_id("action-add"), "发送通知")
+    action = builder.get_by_test_id("rule-action")
+    action.get_by_test_id("action-param-team_lead").get_by_text("是").click()
+    action.get_by_test_id("action-param-channels").get_by_text("短信").click()
+    choose(page, action.get_by_test_id("action-param-severity").locator(".el-select"), "警告")
+
+    page.get_by_test_id("rule-save").click()
+    expect(page.get_by_test_id("rule-row-name")).to_have_text(["高优先级 8 小时未处理 → 短信通知组长"])
+    with api_client(e2e_server, admin) as api:
+        (stored,) = api.get("/api/v1/rules").json()["items"]
+    assert stored["kind"] == "automation"
+    assert stored["on"] is None
+    assert stored["conditions"] == {
+        "all": [
+            {"field": "hours_since_created", "op": "gte", "value": 8},
+            {"any": [{"field": "priority", "op": "in", "value": ["high", "urgent"]}]},
+        ]
+    }
+    (notify,) = stored["actions"]
+    assert notify["type"] == "notify"
+    assert notify["team_lead"] is True
+    assert notify["assignee"] is False
+    assert notify["channels"] == ["sms"]
+    assert notify["severity"] == "warning"

@@ -152,13 +152,17 @@ export function toActions(data: unknown): ActionItem[] {
   })
 }
 
-/** Actions as definitions; parameters left empty are left out so the server applies its defaults. */
+/**
+ * Actions as definitions. Parameters left empty are left out so the server applies its defaults,
+ * except a set_field value: empty there means "clear the field" (null).
+ */
 export function fromActions(actions: ActionItem[]): Json[] {
   return actions.map((action) => {
     const out: Json = { type: action.type }
     for (const [name, value] of Object.entries(action.params)) {
-      if (value === undefined || value === '' || (value === null && !(action.type === 'set_field' && name === 'value'))) continue
-      out[name] = value
+      const clears = action.type === 'set_field' && name === 'value'
+      if (clears && (value === '' || value === null || value === undefined)) out[name] = null
+      else if (value !== undefined && value !== null && value !== '') out[name] = value
     }
     return out
   })
@@ -203,7 +207,8 @@ export function valueFor(catalog: Catalog, node: ConditionNode, previous: unknow
   const single = Array.isArray(previous) ? previous[0] : previous
   if (type === 'number') return typeof single === 'number' ? single : 0
   if (type === 'bool') return typeof single === 'boolean' ? single : true
-  if (type === 'enum') return spec && 'choices' in spec && spec.choices.includes(String(single)) ? single : (spec && 'choices' in spec ? spec.choices[0] : '')
+  // An enum starts with nothing chosen rather than a choice the user did not make.
+  if (type === 'enum') return spec && 'choices' in spec && spec.choices.includes(String(single)) ? single : ''
   return single === null || single === undefined || typeof single === 'object' ? '' : single
 }
 
