@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 50
     worker_threads: int = 4
     webhook_timeout_seconds: float = 10.0
+    # Single-message intake: messages of one sender that arrive while its transactions are busy share
+    # the next one (group commit, docs/decisions/0020); at most this many transactions per sender and
+    # API process at once.
+    intake_group_commit: bool = True
+    intake_group_commit_concurrency: int = 4
+    # Ticket timers (SLA warnings and breaches, time-based rules): how often the worker sweeps due ones.
+    timer_sweep_seconds: float = 10.0
     # Per API process. A few connections keep two cores busy; more only queue inside PostgreSQL and
     # run N processes x (pool + overflow) into max_connections. Requests beyond them wait up to
     # db_pool_timeout_seconds for a free connection.

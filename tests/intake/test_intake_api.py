@@ -260,3 +260,26 @@ async def test_a_users_own_upload_rides_with_the_message(client, runtime, tenant
     # The same upload cannot ride with a second message.
     again = await client.post(ONE, headers=admin.headers, json=body(entry_point, attachments=[attachment_id]))
     assert "attachment" in assert_problem(again, 422)["detail"]
+
+
+async def test_concurrent_single_messages_of_many_customers_are_each_answered(
+    client, runtime, tenant, key, entry_point
+):
+    """Fifteen single messages at once (five customers, three each) share transactions under group
+    commit; every request gets its own answer and each customer ends up with one ticket of three."""
+    phones = [_phone() for _ in range(5)]
+    payloads = [
+        body(entry_point, f"第{n}条：快递还没到", sender={"name": "顾客", "identities": [{"kind": "phone", "value": p}]})
+        for n in range(3)
+        for p in phones
+    ]
+    responses = await asyncio.gather(*(client.post(ONE, headers=key, json=p) for p in payloads))
+    assert all(r.status_code in (200, 201) for r in responses), [r.text for r in responses]
+    answers = [r.json() for r in responses]
+    assert len({a["message_id"] for a in answers}) == 15
+    by_ticket: dict[str, int] = {}
+    for answer in answers:
+        by_ticket[answer["ticket_id"]] = by_ticket.get(answer["ticket_id"], 0) + 1
+    assert sorted(by_ticket.values()) == [3] * 5
+    assert sum(a["created"] for a in answers) == 5
+    assert await count(runtime, tenant.id, Message) == 15

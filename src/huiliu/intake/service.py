@@ -555,7 +555,7 @@ async def _link_all_orders(uow: UnitOfWork, placed: list[_Placed], lookup: Order
         return
     if lookup is None:
         numbers = {p.message_id: _normalized_orders(p.orders) for p in with_orders}
-        known = await order_queries.orders_by_number(
+        known = await order_queries.known_numbers(
             uow.session, sorted({n for found in numbers.values() for n in found})
         )
         with_orders = [p for p in with_orders if any(n in known for n in numbers[p.message_id])]

@@ -1,0 +1,168 @@
+"""Group commit of single intake messages: who shares a transaction, what each caller is answered,
+and what happens when a shared transaction fails."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from huiliu.auth.domain import system_actor
+from huiliu.core.clock import utcnow
+from huiliu.core.errors import Conflict, ValidationFailed
+from huiliu.intake.coalesce import IntakeCoalescer
+from huiliu.intake.domain import InboundMessage
+
+
+def message(text: str) -> InboundMessage:
+    return InboundMessage(channel="api", text=text, received_at=utcnow())
+
+
+class FakePipeline:
+    """Answers each message with its text upper-cased; "bad" is refused, "boom" breaks the transaction."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.running = 0
+        self.most_running = 0
+
+    async def __call__(self, actor, messages):
+        self.batches.append([m.text for m in messages])
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            await self.gate.wait()
+            if any(m.text == "boom" for m in messages):
+                raise RuntimeError("database went away")
+            return [ValidationFailed("refused") if m.text == "bad" else m.text.upper() for m in messages]
+        finally:
+            self.running -= 1
+
+
+async def test_an_idle_sender_runs_at_once_alone():
+    pipeline = FakePipeline()
+    coalescer = IntakeCoalescer(pipeline)
+    actor = system_actor(uuid.uuid4())
+    assert await coalescer.submit(actor, message("a")) == "A"
+    assert await coalescer.submit(actor, message("b")) == "B"
+    assert pipeline.batches == [["a"], ["b"]]
+
+
+async def test_messages_arriving_while_slots_are_busy_share_the_next_transaction():
+    pipeline = FakePipeline()
+    coalescer = IntakeCoalescer(pipeline, concurrency=1)
+    actor = system_actor(uuid.uuid4())
+    pipeline.gate.clear()
+    first = asyncio.create_task(coalescer.submit(actor, message("first")))
+    await asyncio.sleep(0.01)
+    rest = [asyncio.create_task(coalescer.submit(actor, message(f"m{i}"))) for i in range(5)]
+    await asyncio.sleep(0.01)
+    pipeline.gate.set()
+    assert await first == "FIRST"
+    assert await asyncio.gather(*rest) == [f"M{i}" for i in range(5)]
+    # In arrival order, the five waiting ones in one transaction.
+    assert pipeline.batches == [["first"], [f"m{i}" for i in range(5)]]
+    assert (coalescer.transactions, coalescer.messages) == (2, 6)
+
+
+async def test_concurrency_and_batch_size_are_bounded():
+    pipeline = FakePipeline()
+    coalescer = IntakeCoalescer(pipeline, concurrency=2, max_batch=3)
+    actor = system_actor(uuid.uuid4())
+    pipeline.gate.clear()
+    tasks = [asyncio.create_task(coalescer.submit(actor, message(f"m{i}"))) for i in range(10)]
+    await asyncio.sleep(0.01)
+    pipeline.gate.set()
+    assert await asyncio.gather(*tasks) == [f"M{i}" for i in range(10)]
+    assert pipeline.most_running <= 2
+    assert all(len(batch) <= 3 for batch in pipeline.batches)
+    assert sorted(text for batch in pipeline.batches for text in batch) == sorted(f"m{i}" for i in range(10))
+
+
+async def test_senders_do_not_share_transactions():
+    pipeline = FakePipeline()
+    coalescer = IntakeCoalescer(pipeline, concurrency=1)
+    one, other = system_actor(uuid.uuid4()), system_actor(uuid.uuid4())
+    pipeline.gate.clear()
+    tasks = [
+        asyncio.create_task(coalescer.submit(actor, message(f"{n}{i}")))
+        for i in range(3)
+        for n, actor in (("x", one), ("y", other))
+    ]
+    await asyncio.sleep(0.01)
+    pipeline.gate.set()
+    await asyncio.gather(*tasks)
+    for batch in pipeline.batches:
+        assert len({text[0] for text in batch}) == 1
+
+
+async def test_a_refused_message_is_only_its_own_answer():
+    pipeline = FakePipeline()
+    coalescer = IntakeCoalescer(pipeline, concurrency=1)
+    actor = system_actor(uuid.uuid4())
+    pipeline.gate.clear()
+    blocker = asyncio.create_task(coalescer.submit(actor, message("x")))
+    await asyncio.sleep(0.01)
+    good = asyncio.create_task(coalescer.submit(actor, message("ok")))
+    bad = asyncio.create_task(coalescer.submit(actor, message("bad")))
+    await asyncio.sleep(0.01)
+    pipeline.gate.set()
+    assert await blocker == "X"
+    assert await good == "OK"
+    with pytest.raises(ValidationFailed):
+        await bad
+    assert pipeline.batches[1] == ["ok", "bad"]
+
+
+async def test_a_failed_shared_transaction_is_retried_message_by_message():
+    pipeline = FakePipeline()
+    coalescer = IntakeCoalescer(pipeline, concurrency=1)
+    actor = system_actor(uuid.uuid4())
+    pipeline.gate.clear()
+    blocker = asyncio.create_task(coalescer.submit(actor, message("x")))
+    await asyncio.sleep(0.01)
+    tasks = [asyncio.create_task(coalescer.submit(actor, message(t))) for t in ("a", "boom", "b")]
+    await asyncio.sleep(0.01)
+    pipeline.gate.set()
+    await blocker
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert results[0] == "A" and results[2] == "B"
+    assert isinstance(results[1], RuntimeError)
+    assert pipeline.batches[1:] == [["a", "boom", "b"], ["a"], ["boom"], ["b"]]
+
+
+async def test_a_refusal_of_the_whole_transaction_reaches_every_caller():
+    async def refuse(actor, messages):
+        raise Conflict("being delivered concurrently")
+
+    coalescer = IntakeCoalescer(refuse)
+    actor = system_actor(uuid.uuid4())
+    results = await asyncio.gather(
+        *(coalescer.submit(actor, message(str(i))) for i in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(result, Conflict) for result in results)
+
+
+async def test_a_caller_that_gave_up_while_queued_is_not_run():
+    pipeline = FakePipeline()
+    coalescer = IntakeCoalescer(pipeline, concurrency=1)
+    actor = system_actor(uuid.uuid4())
+    pipeline.gate.clear()
+    blocker = asyncio.create_task(coalescer.submit(actor, message("x")))
+    await asyncio.sleep(0.01)
+    gone = asyncio.create_task(coalescer.submit(actor, message("gone")))
+    kept = asyncio.create_task(coalescer.submit(actor, message("kept")))
+    await asyncio.sleep(0.01)
+    gone.cancel()
+    pipeline.gate.set()
+    await blocker
+    assert await kept == "KEPT"
+    assert ["gone"] not in pipeline.batches and pipeline.batches[1] == ["kept"]
+
+
+def test_limits_must_be_positive():
+    with pytest.raises(ValueError):
+        IntakeCoalescer(FakePipeline(), concurrency=0)
