@@ -81,10 +81,16 @@ async def test_reaction_commits_with_the_change(runtime, reactors):
         ticket = await session.get(Ticket, created["id"])
         types = list(
             await session.scalars(
-                select(TicketEvent.type).where(TicketEvent.ticket_id == created["id"]).order_by(TicketEvent.created_at)
+                select(TicketEvent.type)
+                .where(TicketEvent.ticket_id == created["id"])
+                .order_by(TicketEvent.created_at)
             )
         )
-        actors = set(await session.scalars(select(TicketEvent.actor_name).where(TicketEvent.ticket_id == created["id"])))
+        actors = set(
+            await session.scalars(
+                select(TicketEvent.actor_name).where(TicketEvent.ticket_id == created["id"])
+            )
+        )
     assert ticket is not None and ticket.tags == ["auto"]
     assert types == [ev.TICKET_CREATED, ev.TICKET_TAGS_CHANGED]
     assert "rule:tagger" in actors

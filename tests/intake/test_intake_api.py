@@ -269,7 +269,11 @@ async def test_concurrent_single_messages_of_many_customers_are_each_answered(
     commit; every request gets its own answer and each customer ends up with one ticket of three."""
     phones = [_phone() for _ in range(5)]
     payloads = [
-        body(entry_point, f"第{n}条：快递还没到", sender={"name": "顾客", "identities": [{"kind": "phone", "value": p}]})
+        body(
+            entry_point,
+            f"第{n}条：快递还没到",
+            sender={"name": "顾客", "identities": [{"kind": "phone", "value": p}]},
+        )
         for n in range(3)
         for p in phones
     ]

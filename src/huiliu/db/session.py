@@ -78,8 +78,8 @@ class Reactor(Protocol):
 
     ``applies`` is asked by the single-statement write paths (``tickets.pg_create``, intake's batch
     statement) that bypass the unit of work: when no reactor applies to the tenant they stay fast;
-    otherwise the caller takes the portable path. It must be cheap: a ``TenantFlagCache`` answers from memory and
-    may be stale in other processes for its time to live (docs/decisions/0015)."""
+    otherwise the caller takes the portable path. It must be cheap: a ``TenantFlagCache`` answers from
+    memory and may be stale in other processes for its time to live (docs/decisions/0015)."""
 
     name: str
 

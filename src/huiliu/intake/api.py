@@ -101,7 +101,11 @@ async def submit_message(
     if not runtime.settings.intake_group_commit:
         async with runtime.db.uow(actor.tenant_id) as uow:
             result = await service.ingest(
-                uow, actor, message, defaults=service.defaults_from(runtime.settings), order_lookup=order_lookup
+                uow,
+                actor,
+                message,
+                defaults=service.defaults_from(runtime.settings),
+                order_lookup=order_lookup,
             )
     else:
         answer = await _coalescer(request, runtime, order_lookup).submit(actor, message)
