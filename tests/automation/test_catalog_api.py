@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from huiliu.automation.catalog_api import FIELD_GROUPS, build_catalog
+from huiliu.automation.catalog_api import FIELD_GROUPS, ROUTING_POLICIES_PATH, build_catalog
 from huiliu.automation.domain.action_schema import ACTION_TYPES
 from huiliu.automation.domain.facts import FIELDS
 from tests.factories import Member, make_member, make_tenant
@@ -40,7 +40,7 @@ def test_every_engine_field_has_exactly_one_builder_group() -> None:
 
 
 async def test_catalog_lists_fields_operators_events_and_actions(
-    client: httpx.AsyncClient, admin: Member
+    app: Any, client: httpx.AsyncClient, admin: Member
 ) -> None:
     catalog = await read_catalog(client, admin)
     fields = {item["path"]: item for item in catalog["fields"]}
@@ -85,13 +85,14 @@ async def test_catalog_lists_fields_operators_events_and_actions(
     assert actions["set_field"]["params"][0]["choices"] == ["priority", "category", "scenario"]
     assert "ticket.title" in catalog["template_variables"]
     assert catalog["references"]["teams"] == "/api/v1/teams"
-    # This server has no routing policies API, so the builder offers no routing policy picker.
-    assert catalog["references"]["routing_policies"] is None
+    # The routing policy picker is offered exactly when this server has the routing policies API.
+    has_routing = any(getattr(route, "path", "") == ROUTING_POLICIES_PATH for route in app.routes)
+    assert catalog["references"]["routing_policies"] == (ROUTING_POLICIES_PATH if has_routing else None)
 
 
-def test_routing_policies_reference_is_given_when_the_server_has_the_api() -> None:
-    catalog = build_catalog("/api/v1/routing/policies")
-    assert catalog["references"]["routing_policies"] == "/api/v1/routing/policies"
+def test_routing_policies_reference_is_given_only_when_the_server_has_the_api() -> None:
+    assert build_catalog(ROUTING_POLICIES_PATH)["references"]["routing_policies"] == ROUTING_POLICIES_PATH
+    assert build_catalog(None)["references"]["routing_policies"] is None
 
 
 async def test_a_rule_built_from_catalog_entries_is_accepted(
