@@ -236,3 +236,46 @@ def test_thresholds_anchors_and_the_next_instant() -> None:
     assert next_instant(rule_set.rules, TicketFacts(now=T0 + timedelta(days=2), created_at=T0)) is None
     assert anchor_key(b, facts) == f"created_at={T0.isoformat()}"
     assert anchor_key(a, facts).count("=") == 3
+
+
+async def test_a_rule_on_the_sla_percentage_fires_when_half_the_target_is_used(
+    client: Any, runtime: Any, tenant: Any, admin: Member
+) -> None:
+    office = {day: [["09:00", "12:00"], ["13:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    calendar = await client.post(
+        "/api/v1/sla/calendars",
+        json={"name": "上海", "timezone": "Asia/Shanghai", "hours": office, "is_default": True},
+        headers=admin.headers,
+    )
+    assert calendar.status_code == 201, calendar.text
+    policy = await client.post(
+        "/api/v1/sla/policies",
+        json={
+            "name": "标准",
+            "conditions": [],
+            "targets": {"normal": {"first_response": 60, "resolution": 480}},
+            "tiers": [],
+        },
+        headers=admin.headers,
+    )
+    assert policy.status_code == 201, policy.text
+    await add_rule(
+        runtime,
+        admin,
+        {
+            "name": "half of the first response",
+            "conditions": {"all": [{"field": "sla.first_response_percent", "op": "gte", "value": 50}]},
+            "actions": [{"type": "add_tag", "tag": "sla-half"}],
+        },
+    )
+    opened = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # Tuesday 09:00 in Shanghai
+    ticket_id = await create_ticket(runtime, admin, opened)
+    # The SLA clocks start after the rules looked: the sweep works the instant out.
+    assert await timer(runtime, tenant, ticket_id) == opened
+    await sweep_ticket(runtime, tenant, ticket_id, opened)
+    half = opened + timedelta(minutes=30)
+    assert await timer(runtime, tenant, ticket_id) == half
+    await sweep_ticket(runtime, tenant, ticket_id, half - timedelta(minutes=1))
+    assert (await ticket_row(runtime, tenant, ticket_id)).tags == []
+    await sweep_ticket(runtime, tenant, ticket_id, half)
+    assert (await ticket_row(runtime, tenant, ticket_id)).tags == ["sla-half"]

@@ -48,6 +48,7 @@ from huiliu.automation.domain.schedule import anchor_key, next_instant
 from huiliu.automation.loading import TICKET_RATED, load_facts
 from huiliu.automation.models import Rule, RuleRun
 from huiliu.automation.rule_cache import DEFAULT_TTL, RuleCache, TenantRules
+from huiliu.automation.sla_facts import SlaView, load_sla, sla_next_instant, with_percents
 from huiliu.core import events as ev
 from huiliu.core.clock import utcnow
 from huiliu.core.events import DomainEvent
@@ -75,6 +76,8 @@ _SCHEDULE_EVENTS = UPDATE_EVENTS | {
     ev.TICKET_MESSAGE_ADDED,
     ev.TICKET_MERGED,
     TICKET_RATED,
+    "sla.applied",
+    "sla.policy_changed",
 }
 
 
@@ -208,7 +211,7 @@ class TriggerReactor:
     ) -> None:
         fired_before = chains.get(actor_name, frozenset())
         now = utcnow()
-        facts = await load_facts(uow, ticket_id, now=now)
+        facts, _ = await self.facts(uow, rules, ticket_id, now)
         result = evaluate(rules.rules, facts, triggering)
         for firing in result.firings:
             if firing.rule_id in fired_before:
@@ -220,6 +223,16 @@ class TriggerReactor:
             chains[origin.actor_name] = chain | fired_before | {firing.rule_id}
 
     # --- time rules ---------------------------------------------------------------------------------
+
+    async def facts(
+        self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime
+    ) -> tuple[TicketFacts, SlaView | None]:
+        """The ticket's facts at ``now``, with the SLA percentages when a rule reads them."""
+        facts = await load_facts(uow, ticket_id, now=now)
+        if not rules.reads_sla:
+            return facts, None
+        view = await load_sla(uow, ticket_id)
+        return with_percents(facts, view), view
 
     async def _fired(
         self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, facts: TicketFacts
@@ -234,20 +247,39 @@ class TriggerReactor:
         )
         return replace(facts, automations_fired=fired)
 
+    async def automation_facts(
+        self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime
+    ) -> tuple[TicketFacts, SlaView | None]:
+        facts, view = await self.facts(uow, rules, ticket_id, now)
+        return await self._fired(uow, rules, ticket_id, facts), view
+
     async def next_due(
         self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime
     ) -> datetime | None:
         """When the ticket's time rules next need the sweep: now if an automation would fire already,
-        else the next instant a time condition turns true, else never."""
-        facts = await self._fired(uow, rules, ticket_id, await load_facts(uow, ticket_id, now=now))
+        else the next instant a time or SLA condition turns true, else never."""
+        facts, view = await self.automation_facts(uow, rules, ticket_id, now)
         if evaluate(rules.rules, facts, EventType.TIMER).firings:
             return now
-        return next_instant(rules.automations, facts)
+        instants = [
+            at
+            for at in (
+                next_instant(rules.automations, facts),
+                sla_next_instant(rules.automations, facts, view),
+            )
+            if at is not None
+        ]
+        return min(instants, default=None)
 
     async def schedule(self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID) -> None:
+        """Set the ticket's ``rules`` timer after a change. When an automation reads SLA facts the
+        sweep works the instant out (due now): the SLA reactor runs after this one and may still pause,
+        resume or start the clocks in this unit of work."""
         from huiliu.timers.service import set_timer
 
-        await set_timer(uow, ticket_id, TIMER_KIND, await self.next_due(uow, rules, ticket_id, utcnow()))
+        now = utcnow()
+        due = now if rules.automations_read_sla else await self.next_due(uow, rules, ticket_id, now)
+        await set_timer(uow, ticket_id, TIMER_KIND, due)
 
     async def run_time_rules(self, uow: UnitOfWork, ticket_id: uuid.UUID, now: datetime) -> datetime | None:
         """The ``rules`` timer handler: fire the automations that hold on the ticket now (each once
@@ -255,7 +287,7 @@ class TriggerReactor:
         rules = await self.rules_for(uow)
         if not rules.automations:
             return None
-        facts = await self._fired(uow, rules, ticket_id, await load_facts(uow, ticket_id, now=now))
+        facts, _ = await self.automation_facts(uow, rules, ticket_id, now)
         result = evaluate(rules.rules, facts, EventType.TIMER)
         compiled = {rule.id: rule for rule in rules.automations}
         for firing in result.firings:

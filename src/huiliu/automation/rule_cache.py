@@ -40,6 +40,15 @@ class TenantRules:
     def active(self) -> bool:
         return self.has_triggers or bool(self.automations)
 
+    @property
+    def reads_sla(self) -> bool:
+        """Whether a rule tests an ``sla.`` fact (then the facts carry the SLA percentages)."""
+        return any(path.startswith("sla.") for path in self.rules.readers)
+
+    @property
+    def automations_read_sla(self) -> bool:
+        return any(path.startswith("sla.") for rule in self.automations for path in rule.conditions.reads)
+
     def runs_on(self, event: EventType) -> bool:
         return bool(self.rules.for_event(event))
 
