@@ -38,6 +38,8 @@ class FakeState:
     rejected: list[tuple[str, int]] = field(default_factory=list)
     # 微信客服: every message the customers sent, in order; a cursor is the index of the next one.
     kf_messages: list[dict[str, Any]] = field(default_factory=list)
+    # 客户联系: external_userid -> the ``external_contact`` object of externalcontact/get.
+    external_contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def expire_all(self) -> None:
@@ -101,6 +103,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(MEDIA)
             return None
+        if url.path == "/cgi-bin/externalcontact/get":
+            contact = self.state.external_contacts.get(query.get("external_userid", ""))
+            if contact is None:
+                return self._error(84061, "not external contact")
+            return self._reply({"errcode": 0, "errmsg": "ok", "external_contact": contact, "follow_user": []})
         if url.path == "/cgi-bin/user/info":
             return self._reply(
                 {"subscribe": 1, "openid": query.get("openid"), "unionid": "o6_union", "errcode": 0}

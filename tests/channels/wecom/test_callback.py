@@ -152,10 +152,16 @@ async def test_sample_encrypted_message_becomes_one_ticket_and_the_reply_goes_ou
     ]
 
 
-async def test_external_contact_add_and_edit_make_one_customer(
-    app: Any, runtime: Any, client: httpx.AsyncClient, admin: Member, tenant: Any
+async def test_external_contact_add_and_edit_make_one_customer_with_the_unionid(
+    app: Any, runtime: Any, client: httpx.AsyncClient, admin: Member, tenant: Any, fake_api: FakeApi
 ) -> None:
-    entry = await wecom_app(client, admin)
+    entry = await wecom_app(client, admin, fake_api.base_url)
+    fake_api.state.external_contacts["woAJ2GCAAAXtWyujaWJHDDGi0mAAAA"] = {
+        "external_userid": "woAJ2GCAAAXtWyujaWJHDDGi0mAAAA",
+        "name": "李四",
+        "type": 1,
+        "unionid": "ozynqsulJFCZ2z1aYeS8h-nuasdAAA",
+    }
     edit = v.WECOM_ADD_EXTERNAL_CONTACT.replace("add_external_contact", "edit_external_contact")
     async with public_client(app) as http:
         for plain in (v.WECOM_ADD_EXTERNAL_CONTACT, v.WECOM_ADD_EXTERNAL_CONTACT, edit):
@@ -166,8 +172,12 @@ async def test_external_contact_add_and_edit_make_one_customer(
         identities = (await session.execute(select(CustomerIdentity.kind, CustomerIdentity.value))).all()
         customers = (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
         tickets = (await session.execute(select(func.count()).select_from(Ticket))).scalar_one()
-    assert [tuple(row) for row in identities] == [("wecom_external_userid", "woAJ2GCAAAXtWyujaWJHDDGi0mAAAA")]
-    assert (customers, tickets) == (1, 0)
+        name = (await session.execute(select(Customer.name))).scalar_one()
+    assert sorted(tuple(row) for row in identities) == [
+        ("wechat_unionid", "ozynqsulJFCZ2z1aYeS8h-nuasdAAA"),
+        ("wecom_external_userid", "woAJ2GCAAAXtWyujaWJHDDGi0mAAAA"),
+    ]
+    assert (customers, tickets, name) == (1, 0, "李四")
 
 
 XXE_PLAIN = (

@@ -180,6 +180,10 @@ class TencentClient:
         }
         return self.call("POST", "/cgi-bin/externalcontact/add_msg_template", body=body)
 
+    def external_contact(self, external_userid: str) -> dict[str, Any]:
+        """客户联系 ``externalcontact/get``: the external contact's name and, for WeChat users, unionid."""
+        return self.call("GET", "/cgi-bin/externalcontact/get", params={"external_userid": external_userid})
+
     def kf_sync_msg(self, cursor: str | None, token: str | None, open_kfid: str | None) -> dict[str, Any]:
         """One page of 微信客服 messages after ``cursor`` (``next_cursor``, ``has_more``, ``msg_list``)."""
         body: dict[str, Any] = {"limit": 1000}

@@ -80,13 +80,16 @@ async def receive_wecom_callback(
     body = await read_body(request)
     fields = service.open_callback(entry_point, msg_signature, timestamp, nonce, body)
     if entry_point.kind == WECOM_APP:
-        await service.receive_app_callback(
+        received = await service.receive_app_callback(
             runtime.db,
             entry_point,
             fields,
             defaults=defaults_from(runtime.settings),
             order_lookup=order_lookup,
         )
+        if isinstance(received, domain.ContactChange) and received.change in domain.CONTACT_KEPT:
+            engine = sync_engine(request, runtime)
+            background.add_task(enrich_contact, runtime, engine, entry_point, received)
         return PlainTextResponse(SUCCESS)
     try:
         notice = domain.kf_notice(fields)
@@ -107,6 +110,29 @@ def sync_engine(request: Request, runtime: Runtime) -> Engine:
     return engine
 
 
+def _client(http: httpx.Client, engine: Engine, entry_point: EntryPoint) -> TencentClient:
+    account = Account(entry_point.tenant_id, entry_point.id, entry_point.kind, dict(entry_point.config))
+    return TencentClient(http, TokenStore(engine), account)
+
+
+async def enrich_contact(
+    runtime: Runtime, engine: Engine, entry_point: EntryPoint, change: domain.ContactChange
+) -> None:
+    """After the answer: ask ``externalcontact/get`` for the contact's name and unionid, so the
+    customer is tied to the same person's WeChat identities. A failure leaves the external_userid
+    identity as recorded (the next edit event tries again)."""
+    try:
+        with httpx.Client(timeout=API_TIMEOUT_SECONDS) as http:
+            client = _client(http, engine, entry_point)
+            answer = await anyio.to_thread.run_sync(lambda: client.external_contact(change.external_userid))
+        contact = answer.get("external_contact") or {}
+        unionid = contact.get("unionid") if isinstance(contact.get("unionid"), str) else None
+        name = contact.get("name") if isinstance(contact.get("name"), str) else None
+        await service.record_contact_change(runtime.db, entry_point, change, unionid=unionid, name=name)
+    except Exception:
+        log.exception("wecom %s: externalcontact/get for %s failed", entry_point.id, change.external_userid)
+
+
 async def pull_kf_messages(
     runtime: Runtime,
     engine: Engine,
@@ -116,9 +142,8 @@ async def pull_kf_messages(
 ) -> int:
     """``sync_msg`` from the stored cursor into intake (after the callback was answered). A failure
     loses nothing: the messages stay with WeCom and the next notice pulls from the same cursor."""
-    account = Account(entry_point.tenant_id, entry_point.id, entry_point.kind, dict(entry_point.config))
     with httpx.Client(timeout=API_TIMEOUT_SECONDS) as http:
-        client = TencentClient(http, TokenStore(engine), account)
+        client = _client(http, engine, entry_point)
 
         async def page(cursor: str | None) -> dict[str, Any]:
             return await anyio.to_thread.run_sync(

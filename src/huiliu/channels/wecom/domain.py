@@ -26,6 +26,8 @@ APP_MESSAGE_TYPES = frozenset({"text", "image", "voice", "video", "location", "l
 CONTACT_CHANGES = frozenset(
     {"add_external_contact", "edit_external_contact", "del_external_contact", "del_follow_user"}
 )
+# Changes after which the external contact is still a contact of the corp (their details can be read).
+CONTACT_KEPT = frozenset({"add_external_contact", "edit_external_contact"})
 KF_FROM_CUSTOMER = 3
 KF_EVENT = "kf_msg_or_event"
 

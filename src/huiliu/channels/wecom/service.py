@@ -19,7 +19,9 @@ from huiliu.channels.tencent.xmlparse import MalformedXml, parse_xml, text
 from huiliu.channels.wecom import domain
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import HuiliuError
-from huiliu.customers.service import resolve_identities
+from huiliu.customers.queries import get_customer
+from huiliu.customers.schemas import CustomerUpdate
+from huiliu.customers.service import resolve_identities, update_customer
 from huiliu.db.session import Database
 from huiliu.entry_points.models import EntryPoint
 from huiliu.intake import service as intake
@@ -75,14 +77,16 @@ async def receive_app_callback(
     *,
     defaults: IntakeDefaults | None = None,
     order_lookup: OrderLookup | None = None,
-) -> IngestResult | None:
-    """A wecom_app callback: an external-contact change updates customer identities; a member's
-    message goes to intake; anything else is acknowledged and left out (None)."""
+) -> IngestResult | domain.ContactChange | None:
+    """A wecom_app callback: an external-contact change updates customer identities (and is
+    returned, so the caller can fetch the contact's unionid); a member's message goes to intake;
+    anything else is acknowledged and left out (None)."""
     actor = system_actor(entry_point.tenant_id, f"wecom: {entry_point.name}")
     try:
         if domain.event_of(fields) == "change_external_contact":
-            await record_contact_change(db, entry_point, domain.contact_change(fields))
-            return None
+            change = domain.contact_change(fields)
+            await record_contact_change(db, entry_point, change)
+            return change
         message = domain.app_message(
             fields,
             corp_id=str(entry_point.config.get("corp_id", "")),
@@ -96,12 +100,17 @@ async def receive_app_callback(
 
 
 async def record_contact_change(
-    db: Database, entry_point: EntryPoint, change: domain.ContactChange, *, unionid: str | None = None
+    db: Database,
+    entry_point: EntryPoint,
+    change: domain.ContactChange,
+    *,
+    unionid: str | None = None,
+    name: str | None = None,
 ) -> uuid.UUID | None:
     """Add or edit: the external contact is a customer known by ``wecom_external_userid`` (and the
     unionid when known, which ties them to the same person on WeChat). Delete changes no identity:
     the person stays the customer their tickets belong to."""
-    if change.change not in {"add_external_contact", "edit_external_contact"}:
+    if change.change not in domain.CONTACT_KEPT:
         log.info("wecom %s: %s for %s", entry_point.id, change.change, change.external_userid)
         return None
     identities: list[tuple[str, str]] = [(domain.WECOM_EXTERNAL_USERID, change.external_userid)]
@@ -109,9 +118,15 @@ async def record_contact_change(
         identities.append((domain.WECHAT_UNIONID, unionid))
     actor = system_actor(entry_point.tenant_id, f"wecom: {entry_point.name}")
     async with db.uow(entry_point.tenant_id) as uow:
-        resolution = await resolve_identities(uow, None, identities, actor=actor)
+        resolution = await resolve_identities(uow, name, identities, actor=actor)
+        customer_id = resolution.customer_id
+        # A customer first known by external_userid alone has no name yet: take WeCom's.
+        if name and customer_id is not None and not resolution.created:
+            customer = await get_customer(uow.session, customer_id)
+            if not customer.name:
+                await update_customer(uow, actor, customer_id, CustomerUpdate(name=name[:200]))
         await uow.commit()
-    return resolution.customer_id
+    return customer_id
 
 
 async def sync_kf(
