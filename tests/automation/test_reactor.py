@@ -269,3 +269,31 @@ def test_domain_events_map_to_triggering_events() -> None:
             "updated_at": {"from": "x", "to": "y"},
         }
     ) == {"fields.b": 2, "tags": ["x"]}
+
+
+async def test_a_refund_message_through_intake_reaches_after_sales(
+    client: httpx.AsyncClient, runtime: Any, tenant: Any, admin: Member
+) -> None:
+    from tests.auth.conftest import bearer, create_key
+    from tests.intake.test_pipeline import make_entry_point
+
+    team = await make_team(runtime, tenant, "售后")
+    assert (await client.post(f"{RULES}/presets", headers=admin.headers)).status_code in (200, 201)
+    key = bearer(await create_key(client, admin, "tickets:write"))
+    entry_point = await make_entry_point(runtime, tenant.id, channel="douyin")
+    batch = {
+        "messages": [
+            {
+                "entry_point_id": str(entry_point.id),
+                "external_id": f"dy-{uuid.uuid4().hex[:10]}",
+                "sender": {"name": "李先生", "identities": [{"kind": "phone", "value": phone}]},
+                "text": text,
+            }
+            for phone, text in (("13912340001", "蛋糕压坏了，我要退款"), ("13912340002", "什么时候发货"))
+        ]
+    }
+    response = await client.post("/api/v1/intake/messages:batch", json=batch, headers=key)
+    assert response.status_code in (200, 207), response.text
+    refund, question = (uuid.UUID(item["ticket_id"]) for item in response.json()["results"])
+    assert (await ticket_row(runtime, tenant, refund)).team_id == team.id
+    assert (await ticket_row(runtime, tenant, question)).team_id is None
