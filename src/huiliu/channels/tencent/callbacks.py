@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
+from sqlalchemy import Engine
 from starlette.requests import Request
 
 from huiliu.core.errors import NotFound, PayloadTooLarge
+from huiliu.db.engine import make_sync_engine
 from huiliu.db.session import Database
 from huiliu.entry_points.models import EntryPoint
 from huiliu.entry_points.queries import get_entry_point
@@ -37,3 +39,13 @@ async def read_body(request: Request, limit: int = MAX_CALLBACK_BYTES) -> bytes:
         if len(body) > limit:
             raise PayloadTooLarge(f"the body is larger than {limit} bytes", limit=limit)
     return bytes(body)
+
+
+def sync_engine(request: Request, database_url: str) -> Engine:
+    """The sync engine the platform client's token store uses in an API process: made once per app
+    (the worker has its own), kept on the app's state."""
+    engine: Engine | None = getattr(request.app.state, "tencent_sync_engine", None)
+    if engine is None:
+        engine = make_sync_engine(database_url)
+        request.app.state.tencent_sync_engine = engine
+    return engine

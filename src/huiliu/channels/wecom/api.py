@@ -14,11 +14,10 @@ from sqlalchemy import Engine
 from starlette.responses import PlainTextResponse
 
 from huiliu.auth.deps import RuntimeDep
-from huiliu.channels.tencent.callbacks import SUCCESS, open_entry_point, read_body
+from huiliu.channels.tencent.callbacks import SUCCESS, open_entry_point, read_body, sync_engine
 from huiliu.channels.tencent.client import Account, TencentClient
 from huiliu.channels.tencent.tokens import TokenStore
 from huiliu.channels.wecom import domain, service
-from huiliu.db.engine import make_sync_engine
 from huiliu.entry_points.domain import WECOM_APP, WECOM_KF
 from huiliu.entry_points.models import EntryPoint
 from huiliu.intake.service import defaults_from
@@ -88,7 +87,7 @@ async def receive_wecom_callback(
             order_lookup=order_lookup,
         )
         if isinstance(received, domain.ContactChange) and received.change in domain.CONTACT_KEPT:
-            engine = sync_engine(request, runtime)
+            engine = sync_engine(request, runtime.settings.database_url)
             background.add_task(enrich_contact, runtime, engine, entry_point, received)
         return PlainTextResponse(SUCCESS)
     try:
@@ -96,18 +95,14 @@ async def receive_wecom_callback(
     except domain.UnsupportedMessage:
         return PlainTextResponse(SUCCESS)
     background.add_task(
-        pull_kf_messages, runtime, sync_engine(request, runtime), entry_point, notice, order_lookup
+        pull_kf_messages,
+        runtime,
+        sync_engine(request, runtime.settings.database_url),
+        entry_point,
+        notice,
+        order_lookup,
     )
     return PlainTextResponse(SUCCESS)
-
-
-def sync_engine(request: Request, runtime: Runtime) -> Engine:
-    """The sync engine the token store uses in API processes (made once per app)."""
-    engine: Engine | None = getattr(request.app.state, "tencent_sync_engine", None)
-    if engine is None:
-        engine = make_sync_engine(runtime.settings.database_url)
-        request.app.state.tencent_sync_engine = engine
-    return engine
 
 
 def _client(http: httpx.Client, engine: Engine, entry_point: EntryPoint) -> TencentClient:
