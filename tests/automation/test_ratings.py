@@ -97,6 +97,12 @@ async def test_a_low_rating_opens_a_qa_review_and_notifies_qa(
     assert notification.payload["recipients"] == [str(qa_user)]
     assert notification.payload["severity"] == "warning"
     assert sorted(event.changes["rating"]["to"] for event in rated) == [2, 5]
+    dry = await client.post(
+        "/api/v1/rules/dry-run",
+        json={"ticket_id": ticket["id"], "event": "rating.given"},
+        headers=admin.headers,
+    )
+    assert dry.json()["facts"]["rating"] == 2 and dry.json()["facts"]["rating_comment"] == "师傅迟到两小时"
 
 
 async def test_the_customer_rates_on_the_progress_page(

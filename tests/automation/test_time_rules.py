@@ -130,6 +130,13 @@ async def test_the_24h_preset_escalates_and_texts_the_lead_once(
         await sweep_ticket(runtime, tenant, ticket_id, clock.utcnow())
     assert (await ticket_row(runtime, tenant, ticket_id)).priority == "high"
     assert await count(runtime, tenant, RuleRun, RuleRun.ticket_id == ticket_id) == 1
+    # The dry run sees the record as the sweep does.
+    dry = await client.post(
+        "/api/v1/rules/dry-run", json={"ticket_id": str(ticket_id), "event": "timer"}, headers=admin.headers
+    )
+    assert dry.status_code == 200, dry.text
+    [outcome] = [item for item in dry.json()["outcomes"] if item["rule_id"] == str(rule.id)]
+    assert outcome["outcome"] == "already_fired"
 
 
 async def test_an_agent_reply_before_the_deadline_keeps_the_rule_quiet(

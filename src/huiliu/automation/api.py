@@ -12,8 +12,9 @@ from huiliu.auth.deps import ActorDep, RuntimeDep
 from huiliu.auth.domain import Actor
 from huiliu.automation import queries, service
 from huiliu.automation.domain import EventType
-from huiliu.automation.facts_builder import build_facts
 from huiliu.automation.models import Rule
+from huiliu.automation.reactor import current_facts
+from huiliu.automation.rule_cache import compile_tenant_rules
 from huiliu.automation.schemas import (
     RULE_EXAMPLE,
     DryRunOut,
@@ -28,11 +29,9 @@ from huiliu.automation.schemas import (
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import NotFound
 from huiliu.core.idempotency_api import run_idempotent
-from huiliu.customers import queries as customer_queries
 from huiliu.runtime import Runtime
 
-# The dry run reads the ticket and its conversation through the tickets' read side (visibility
-# included); nothing below the router imports tickets.
+# The dry run checks the ticket's visibility through the tickets' read side.
 from huiliu.tickets import queries as ticket_queries
 
 router = APIRouter(prefix="/api/v1/rules", tags=["rules"])
@@ -146,15 +145,11 @@ async def dry_run(body: DryRunRequest, actor: ActorDep, runtime: RuntimeDep) -> 
     now = utcnow()
     async with runtime.db.read(actor.tenant_id) as session:
         ticket = await ticket_queries.get_visible_ticket(session, actor, body.ticket_id)
-        timeline = await ticket_queries.ticket_timeline(session, ticket.id)
-        customer = None
-        if ticket.customer_id is not None:
-            try:
-                customer = await customer_queries.get_customer(session, ticket.customer_id)
-            except NotFound:
-                customer = None
         rows = await queries.list_rules(session)
-    facts = build_facts(ticket, customer, timeline["messages"], timeline["events"], now=now)
+        # The facts the reactor and the timer sweep would see (rating, SLA percentages, and for
+        # "timer" the automations already fired for their anchors).
+        compiled = compile_tenant_rules([(row.id, row.definition) for row in rows])
+        facts, _ = await current_facts(session, compiled, ticket.id, now, timer=body.event == "timer")
     report = service.run_dry_run(rows, facts, EventType(body.event), body.rule_ids)
     return {"ticket_id": ticket.id, "evaluated_at": now, **report}
 

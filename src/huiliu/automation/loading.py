@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.automation.domain import TicketFacts
 from huiliu.automation.facts_builder import STATUS_EVENTS, build_facts
@@ -73,14 +74,22 @@ async def load_facts(uow: UnitOfWork, ticket_id: uuid.UUID, *, now: datetime) ->
     """The facts rules test about the ticket at ``now``, as this unit of work sees it (pending changes
     are flushed first, so rules see what earlier rules and actions did)."""
     await uow.session.flush()
-    ticket = await load_ticket(uow, ticket_id)
+    return await read_facts(uow.session, ticket_id, now=now)
+
+
+async def read_facts(session: AsyncSession, ticket_id: uuid.UUID, *, now: datetime) -> TicketFacts:
+    """The facts rules test about the ticket at ``now``, read with ``session`` (scoped to the
+    ticket's tenant): what the reactor, the timer handler and the dry run see."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("ticket not found")
     customer = None
     if ticket.customer_id is not None:
-        customer = await uow.session.get(Customer, ticket.customer_id)
+        customer = await session.get(Customer, ticket.customer_id)
     messages = [
         _Message(row)
         for row in (
-            await uow.session.execute(
+            await session.execute(
                 select(
                     Message.author_kind, Message.public, Message.body, Message.created_at, Message.received_at
                 ).where(Message.ticket_id == ticket_id)
@@ -90,7 +99,7 @@ async def load_facts(uow: UnitOfWork, ticket_id: uuid.UUID, *, now: datetime) ->
     events = [
         _Event(row.type, row.changes or {}, row.created_at)
         for row in (
-            await uow.session.execute(
+            await session.execute(
                 select(TicketEvent.type, TicketEvent.changes, TicketEvent.created_at)
                 .where(
                     TicketEvent.ticket_id == ticket_id,

@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.automation.apply import RULE, Origin, apply_actions
 from huiliu.automation.domain import (
@@ -43,9 +44,10 @@ from huiliu.automation.domain import (
     evaluate,
     field_spec,
 )
+from huiliu.automation.domain import Rule as CompiledRule
 from huiliu.automation.domain.facts import CUSTOM_FIELD_PREFIX
 from huiliu.automation.domain.schedule import anchor_key, next_instant
-from huiliu.automation.loading import TICKET_RATED, load_facts
+from huiliu.automation.loading import TICKET_RATED, read_facts
 from huiliu.automation.models import Rule, RuleRun
 from huiliu.automation.rule_cache import DEFAULT_TTL, RuleCache, TenantRules
 from huiliu.automation.sla_facts import SlaView, load_sla, sla_next_instant, with_percents
@@ -132,6 +134,34 @@ def _ticket_id(event: DomainEvent) -> uuid.UUID | None:
 def _actor_name(event: DomainEvent) -> str:
     actor = event.data.get("actor")
     return str(actor.get("name") or "") if isinstance(actor, dict) else ""
+
+
+async def with_automations_fired(
+    session: AsyncSession, automations: Sequence[CompiledRule], ticket_id: uuid.UUID, facts: TicketFacts
+) -> TicketFacts:
+    """The facts with ``automations_fired``: the automations recorded in ``rule_runs`` for the
+    ticket with their current anchor."""
+    rows = await session.execute(
+        select(RuleRun.rule_id, RuleRun.anchor).where(RuleRun.ticket_id == ticket_id)
+    )
+    recorded = {(str(rule_id), anchor) for rule_id, anchor in rows.all()}
+    fired = frozenset(rule.id for rule in automations if (rule.id, anchor_key(rule, facts)) in recorded)
+    return replace(facts, automations_fired=fired)
+
+
+async def current_facts(
+    session: AsyncSession, rules: TenantRules, ticket_id: uuid.UUID, now: datetime, *, timer: bool
+) -> tuple[TicketFacts, SlaView | None]:
+    """What the rules see about a ticket at ``now``: its facts, the SLA percentages when a rule reads
+    them, and for time rules (``timer``) the automations already fired for their anchors."""
+    facts = await read_facts(session, ticket_id, now=now)
+    view = None
+    if rules.reads_sla:
+        view = await load_sla(session, ticket_id)
+        facts = with_percents(facts, view)
+    if timer and rules.automations:
+        facts = await with_automations_fired(session, rules.automations, ticket_id, facts)
+    return facts, view
 
 
 def rule_origin(firing: Firing) -> Origin:
@@ -227,31 +257,16 @@ class TriggerReactor:
     async def facts(
         self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime
     ) -> tuple[TicketFacts, SlaView | None]:
-        """The ticket's facts at ``now``, with the SLA percentages when a rule reads them."""
-        facts = await load_facts(uow, ticket_id, now=now)
-        if not rules.reads_sla:
-            return facts, None
-        view = await load_sla(uow, ticket_id)
-        return with_percents(facts, view), view
-
-    async def _fired(
-        self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, facts: TicketFacts
-    ) -> TicketFacts:
-        """The facts with ``automations_fired``: the automations recorded for their current anchor."""
-        rows = await uow.session.execute(
-            select(RuleRun.rule_id, RuleRun.anchor).where(RuleRun.ticket_id == ticket_id)
-        )
-        recorded = {(str(rule_id), anchor) for rule_id, anchor in rows.all()}
-        fired = frozenset(
-            rule.id for rule in rules.automations if (rule.id, anchor_key(rule, facts)) in recorded
-        )
-        return replace(facts, automations_fired=fired)
+        """The ticket's facts at ``now`` as this unit of work sees it (flushed first)."""
+        await uow.session.flush()
+        return await current_facts(uow.session, rules, ticket_id, now, timer=False)
 
     async def automation_facts(
         self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime
     ) -> tuple[TicketFacts, SlaView | None]:
-        facts, view = await self.facts(uow, rules, ticket_id, now)
-        return await self._fired(uow, rules, ticket_id, facts), view
+        """The facts for time rules: with the automations already fired for their anchors."""
+        await uow.session.flush()
+        return await current_facts(uow.session, rules, ticket_id, now, timer=True)
 
     async def next_due(
         self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime

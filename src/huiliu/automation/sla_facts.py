@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from huiliu.automation.domain import Rule, TicketFacts
 from huiliu.core.errors import NotFound
-from huiliu.db.session import UnitOfWork
 from huiliu.sla import queries as sla_queries
 from huiliu.sla.domain import BusinessCalendar
 from huiliu.sla.domain.policy import METRICS
@@ -47,18 +48,18 @@ def reads_sla(paths: Iterable[str]) -> bool:
     return any(path.startswith(SLA_PREFIX) for path in paths)
 
 
-async def load_sla(uow: UnitOfWork, ticket_id: uuid.UUID) -> SlaView | None:
+async def load_sla(session: AsyncSession, ticket_id: uuid.UUID) -> SlaView | None:
     """The ticket's SLA state, or None when no SLA policy applies to it."""
-    row = await sla_queries.ticket_sla(uow.session, ticket_id)
+    row = await sla_queries.ticket_sla(session, ticket_id)
     if row is None:
         return None
     policy = None
     if row.policy_id is not None:
         try:
-            policy = await sla_queries.get_policy(uow.session, row.policy_id)
+            policy = await sla_queries.get_policy(session, row.policy_id)
         except NotFound:
             policy = None
-    calendar = sla_queries.calendar_value(await sla_queries.policy_calendar(uow.session, policy))
+    calendar = sla_queries.calendar_value(await sla_queries.policy_calendar(session, policy))
     return SlaView(calendar, from_json(row.clocks or {}, paused=row.paused))
 
 
