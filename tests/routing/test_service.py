@@ -11,6 +11,7 @@ import pytest
 from huiliu.core import clock
 from huiliu.core import events as ev
 from huiliu.core.errors import Conflict, NotFound, ValidationFailed
+from huiliu.core.outbox import OutboxRow
 from huiliu.customers.models import Customer
 from huiliu.routing import service
 from huiliu.runtime import Runtime
@@ -51,6 +52,10 @@ async def test_least_loaded_assigns_and_records_the_reason(runtime: Runtime) -> 
     assert assigned.reason == outcome.reason
     assert "least loaded of 2" in assigned.reason
     assert assigned.actor_kind == "system" and assigned.actor_name == "routing"
+    async with runtime.db.read(desk.tenant.id) as session:
+        row = await session.get(OutboxRow, assigned.id)
+    assert row is not None and row.event_type == ev.TICKET_ASSIGNED
+    assert row.payload["data"]["reason"] == outcome.reason
 
 
 async def test_round_robin_rotates_through_the_stored_position(runtime: Runtime) -> None:
