@@ -35,7 +35,9 @@ def upgrade() -> None:
             ["ticket_id"], ["tickets.id"], name=op.f("fk_rule_runs_ticket_id_tickets"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rule_runs")),
-        sa.UniqueConstraint("rule_id", "ticket_id", "anchor", name=op.f("uq_rule_runs_rule_id_ticket_id_anchor")),
+        sa.UniqueConstraint(
+            "rule_id", "ticket_id", "anchor", name=op.f("uq_rule_runs_rule_id_ticket_id_anchor")
+        ),
     )
     with op.batch_alter_table("rule_runs", schema=None) as batch_op:
         batch_op.create_index("ix_rule_runs_ticket", ["ticket_id"], unique=False)
