@@ -245,3 +245,27 @@ def test_an_origin_is_a_rule_or_an_sla_tier() -> None:
     with pytest.raises(ValueError):
         Origin("robot", "x", "y")
     assert Origin("sla_tier", "t", "100 %").actor_name == "sla_tier:100 %"
+
+
+async def test_assign_through_a_routing_policy_and_a_missing_policy_skips(
+    runtime: Any, tenant: Any, admin: Member
+) -> None:
+    from huiliu.routing import service as routing
+
+    team = await make_team(runtime, tenant, "售后")
+    agent = await make_member(runtime, tenant, "agent", team=team, name="小周")
+    async with runtime.db.uow(tenant.id) as uow:
+        await routing.put_profile(uow, admin.actor, agent.user.id, {"presence": "online"})
+    async with runtime.db.uow(tenant.id) as uow:
+        await routing.create_policy(
+            uow, admin.actor, {"name": "售后轮询", "definition": {"strategy": "least_loaded"}}
+        )
+    ticket = await make_ticket(runtime, admin)
+    applied = await apply(runtime, tenant, ticket["id"], [Assign(None, "售后", "售后轮询", REASON)])
+    assert applied[0].outcome == "applied" and "售后轮询" in applied[0].detail
+    row = await ticket_row(runtime, tenant, ticket["id"])
+    assert (row.team_id, row.assignee_id) == (team.id, agent.user.id)
+    assigned = [r for r in await events(runtime, tenant, ticket["id"]) if r.type == "ticket.assigned"]
+    assert assigned[-1].actor_name == "rule:退款转售后"
+    missing = await apply(runtime, tenant, ticket["id"], [Assign(None, None, "没有这个策略", REASON)])
+    assert missing[0].outcome == "skipped" and "没有这个策略" in missing[0].detail
