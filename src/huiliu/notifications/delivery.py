@@ -1,0 +1,388 @@
+"""Delivering ``notification`` outbox rows, the worker's side (sync SQLAlchemy, sync HTTP).
+
+A ``notification`` row (written by automation when a rule or an SLA tier notifies) fans out, in one
+transaction, into one ``notification_delivery`` outbox row per recipient and channel (one per group
+chat for group robots), each with a ``notification_deliveries`` row of the same id. The recipient's
+channels are the row's own, else the recipient's preference for the event, else in-app; quiet hours
+hold a non-critical delivery until they end (its row is due then). A channel with no active provider
+configured is dead at once, with the reason, so an admin sees it in the dead letters.
+
+Each delivery row is then one attempt at a time through its provider, retried with backoff by the
+worker's lease machinery (``huiliu.worker``); the provider's classification (retryable or permanent)
+decides between a retry and a dead letter. In-app deliveries store an inbox row whose id is the
+delivery's id (stored once however often it runs) and publish a live event."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, cast
+
+import httpx
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from huiliu.auth.models import User
+from huiliu.core.clock import utcnow
+from huiliu.core.outbox import STATE_DEAD, STATE_DELIVERED, STATE_PENDING, OutboxRow
+from huiliu.db.session import ScopedSession, scope_sync_session
+from huiliu.notifications.domain import (
+    CHANNEL_PROVIDERS,
+    GROUP_CHANNELS,
+    IN_APP,
+    KIND_NOTIFICATION_DELIVERY,
+    QuietHours,
+    channels_for,
+    delivery_id,
+    parse_clock,
+)
+from huiliu.notifications.models import (
+    InboxItem,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPreference,
+)
+from huiliu.notifications.providers import DeliveryFailed, OutgoingMessage, Sent, build_notifier
+from huiliu.settings import Settings
+from huiliu.webhooks.delivery import AttemptResult
+
+log = logging.getLogger("huiliu.notifications")
+
+LIVE_EVENT = "notification.created"
+MAX_TITLE = 300
+
+# Publishes a live message for a tenant (the hub's message shape); None where no hub is reachable.
+Publisher = Callable[[uuid.UUID, dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempted:
+    result: AttemptResult
+    # True when no retry can help: the delivery goes dead at once.
+    permanent: bool = False
+    provider_message_id: str | None = None
+
+
+def _insert_if_absent(session: Session, model: type[Any]) -> Any:
+    dialect = session.get_bind().dialect.name
+    table = cast(Table, model.__table__)
+    if dialect == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing(index_elements=["id"])
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=["id"])
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def fan_out(session: Session, row: OutboxRow, now: datetime) -> int:
+    """Create the deliveries a notification row owes (insert-if-absent: running twice is harmless).
+    Scopes ``session`` to the row's tenant. Returns how many deliveries are due or waiting."""
+    scope_sync_session(session, row.tenant_id, system=True)
+    payload = row.payload
+    recipients = [user_id for user_id in map(_uuid, payload.get("recipients") or []) if user_id]
+    requested = [str(channel) for channel in payload.get("channels") or []]
+    severity = str(payload.get("severity") or "info")
+    event = str((payload.get("origin") or {}).get("kind") or "*")
+    preferences = {
+        preference.user_id: preference
+        for preference in session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id.in_(recipients))
+        )
+    }
+    providers = _active_providers(session)
+    planned: list[tuple[uuid.UUID | None, str, datetime | None, list[str]]] = []
+    group_mentions: dict[str, list[str]] = {}
+    for user_id in recipients:
+        preference = preferences.get(user_id)
+        chosen = channels_for(requested, preference.event_channels if preference else None, event)
+        for channel in chosen:
+            if channel in GROUP_CHANNELS:
+                mentions = group_mentions.setdefault(channel, [])
+                if preference is not None and preference.phone:
+                    mentions.append(preference.phone)
+                continue
+            planned.append((user_id, channel, _release_at(preference, now, severity), []))
+    planned += [(None, channel, None, mentions) for channel, mentions in group_mentions.items()]
+    outbox_rows: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    ticket = payload.get("ticket") or {}
+    for recipient_id, channel, release, mentions in planned:
+        provider = _provider_for(providers, channel)
+        dead_reason = None
+        if channel != IN_APP and provider is None:
+            dead_reason = f"no active provider is configured for the {channel} channel"
+        identifier = delivery_id(row.id, recipient_id, channel)
+        state = STATE_DEAD if dead_reason else STATE_PENDING
+        outbox_rows.append(
+            {
+                "id": identifier,
+                "tenant_id": row.tenant_id,
+                "kind": KIND_NOTIFICATION_DELIVERY,
+                "event_id": identifier,
+                "event_type": row.event_type,
+                "payload": {
+                    **payload,
+                    "recipient_id": str(recipient_id) if recipient_id else None,
+                    "channel": channel,
+                    "provider_channel_id": str(provider.id) if provider else None,
+                    "mentions": mentions,
+                },
+                "target_id": provider.id if provider else None,
+                "parent_id": row.id,
+                "state": state,
+                "attempts": 0,
+                "next_attempt_at": release or now,
+                "last_error": dead_reason,
+                "created_at": now,
+            }
+        )
+        deliveries.append(
+            {
+                "id": identifier,
+                "tenant_id": row.tenant_id,
+                "notification_id": row.id,
+                "ticket_id": _uuid(ticket.get("id")),
+                "recipient_id": recipient_id,
+                "channel": channel,
+                "provider_channel_id": provider.id if provider else None,
+                "severity": severity,
+                "state": state,
+                "attempts": 0,
+                "not_before": release,
+                "last_error": dead_reason,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    if outbox_rows:
+        session.execute(_insert_if_absent(session, OutboxRow), outbox_rows)
+        session.execute(_insert_if_absent(session, NotificationDelivery), deliveries)
+    return sum(1 for item in outbox_rows if item["state"] == STATE_PENDING)
+
+
+def _release_at(preference: NotificationPreference | None, now: datetime, severity: str) -> datetime | None:
+    if preference is None or not preference.quiet_start or not preference.quiet_end:
+        return None
+    quiet = QuietHours(
+        parse_clock(preference.quiet_start), parse_clock(preference.quiet_end), preference.timezone
+    )
+    return quiet.release_at(now, severity)
+
+
+def _active_providers(session: Session) -> list[NotificationChannel]:
+    return list(
+        session.scalars(
+            select(NotificationChannel)
+            .where(NotificationChannel.is_active.is_(True))
+            .order_by(NotificationChannel.created_at, NotificationChannel.id)
+        )
+    )
+
+
+def _provider_for(providers: list[NotificationChannel], channel: str) -> NotificationChannel | None:
+    kinds = CHANNEL_PROVIDERS.get(channel, ())
+    return next((provider for provider in providers if provider.kind in kinds), None)
+
+
+def compose(payload: dict[str, Any], identifier: uuid.UUID, console_url: str) -> OutgoingMessage:
+    """The message of a delivery row, without the recipient's addresses."""
+    ticket = payload.get("ticket") or {}
+    number = str(ticket.get("number") or "")
+    ticket_title = str(ticket.get("title") or "")
+    severity = str(payload.get("severity") or "info")
+    text = str(payload.get("message") or "")
+    title = f"工单 {number} {ticket_title}".strip() if number else (ticket_title or "汇流通知")
+    if severity == "critical":
+        title = f"【紧急】{title}"
+    link = f"{console_url}/tickets/{ticket['id']}" if ticket.get("id") else None
+    variables = {
+        "ticket_id": str(ticket.get("id") or ""),
+        "ticket_number": number,
+        "ticket_title": ticket_title,
+        "message": text,
+        "severity": severity,
+        "link": link or "",
+    }
+    return OutgoingMessage(
+        delivery_id=identifier,
+        title=title[:MAX_TITLE],
+        text=text or title,
+        severity=severity,
+        link=link,
+        variables=variables,
+        mentions=tuple(str(mobile) for mobile in payload.get("mentions") or []),
+    )
+
+
+class NotificationSender:
+    """Sends one delivery row. Holds the sync engine, the HTTP client and the live publisher; safe to
+    share between worker threads."""
+
+    def __init__(
+        self, settings: Settings, engine: Any, http: httpx.Client, *, publisher: Publisher | None = None
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.publisher = publisher
+        self._sessions = sessionmaker(engine, class_=ScopedSession, expire_on_commit=False, autoflush=False)
+
+    def _session(self, tenant_id: uuid.UUID) -> Session:
+        return scope_sync_session(self._sessions(), tenant_id, system=True)
+
+    def deliver(self, row: OutboxRow) -> Attempted:
+        """One attempt: returns what happened, never raises for a provider's answer."""
+        started = time.perf_counter()
+        payload = row.payload
+        channel = str(payload.get("channel") or "")
+        recipient_id = _uuid(payload.get("recipient_id"))
+        message = compose(payload, row.id, self.settings.public_url)
+        try:
+            with self._session(row.tenant_id) as session:
+                user = session.get(User, recipient_id) if recipient_id else None
+                if recipient_id and (user is None or not user.is_active):
+                    raise DeliveryFailed("the recipient is gone or inactive", retryable=False)
+                phone = None
+                if recipient_id:
+                    phone = session.scalar(
+                        select(NotificationPreference.phone).where(
+                            NotificationPreference.user_id == recipient_id
+                        )
+                    )
+                provider = None
+                provider_id = _uuid(payload.get("provider_channel_id"))
+                if channel != IN_APP:
+                    provider = session.get(NotificationChannel, provider_id) if provider_id else None
+                    if provider is None or not provider.is_active:
+                        raise DeliveryFailed(f"the {channel} provider is gone or disabled", retryable=False)
+                    config = {**provider.config, **provider.secrets}
+                    kind = provider.kind
+            addressed = replace(
+                message, email=user.email if user is not None else None, phone=phone, user_id=recipient_id
+            )
+            if channel == IN_APP:
+                sent = self._store_inbox(row, addressed)
+            else:
+                sent = build_notifier(
+                    kind, config, self.http, timeout=self.settings.webhook_timeout_seconds
+                ).send(addressed)
+        except DeliveryFailed as exc:
+            result = AttemptResult(False, exc.status_code, exc.reason, _ms(started))
+            return Attempted(result, permanent=not exc.retryable)
+        return Attempted(
+            AttemptResult(True, sent.status_code, None, _ms(started)), False, sent.provider_message_id
+        )
+
+    def _store_inbox(self, row: OutboxRow, message: OutgoingMessage) -> Sent:
+        if message.user_id is None:
+            raise DeliveryFailed("an in-app notification needs a recipient", retryable=False)
+        now = utcnow()
+        item = {
+            "id": row.id,
+            "tenant_id": row.tenant_id,
+            "user_id": message.user_id,
+            "notification_id": row.parent_id or row.id,
+            "ticket_id": _uuid(message.variables.get("ticket_id")),
+            "severity": message.severity,
+            "title": message.title,
+            "body": message.text,
+            "link": message.link,
+            "read_at": None,
+            "created_at": now,
+        }
+        with self._session(row.tenant_id) as session, session.begin():
+            session.execute(_insert_if_absent(session, InboxItem), [item])
+        self._publish(row.tenant_id, item)
+        return Sent(str(row.id), None)
+
+    def _publish(self, tenant_id: uuid.UUID, item: dict[str, Any]) -> None:
+        if self.publisher is None:
+            return
+        message = live_message(item)
+        try:
+            self.publisher(tenant_id, message)
+        except Exception:  # the inbox row is stored; the console also polls, so a lost push is harmless
+            log.warning("could not publish the live notification %s", item["id"], exc_info=True)
+
+
+def live_message(item: dict[str, Any]) -> dict[str, Any]:
+    """The hub message for a new inbox item: the audience is the recipient (as assignee), so only
+    someone who sees that user's tickets receives it; the console shows it to the recipient alone."""
+    created = item["created_at"]
+    return {
+        "id": str(item["id"]),
+        "type": LIVE_EVENT,
+        "occurred_at": created.isoformat().replace("+00:00", "Z")
+        if isinstance(created, datetime)
+        else created,
+        "data": {
+            "notification": {
+                "id": str(item["id"]),
+                "recipient_id": str(item["user_id"]),
+                "ticket_id": str(item["ticket_id"]) if item.get("ticket_id") else None,
+                "severity": item["severity"],
+                "title": item["title"],
+                "body": item["body"],
+                "link": item.get("link"),
+            }
+        },
+        "audience": {"team_id": None, "assignee_id": str(item["user_id"])},
+    }
+
+
+def redis_publisher(redis_url: str) -> Publisher:
+    """Publishes onto the channel the API processes' ``RedisHub`` relays to their SSE streams."""
+    import orjson
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+
+    def publish(tenant_id: uuid.UUID, message: dict[str, Any]) -> None:
+        client.publish(f"huiliu:live:{tenant_id}", orjson.dumps(message, default=str))
+
+    return publish
+
+
+def record_attempt(session: Session, row: OutboxRow, values: dict[str, Any], attempted: Attempted) -> None:
+    """Mirror the settled outbox row onto its ``notification_deliveries`` row (same transaction)."""
+    changes: dict[str, Any] = {
+        "state": values["state"],
+        "attempts": values["attempts"],
+        "last_error": values.get("last_error"),
+        "updated_at": utcnow(),
+    }
+    if values["state"] == STATE_DELIVERED:
+        changes["delivered_at"] = values.get("delivered_at")
+        changes["provider_message_id"] = attempted.provider_message_id
+    session.execute(
+        update(NotificationDelivery)
+        .where(NotificationDelivery.id == row.id)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+__all__ = [
+    "LIVE_EVENT",
+    "STATE_DEAD",
+    "Attempted",
+    "NotificationSender",
+    "compose",
+    "fan_out",
+    "live_message",
+    "record_attempt",
+    "redis_publisher",
+]

@@ -1,0 +1,130 @@
+"""Notifications, the pure part: channels and severities, how a recipient's channels are chosen, quiet
+hours, and the ids of deliveries. No I/O."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# The channels a rule or an SLA tier can name (automation's NOTIFY_CHANNELS) and the provider kinds
+# that serve each; ``in_app`` needs no provider, ``wechat`` (customer template messages) has none yet.
+IN_APP = "in_app"
+CHANNEL_PROVIDERS: dict[str, tuple[str, ...]] = {
+    IN_APP: (),
+    "email": ("email",),
+    "sms": ("aliyun_sms", "tencent_sms"),
+    "wecom": ("wecom",),
+    "dingtalk": ("dingtalk",),
+    "feishu": ("feishu",),
+    "wechat": (),
+}
+CHANNELS: tuple[str, ...] = tuple(CHANNEL_PROVIDERS)
+# Group robots post once into a group chat (mentioning the recipients) instead of once per person.
+GROUP_CHANNELS = frozenset({"wecom", "dingtalk", "feishu"})
+DEFAULT_CHANNELS: tuple[str, ...] = (IN_APP,)
+
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+CRITICAL = "critical"
+
+# Preference keys: what asked for the notification (automation origins), or ``*`` for everything.
+ANY_EVENT = "*"
+EVENTS: tuple[str, ...] = (ANY_EVENT, "rule", "sla_tier")
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_DELIVERY_NAMESPACE = uuid.UUID("3b0a3f58-6a2c-4c4e-8f0e-0f8a51a1c0d7")
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def delivery_id(notification_id: uuid.UUID, recipient_id: uuid.UUID | None, channel: str) -> uuid.UUID:
+    """The id of the delivery of one notification to one recipient on one channel: derived, so a
+    fan-out that runs twice after a crash creates nothing new."""
+    return uuid.uuid5(_DELIVERY_NAMESPACE, f"{notification_id}:{recipient_id or 'group'}:{channel}")
+
+
+def parse_clock(value: str) -> time:
+    """``HH:MM`` (24-hour) as a time; ``ValueError`` otherwise."""
+    match = _CLOCK.match(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a time of day (HH:MM)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+def normalize_channels(channels: Iterable[str]) -> list[str]:
+    result: list[str] = []
+    for channel in channels:
+        if channel not in CHANNEL_PROVIDERS:
+            raise ValueError(f"unknown channel {channel!r}: use {', '.join(CHANNELS)}")
+        if channel not in result:
+            result.append(channel)
+    return result
+
+
+def normalize_event_channels(value: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """A preference's event → channels map, checked; ``ValueError`` names the first problem."""
+    result: dict[str, list[str]] = {}
+    for event, channels in value.items():
+        if event not in EVENTS:
+            raise ValueError(f"unknown event {event!r}: use {', '.join(EVENTS)}")
+        result[event] = normalize_channels(channels)
+    return result
+
+
+def channels_for(
+    requested: Sequence[str], event_channels: Mapping[str, Sequence[str]] | None, event: str
+) -> list[str]:
+    """A recipient's channels: the ones the rule named, else the recipient's preference for the event
+    (or for every event), else in-app."""
+    if requested:
+        return list(dict.fromkeys(requested))
+    if event_channels:
+        for key in (event, ANY_EVENT):
+            chosen = event_channels.get(key)
+            if chosen is not None:
+                return list(dict.fromkeys(chosen))
+    return list(DEFAULT_CHANNELS)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window (local time of ``timezone``) in which only critical notifications go out; the
+    others wait until it ends. ``start`` after ``end`` spans midnight (22:00–08:00)."""
+
+    start: time
+    end: time
+    timezone: str = DEFAULT_TIMEZONE
+
+    def release_at(self, now: datetime, severity: str) -> datetime | None:
+        """When a notification of ``severity`` created at ``now`` (aware) may go out: None for at once
+        (critical, or outside the window), else the window's end (aware, UTC-comparable)."""
+        if severity == CRITICAL or self.start == self.end:
+            return None
+        local = now.astimezone(ZoneInfo(self.timezone))
+        clock = local.timetz().replace(tzinfo=None)
+        if self.start < self.end:
+            inside = self.start <= clock < self.end
+            end_day = local.date()
+        else:
+            inside = clock >= self.start or clock < self.end
+            end_day = local.date() + timedelta(days=1) if clock >= self.start else local.date()
+        if not inside:
+            return None
+        end = datetime.combine(end_day, self.end, tzinfo=ZoneInfo(self.timezone))
+        return end.astimezone(now.tzinfo)
+
+
+# Outbox row kinds: what automation writes (the same string as ``automation.apply.KIND_NOTIFICATION``)
+# and the per-recipient rows the worker fans it out into.
+KIND_NOTIFICATION = "notification"
+KIND_NOTIFICATION_DELIVERY = "notification_delivery"

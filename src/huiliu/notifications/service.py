@@ -1,0 +1,172 @@
+"""Use cases of notifications: configure provider channels (``admin.notifications``), read and mark
+one's own inbox, set one's own preferences, retry a dead delivery. One transaction each."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, update
+
+from huiliu.auth.domain import Actor
+from huiliu.core.clock import utcnow
+from huiliu.core.errors import Conflict, PermissionDenied, ValidationFailed
+from huiliu.core.outbox import STATE_DEAD, STATE_PENDING, OutboxRow
+from huiliu.db.session import UnitOfWork
+from huiliu.notifications import queries
+from huiliu.notifications.channel_settings import check_channel_settings
+from huiliu.notifications.domain import CHANNEL_PROVIDERS, IN_APP, KIND_NOTIFICATION_DELIVERY
+from huiliu.notifications.models import (
+    InboxItem,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPreference,
+)
+from huiliu.notifications.schemas import ChannelCreate, ChannelUpdate, Preferences
+
+PERMISSION = "admin.notifications"
+
+
+def user_of(actor: Actor) -> uuid.UUID:
+    """The signed-in user: an inbox and preferences belong to a person, not to an API key."""
+    if actor.id is None:
+        raise PermissionDenied("notifications belong to a signed-in user")
+    return actor.id
+
+
+async def create_channel(uow: UnitOfWork, actor: Actor, request: ChannelCreate) -> NotificationChannel:
+    """Configure a provider for the tenant; deliveries on its channel use the oldest active one."""
+    actor.require(PERMISSION)
+    if await queries.channel_named(uow.session, request.name) is not None:
+        raise Conflict(f"a notification channel named {request.name!r} exists")
+    now = utcnow()
+    channel = NotificationChannel(
+        id=uuid.uuid4(),
+        tenant_id=actor.tenant_id,
+        name=request.name,
+        kind=request.kind,
+        config=request.config,
+        secrets=request.secrets,
+        is_active=request.is_active,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(channel)
+    await uow.commit()
+    return channel
+
+
+async def update_channel(
+    uow: UnitOfWork, actor: Actor, channel_id: uuid.UUID, request: ChannelUpdate
+) -> NotificationChannel:
+    """Change the name, settings, credentials (merged: the ones given replace) or active flag."""
+    actor.require(PERMISSION)
+    channel = await queries.get_channel(uow.session, channel_id)
+    config = dict(request.config) if request.config is not None else dict(channel.config)
+    secrets = {**channel.secrets, **(request.secrets or {})}
+    try:
+        check_channel_settings(channel.kind, config, request.secrets or {}, partial=True)
+        check_channel_settings(channel.kind, config, secrets, partial=False)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from exc
+    if request.name is not None and request.name != channel.name:
+        if await queries.channel_named(uow.session, request.name) is not None:
+            raise Conflict(f"a notification channel named {request.name!r} exists")
+        channel.name = request.name
+    channel.config = config
+    channel.secrets = secrets
+    if request.is_active is not None:
+        channel.is_active = request.is_active
+    channel.updated_at = utcnow()
+    await uow.commit()
+    return channel
+
+
+async def delete_channel(uow: UnitOfWork, actor: Actor, channel_id: uuid.UUID) -> None:
+    """Remove a provider. Its pending deliveries fail at their next attempt (visible as dead letters,
+    retryable once another provider serves the channel)."""
+    actor.require(PERMISSION)
+    channel = await queries.get_channel(uow.session, channel_id)
+    await uow.session.delete(channel)
+    await uow.commit()
+
+
+async def set_preferences(uow: UnitOfWork, actor: Actor, request: Preferences) -> NotificationPreference:
+    """Replace the signed-in user's notification preferences."""
+    user_id = user_of(actor)
+    preference = await queries.preference_of(uow.session, user_id)
+    if preference is None:
+        preference = NotificationPreference(id=uuid.uuid4(), tenant_id=actor.tenant_id, user_id=user_id)
+        uow.session.add(preference)
+    preference.event_channels = request.event_channels
+    preference.quiet_start = request.quiet_start
+    preference.quiet_end = request.quiet_end
+    preference.timezone = request.timezone
+    preference.phone = request.phone
+    preference.updated_at = utcnow()
+    await uow.commit()
+    return preference
+
+
+async def mark_read(uow: UnitOfWork, actor: Actor, item_id: uuid.UUID) -> InboxItem:
+    """Mark one of the user's own notifications read (reading twice keeps the first time)."""
+    item = await queries.inbox_item(uow.session, user_of(actor), item_id)
+    if item.read_at is None:
+        item.read_at = utcnow()
+    await uow.commit()
+    return item
+
+
+async def mark_all_read(uow: UnitOfWork, actor: Actor) -> int:
+    """Mark every unread notification of the user read; returns how many."""
+    user_id = user_of(actor)
+    result = await uow.session.execute(
+        update(InboxItem)
+        .where(InboxItem.user_id == user_id, InboxItem.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    await uow.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def retry_delivery(uow: UnitOfWork, actor: Actor, delivery_id: uuid.UUID) -> NotificationDelivery:
+    """Re-queue a dead delivery: due now with a fresh retry schedule, on the channel's current active
+    provider. Its id (and so the e-mail Message-ID, the SMS OutId) stays the same."""
+    actor.require(PERMISSION)
+    delivery = await queries.get_delivery(uow.session, delivery_id)
+    if delivery.state != STATE_DEAD:
+        raise Conflict(f"only a dead delivery can be retried (this one is {delivery.state})")
+    row = await uow.session.get(OutboxRow, delivery.id)
+    if row is None or row.kind != KIND_NOTIFICATION_DELIVERY:
+        raise Conflict("the delivery's outbox row is gone; it cannot be retried")
+    provider = await _current_provider(uow, delivery.channel)
+    if delivery.channel != IN_APP and provider is None:
+        raise Conflict(f"no active provider is configured for the {delivery.channel} channel")
+    now = utcnow()
+    provider_id = provider.id if provider is not None else None
+    row.payload = {**row.payload, "provider_channel_id": str(provider_id) if provider_id else None}
+    row.target_id = provider_id
+    row.state = STATE_PENDING
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.locked_until = None
+    delivery.state = STATE_PENDING
+    delivery.attempts = 0
+    delivery.provider_channel_id = provider_id
+    delivery.updated_at = now
+    await uow.commit()
+    return delivery
+
+
+async def _current_provider(uow: UnitOfWork, channel: str) -> NotificationChannel | None:
+    kinds = CHANNEL_PROVIDERS.get(channel, ())
+    if not kinds:
+        return None
+    return (
+        await uow.session.execute(
+            select(NotificationChannel)
+            .where(NotificationChannel.is_active.is_(True), NotificationChannel.kind.in_(kinds))
+            .order_by(NotificationChannel.created_at, NotificationChannel.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()

@@ -1,0 +1,112 @@
+"""Pure rules: channel choice, quiet hours (with a frozen clock), delivery ids, channel settings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+import time_machine
+
+from huiliu.automation.apply import KIND_NOTIFICATION as AUTOMATION_KIND
+from huiliu.automation.domain import NOTIFY_CHANNELS, SEVERITIES
+from huiliu.notifications import domain
+from huiliu.notifications.channel_settings import check_channel_settings, secret_hints
+from huiliu.notifications.domain import QuietHours, channels_for, delivery_id
+
+
+def test_the_package_speaks_automations_vocabulary() -> None:
+    assert domain.KIND_NOTIFICATION == AUTOMATION_KIND
+    assert set(NOTIFY_CHANNELS) == set(domain.CHANNELS)
+    assert set(SEVERITIES) == set(domain.SEVERITIES)
+
+
+def test_channels_come_from_the_rule_then_the_preference_then_in_app() -> None:
+    prefs = {"sla_tier": ["sms", "in_app"], "*": ["email"]}
+    assert channels_for(["wecom", "wecom"], prefs, "sla_tier") == ["wecom"]
+    assert channels_for([], prefs, "sla_tier") == ["sms", "in_app"]
+    assert channels_for([], prefs, "rule") == ["email"]
+    assert channels_for([], {}, "rule") == ["in_app"]
+    assert channels_for([], {"rule": []}, "rule") == []
+
+
+def test_preference_channels_are_checked() -> None:
+    assert domain.normalize_event_channels({"*": ["sms", "sms", "in_app"]}) == {"*": ["sms", "in_app"]}
+    with pytest.raises(ValueError, match="unknown channel"):
+        domain.normalize_event_channels({"*": ["fax"]})
+    with pytest.raises(ValueError, match="unknown event"):
+        domain.normalize_event_channels({"ticket.created": ["sms"]})
+
+
+QUIET = QuietHours(time(22, 0), time(8, 0), "Asia/Shanghai")
+
+
+@pytest.mark.parametrize(
+    ("utc_now", "released"),
+    [
+        (datetime(2026, 12, 1, 13, 59, tzinfo=UTC), None),  # 21:59 local: before the window
+        (datetime(2026, 12, 1, 14, 0, tzinfo=UTC), datetime(2026, 12, 2, 0, 0, tzinfo=UTC)),  # 22:00
+        (datetime(2026, 12, 1, 17, 0, tzinfo=UTC), datetime(2026, 12, 2, 0, 0, tzinfo=UTC)),  # 01:00
+        (datetime(2026, 12, 1, 23, 59, tzinfo=UTC), datetime(2026, 12, 2, 0, 0, tzinfo=UTC)),  # 07:59
+        (datetime(2026, 12, 2, 0, 0, tzinfo=UTC), None),  # 08:00: the window is over
+    ],
+)
+def test_quiet_hours_across_midnight_hold_until_the_morning(
+    utc_now: datetime, released: datetime | None
+) -> None:
+    with time_machine.travel(utc_now, tick=False):
+        now = datetime.now(UTC)
+        assert QUIET.release_at(now, "warning") == released
+        assert QUIET.release_at(now, "critical") is None
+
+
+def test_quiet_hours_within_a_day() -> None:
+    lunch = QuietHours(time(12, 0), time(13, 30), "Asia/Shanghai")
+    with time_machine.travel(datetime(2026, 12, 1, 4, 15, tzinfo=UTC), tick=False):  # 12:15 local
+        assert lunch.release_at(datetime.now(UTC), "info") == datetime(2026, 12, 1, 5, 30, tzinfo=UTC)
+    with time_machine.travel(datetime(2026, 12, 1, 6, 0, tzinfo=UTC), tick=False):  # 14:00 local
+        assert lunch.release_at(datetime.now(UTC), "info") is None
+
+
+def test_clock_and_time_zone_values_are_checked() -> None:
+    assert domain.parse_clock("07:05") == time(7, 5)
+    for bad in ("7:05", "24:00", "12:60", "noon"):
+        with pytest.raises(ValueError):
+            domain.parse_clock(bad)
+    with pytest.raises(ValueError):
+        domain.check_timezone("Mars/Olympus")
+
+
+def test_delivery_ids_are_stable_per_recipient_and_channel() -> None:
+    notification, user = uuid.uuid4(), uuid.uuid4()
+    assert delivery_id(notification, user, "sms") == delivery_id(notification, user, "sms")
+    ids = {delivery_id(notification, user, "sms"), delivery_id(notification, user, "email")}
+    ids.add(delivery_id(notification, None, "dingtalk"))
+    ids.add(delivery_id(uuid.uuid4(), user, "sms"))
+    assert len(ids) == 4
+
+
+def test_channel_settings_keep_credentials_out_of_config() -> None:
+    check_channel_settings(
+        "dingtalk", {"base_url": "http://127.0.0.1:9"}, {"access_token": "t"}, partial=False
+    )
+    with pytest.raises(ValueError, match="belong in secrets"):
+        check_channel_settings("dingtalk", {"secret": "x"}, {"access_token": "t"}, partial=False)
+    with pytest.raises(ValueError, match="not credentials"):
+        check_channel_settings("wecom", {}, {"key": "k", "base_url": "x"}, partial=False)
+    with pytest.raises(ValueError, match="needs"):
+        check_channel_settings("aliyun_sms", {"sign_name": "s"}, {}, partial=False)
+    with pytest.raises(ValueError, match="base_url"):
+        check_channel_settings("wecom", {"base_url": "ftp://x"}, {"key": "k"}, partial=False)
+    with pytest.raises(ValueError, match="security"):
+        check_channel_settings(
+            "email", {"host": "h", "from_address": "a@b", "security": "ssl3"}, {}, partial=False
+        )
+    assert secret_hints({"secret": "SEC1234567890", "empty": ""}) == {"secret": "••••7890"}
+
+
+def test_release_time_is_aware_and_in_the_future() -> None:
+    now = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    released = QUIET.release_at(now, "info")
+    assert released is not None and released.tzinfo is not None
+    assert timedelta(0) < released - now <= timedelta(hours=10)
