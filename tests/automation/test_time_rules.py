@@ -286,3 +286,47 @@ async def test_a_rule_on_the_sla_percentage_fires_when_half_the_target_is_used(
     assert (await ticket_row(runtime, tenant, ticket_id)).tags == []
     await sweep_ticket(runtime, tenant, ticket_id, half)
     assert (await ticket_row(runtime, tenant, ticket_id)).tags == ["sla-half"]
+
+
+async def test_business_hours_rules_wait_for_the_next_opening(
+    runtime: Any, tenant: Any, admin: Member
+) -> None:
+    await add_rule(
+        runtime,
+        admin,
+        {
+            "name": "an hour old, in office hours",
+            "conditions": {
+                "all": [
+                    {"field": "hours_since_created", "op": "gte", "value": 1},
+                    {"field": "within_business_hours", "op": "eq", "value": True},
+                ]
+            },
+            "actions": [{"type": "add_tag", "tag": "office"}],
+        },
+    )
+    async with runtime.db.uow(tenant.id) as uow:
+        await rules.create_rule(
+            uow,
+            admin.actor,
+            {
+                "name": "after hours reply",
+                "kind": "trigger",
+                "on": ["ticket.created"],
+                "conditions": {"all": [{"field": "within_business_hours", "op": "eq", "value": False}]},
+                "actions": [{"type": "add_tag", "tag": "after-hours"}],
+            },
+            rule_id=uuid.uuid4(),
+        )
+    saturday_night = datetime(2026, 12, 5, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
+    monday_opening = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    ticket_id = await create_ticket(runtime, admin, saturday_night)
+    assert (await ticket_row(runtime, tenant, ticket_id)).tags == ["after-hours"]
+    assert await timer(runtime, tenant, ticket_id) == saturday_night + timedelta(hours=1)
+    await sweep_ticket(runtime, tenant, ticket_id, saturday_night + timedelta(hours=1))
+    assert await timer(runtime, tenant, ticket_id) == monday_opening
+    await sweep_ticket(runtime, tenant, ticket_id, monday_opening)
+    assert (await ticket_row(runtime, tenant, ticket_id)).tags == ["after-hours", "office"]
+    tuesday_morning = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
+    in_hours = await create_ticket(runtime, admin, tuesday_morning)
+    assert (await ticket_row(runtime, tenant, in_hours)).tags == []

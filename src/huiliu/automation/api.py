@@ -149,7 +149,8 @@ async def dry_run(body: DryRunRequest, actor: ActorDep, runtime: RuntimeDep) -> 
         # The facts the reactor and the timer sweep would see (rating, SLA percentages, and for
         # "timer" the automations already fired for their anchors).
         compiled = compile_tenant_rules([(row.id, row.definition) for row in rows])
-        facts, _ = await current_facts(session, compiled, ticket.id, now, timer=body.event == "timer")
+        seen = await current_facts(session, compiled, ticket.id, now, timer=body.event == "timer")
+    facts = seen.facts
     report = service.run_dry_run(rows, facts, EventType(body.event), body.rule_ids)
     return {"ticket_id": ticket.id, "evaluated_at": now, **report}
 

@@ -28,7 +28,7 @@ import logging
 import uuid
 import weakref
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +43,7 @@ from huiliu.automation.domain import (
     TriggeringEvent,
     evaluate,
     field_spec,
+    with_business_hours,
 )
 from huiliu.automation.domain import Rule as CompiledRule
 from huiliu.automation.domain.facts import CUSTOM_FIELD_PREFIX
@@ -50,12 +51,21 @@ from huiliu.automation.domain.schedule import anchor_key, next_instant
 from huiliu.automation.loading import TICKET_RATED, read_facts
 from huiliu.automation.models import Rule, RuleRun
 from huiliu.automation.rule_cache import DEFAULT_TTL, RuleCache, TenantRules
-from huiliu.automation.sla_facts import SlaView, load_sla, sla_next_instant, with_percents
+from huiliu.automation.sla_facts import (
+    SlaView,
+    load_sla,
+    next_business_start,
+    sla_next_instant,
+    tenant_calendar,
+    with_percents,
+)
 from huiliu.core import events as ev
 from huiliu.core.clock import utcnow
 from huiliu.core.events import DomainEvent
 from huiliu.core.ids import new_id
 from huiliu.db.session import Database, UnitOfWork
+from huiliu.sla.domain import BusinessCalendar
+from huiliu.sla.reactor import CalendarCache
 
 log = logging.getLogger("huiliu.automation")
 
@@ -149,19 +159,39 @@ async def with_automations_fired(
     return replace(facts, automations_fired=fired)
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What the rules see about a ticket: its facts, and the SLA clocks and business calendar they
+    were answered with (when a rule reads them), for scheduling."""
+
+    facts: TicketFacts
+    sla: SlaView | None = None
+    calendar: BusinessCalendar | None = None
+
+
 async def current_facts(
-    session: AsyncSession, rules: TenantRules, ticket_id: uuid.UUID, now: datetime, *, timer: bool
-) -> tuple[TicketFacts, SlaView | None]:
-    """What the rules see about a ticket at ``now``: its facts, the SLA percentages when a rule reads
-    them, and for time rules (``timer``) the automations already fired for their anchors."""
+    session: AsyncSession,
+    rules: TenantRules,
+    ticket_id: uuid.UUID,
+    now: datetime,
+    *,
+    timer: bool,
+    calendars: CalendarCache | None = None,
+) -> Seen:
+    """What the rules see about a ticket at ``now``: its facts; the SLA percentages and
+    ``within_business_hours`` when a rule reads them; and for time rules (``timer``) the automations
+    already fired for their anchors."""
     facts = await read_facts(session, ticket_id, now=now)
-    view = None
+    view = calendar = None
     if rules.reads_sla:
-        view = await load_sla(session, ticket_id)
+        view = await load_sla(session, ticket_id, calendars)
         facts = with_percents(facts, view)
+    if rules.reads_business_hours:
+        calendar = await tenant_calendar(session, calendars)
+        facts = with_business_hours(facts, calendar)
     if timer and rules.automations:
         facts = await with_automations_fired(session, rules.automations, ticket_id, facts)
-    return facts, view
+    return Seen(facts, view, calendar)
 
 
 def rule_origin(firing: Firing) -> Origin:
@@ -185,6 +215,7 @@ class TriggerReactor:
 
     def __init__(self, ttl: float = DEFAULT_TTL) -> None:
         self.cache = RuleCache(ttl)
+        self.calendars = CalendarCache()
         # Per unit of work: actor name of a rule's actions → the rules fired along that chain.
         self._chains: weakref.WeakKeyDictionary[UnitOfWork, dict[str, frozenset[str]]] = (
             weakref.WeakKeyDictionary()
@@ -241,7 +272,7 @@ class TriggerReactor:
     ) -> None:
         fired_before = chains.get(actor_name, frozenset())
         now = utcnow()
-        facts, _ = await self.facts(uow, rules, ticket_id, now)
+        facts = (await self.facts(uow, rules, ticket_id, now)).facts
         result = evaluate(rules.rules, facts, triggering)
         for firing in result.firings:
             if firing.rule_id in fired_before:
@@ -254,37 +285,35 @@ class TriggerReactor:
 
     # --- time rules ---------------------------------------------------------------------------------
 
-    async def facts(
-        self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime
-    ) -> tuple[TicketFacts, SlaView | None]:
+    async def facts(self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime) -> Seen:
         """The ticket's facts at ``now`` as this unit of work sees it (flushed first)."""
         await uow.session.flush()
-        return await current_facts(uow.session, rules, ticket_id, now, timer=False)
+        return await current_facts(uow.session, rules, ticket_id, now, timer=False, calendars=self.calendars)
 
     async def automation_facts(
         self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime
-    ) -> tuple[TicketFacts, SlaView | None]:
+    ) -> Seen:
         """The facts for time rules: with the automations already fired for their anchors."""
         await uow.session.flush()
-        return await current_facts(uow.session, rules, ticket_id, now, timer=True)
+        return await current_facts(uow.session, rules, ticket_id, now, timer=True, calendars=self.calendars)
 
     async def next_due(
         self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime
     ) -> datetime | None:
         """When the ticket's time rules next need the sweep: now if an automation would fire already,
         else the next instant a time or SLA condition turns true, else never."""
-        facts, view = await self.automation_facts(uow, rules, ticket_id, now)
+        seen = await self.automation_facts(uow, rules, ticket_id, now)
+        facts = seen.facts
         if evaluate(rules.rules, facts, EventType.TIMER).firings:
             return now
         instants = [
-            at
-            for at in (
-                next_instant(rules.automations, facts),
-                sla_next_instant(rules.automations, facts, view),
-            )
-            if at is not None
+            next_instant(rules.automations, facts),
+            sla_next_instant(rules.automations, facts, seen.sla),
+            next_business_start(rules.automations, facts, seen.calendar)
+            if seen.calendar is not None
+            else None,
         ]
-        return min(instants, default=None)
+        return min((at for at in instants if at is not None), default=None)
 
     async def schedule(self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID) -> None:
         """Set the ticket's ``rules`` timer after a change. When an automation reads SLA facts the
@@ -302,7 +331,7 @@ class TriggerReactor:
         rules = await self.rules_for(uow)
         if not rules.automations:
             return None
-        facts, _ = await self.automation_facts(uow, rules, ticket_id, now)
+        facts = (await self.automation_facts(uow, rules, ticket_id, now)).facts
         result = evaluate(rules.rules, facts, EventType.TIMER)
         compiled = {rule.id: rule for rule in rules.automations}
         for firing in result.firings:

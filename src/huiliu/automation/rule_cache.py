@@ -46,6 +46,10 @@ class TenantRules:
         return any(path.startswith("sla.") for path in self.rules.readers)
 
     @property
+    def reads_business_hours(self) -> bool:
+        return "within_business_hours" in self.rules.readers
+
+    @property
     def automations_read_sla(self) -> bool:
         return any(path.startswith("sla.") for rule in self.automations for path in rule.conditions.reads)
 

@@ -1,9 +1,10 @@
-"""SLA facts for rules: how much of each SLA target a ticket has used (``sla.first_response_percent``,
-``sla.next_response_percent``, ``sla.resolution_percent`` and their maximum ``sla.percent``), read
-from the ticket's SLA state (``huiliu.sla``), and when a rule's ``sla.* ≥ N`` condition turns true,
-so the ``rules`` timer wakes the sweep then. Loaded only for tenants whose rules read an ``sla.``
-fact. Only a metric whose cycle is open counts (a first response already given no longer has a
-percentage)."""
+"""SLA and business-calendar facts for rules: how much of each SLA target a ticket has used
+(``sla.first_response_percent``, ``sla.next_response_percent``, ``sla.resolution_percent`` and their
+maximum ``sla.percent``), read from the ticket's SLA state (``huiliu.sla``), and when a rule's
+``sla.* ≥ N`` condition turns true, so the ``rules`` timer wakes the sweep then; and
+``within_business_hours`` on the tenant's default business calendar. Loaded only for tenants whose
+rules read those facts. Only a metric whose cycle is open counts (a first response already given no
+longer has a percentage)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from huiliu.automation.domain import Rule, TicketFacts
 from huiliu.core.errors import NotFound
 from huiliu.sla import queries as sla_queries
-from huiliu.sla.domain import BusinessCalendar
+from huiliu.sla.domain import BusinessCalendar, add_business_time
 from huiliu.sla.domain.policy import METRICS
 from huiliu.sla.domain.ticket import TicketSlaState, from_json, percent_used, threshold_instant
+from huiliu.sla.reactor import CalendarCache
 
 SLA_PREFIX = "sla."
+BUSINESS_HOURS = "within_business_hours"
 ANY_METRIC = "sla.percent"
 METRIC_PATHS: dict[str, str] = {f"sla.{name}_percent": name for name in METRICS}
 _RISING = {"gt": True, "gte": False, "eq": False, "in": False}
@@ -48,8 +51,11 @@ def reads_sla(paths: Iterable[str]) -> bool:
     return any(path.startswith(SLA_PREFIX) for path in paths)
 
 
-async def load_sla(session: AsyncSession, ticket_id: uuid.UUID) -> SlaView | None:
-    """The ticket's SLA state, or None when no SLA policy applies to it."""
+async def load_sla(
+    session: AsyncSession, ticket_id: uuid.UUID, calendars: CalendarCache | None = None
+) -> SlaView | None:
+    """The ticket's SLA state, or None when no SLA policy applies to it. ``calendars`` keeps built
+    calendars between calls (building one costs milliseconds)."""
     row = await sla_queries.ticket_sla(session, ticket_id)
     if row is None:
         return None
@@ -59,8 +65,33 @@ async def load_sla(session: AsyncSession, ticket_id: uuid.UUID) -> SlaView | Non
             policy = await sla_queries.get_policy(session, row.policy_id)
         except NotFound:
             policy = None
-    calendar = sla_queries.calendar_value(await sla_queries.policy_calendar(session, policy))
+    stored = await sla_queries.policy_calendar(session, policy)
+    calendar = (calendars or CalendarCache()).get(stored)
     return SlaView(calendar, from_json(row.clocks or {}, paused=row.paused))
+
+
+async def tenant_calendar(session: AsyncSession, calendars: CalendarCache | None = None) -> BusinessCalendar:
+    """The tenant's default business calendar (the built-in one when none is stored): what
+    ``within_business_hours`` is answered with."""
+    return (calendars or CalendarCache()).get(await sla_queries.default_calendar(session))
+
+
+def next_business_start(
+    rules: Iterable[Rule], facts: TicketFacts, calendar: BusinessCalendar
+) -> datetime | None:
+    """When an automation that tests ``within_business_hours`` and has not fired may first hold: the
+    next opening, if ``facts.now`` is outside business hours; None otherwise (inside hours the other
+    conditions decide, and they have their own instants)."""
+    if facts.now is None or facts.within_business_hours:
+        return None
+    waiting = [
+        rule
+        for rule in rules
+        if rule.active and rule.id not in facts.automations_fired and BUSINESS_HOURS in rule.conditions.reads
+    ]
+    if not waiting:
+        return None
+    return add_business_time(calendar, facts.now, STRICT_STEP) - STRICT_STEP
 
 
 def with_percents(facts: TicketFacts, view: SlaView | None) -> TicketFacts:
