@@ -1,0 +1,78 @@
+/**
+ * Calls to the notifications API (`/api/v1/notifications…`, `/api/v1/notification-channels`) with local
+ * types that mirror the server's response models (src/huiliu/notifications/schemas.py) until the
+ * generated client includes them. Requests carry the session cookie and the CSRF header; problem+json
+ * errors become `ApiError`.
+ */
+import { ApiError, csrfHeaders } from '@/shared/api/client'
+
+export const CHANNELS = ['in_app', 'email', 'sms', 'wecom', 'dingtalk', 'feishu'] as const
+export type Channel = (typeof CHANNELS)[number]
+export const EVENTS = ['*', 'rule', 'sla_tier'] as const
+export type NotificationEvent = (typeof EVENTS)[number]
+// Live events that concern the bell: a new inbox item (from the worker) and a rule or SLA tier
+// that just notified (the inbox item follows as soon as the worker delivers it).
+export const LIVE_NOTIFICATION = 'notification.created'
+export const LIVE_NOTIFIED = 'ticket.notified'
+
+export interface InboxItem {
+  id: string
+  ticket_id: string | null
+  severity: 'info' | 'warning' | 'critical' | string
+  title: string
+  body: string
+  link: string | null
+  read_at: string | null
+  created_at: string
+}
+
+export interface InboxPage {
+  items: InboxItem[]
+  next_cursor: string | null
+  unread: number
+}
+
+export interface Preferences {
+  event_channels: Partial<Record<NotificationEvent, Channel[]>>
+  quiet_start: string | null
+  quiet_end: string | null
+  timezone: string
+  phone: string | null
+}
+
+async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...csrfHeaders(method) }
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  const response = await fetch(url, {
+    method,
+    credentials: 'same-origin',
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  if (response.status === 204) return undefined as T
+  const data: unknown = await response.json().catch(() => ({}))
+  if (!response.ok) throw new ApiError(response.status, data as ConstructorParameters<typeof ApiError>[1])
+  return data as T
+}
+
+const BASE = '/api/v1/notifications'
+
+export const notificationsApi = {
+  list: (params: { unreadOnly?: boolean; cursor?: string | null; limit?: number } = {}) => {
+    const query = new URLSearchParams()
+    if (params.unreadOnly) query.set('unread_only', 'true')
+    if (params.cursor) query.set('cursor', params.cursor)
+    query.set('limit', String(params.limit ?? 25))
+    return call<InboxPage>('GET', `${BASE}?${query.toString()}`)
+  },
+  unreadCount: () => call<{ unread: number }>('GET', `${BASE}/unread-count`).then((r) => r.unread),
+  markRead: (id: string) => call<InboxItem>('POST', `${BASE}/${id}:read`),
+  markAllRead: () => call<{ marked: number }>('POST', `${BASE}:read-all`).then((r) => r.marked),
+  preferences: () => call<Preferences>('GET', `${BASE}/preferences`),
+  savePreferences: (body: Preferences) => call<Preferences>('PUT', `${BASE}/preferences`, body),
+}
+
+/** The console route of a notification's link (links are absolute URLs to this console). */
+export function routeOf(item: InboxItem): string | null {
+  return item.ticket_id ? `/tickets/${item.ticket_id}` : null
+}
