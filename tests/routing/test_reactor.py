@@ -103,3 +103,16 @@ async def test_nobody_available_queues_the_new_ticket_on_its_team(runtime: Runti
 
     ticket = await desk.load(ticket_id)
     assert ticket.assignee_id is None and ticket.team_id == desk.team.id
+
+
+async def test_a_ticket_routing_cannot_read_is_created_with_a_note(runtime: Runtime) -> None:
+    desk = await make_desk(runtime)
+    await desk.agent("甲", skills={"粤语": 5})
+    await desk.policy({"strategy": "skills"}, is_default=True)
+
+    ticket_id = await desk.ticket(fields={"required_skills": {"粤语": 9}})
+
+    assert (await desk.load(ticket_id)).assignee_id is None
+    [note] = await desk.events(ticket_id, ev.TICKET_NOTE_ADDED)
+    assert note.actor_name == "routing"
+    assert await desk.events(ticket_id, ev.TICKET_ASSIGNED) == []

@@ -66,9 +66,11 @@ async def policy_by_ref(session: AsyncSession, ref: str | uuid.UUID | None) -> R
     if isinstance(ref, uuid.UUID):
         return await require_policy(session, ref)
     try:
-        return await require_policy(session, uuid.UUID(ref))
+        by_id = await session.get(RoutingPolicyRow, uuid.UUID(ref))
     except ValueError:
-        pass
+        by_id = None
+    if by_id is not None:
+        return by_id
     found = (
         await session.execute(select(RoutingPolicyRow).where(RoutingPolicyRow.name == ref))
     ).scalar_one_or_none()

@@ -13,11 +13,13 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
+from huiliu.auth.domain import system_actor
 from huiliu.core import events as ev
 from huiliu.core.errors import Conflict, NotFound, ValidationFailed
 from huiliu.core.events import DomainEvent
 from huiliu.db.session import Database, UnitOfWork
 from huiliu.routing import queries, service
+from huiliu.tickets import service as tickets
 from huiliu.tickets.models import Ticket
 
 log = logging.getLogger("huiliu.routing")
@@ -54,5 +56,13 @@ class RoutingReactor:
                 await service.route(uow, ticket_id, actor_name=ACTOR_NAME)
             except (NotFound, Conflict, ValidationFailed) as exc:
                 # The default policy went away, was switched off, or the ticket's routing fields do not
-                # parse: the ticket is still created (unassigned, on its team's queue), and we say why.
+                # parse (nothing was written yet): the ticket is still created, unassigned on its team's
+                # queue, with an internal note that says why, so it is not left unassigned silently.
                 log.warning("ticket %s not routed: %s", ticket_id, exc)
+                await tickets.add_message(
+                    uow,
+                    system_actor(uow.tenant_id, ACTOR_NAME),
+                    ticket_id,
+                    f"自动分配失败 / Routing failed: {exc.detail or exc}",
+                    public=False,
+                )
