@@ -5,6 +5,7 @@ on the way). Internal notes owe nothing; a closed 48-hour window settles the row
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
+from huiliu.attachments.models import Attachment
 from huiliu.channels.tencent.replies import KIND_CHANNEL_MESSAGE
 from huiliu.core.outbox import OutboxRow
 from huiliu.customers.models import CustomerIdentity
@@ -23,7 +25,7 @@ from tests.channels.helpers import create_entry_point, public_client
 from tests.channels.tencent import fake_api as fake
 from tests.channels.tencent import vectors as v
 from tests.channels.tencent.fake_api import FakeApi
-from tests.channels.wechat.test_callback import official_safe_query
+from tests.channels.wechat.test_callback import official_safe_query, plain_query
 from tests.factories import Member, make_member, make_tenant
 from tests.worker.helpers import drain
 
@@ -153,3 +155,48 @@ async def test_a_refusal_no_retry_can_change_settles_dead_and_marks_the_reply_fa
             await session.execute(select(Message.delivery_state).where(Message.id == uuid.UUID(message_id)))
         ).scalar_one()
     assert state == "failed"
+
+
+async def test_a_customers_image_is_fetched_into_an_attachment_once(
+    app: Any,
+    runtime: Any,
+    client: httpx.AsyncClient,
+    admin: Member,
+    tenant: Any,
+    fake_api: FakeApi,
+    processor: OutboxProcessor,
+) -> None:
+    entry = await create_entry_point(
+        client,
+        admin,
+        "wechat_mp",
+        app_id=v.MP_APP_ID,
+        app_secret=fake.APP_SECRET,
+        token=v.MP_TOKEN,
+        encryption_mode="plaintext",
+        api_base_url=fake_api.base_url,
+    )
+    # The image message of the Official Account docs (接收普通消息: 图片消息).
+    now = int(time.time())
+    image = (
+        "<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[fromUser]]></FromUserName>"
+        f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+        "<PicUrl><![CDATA[this is a url]]></PicUrl>"
+        "<MediaId><![CDATA[media_id]]></MediaId><MsgId>1234567890123456</MsgId></xml>"
+    )
+    async with public_client(app) as http:
+        for _ in range(2):  # a retry owes the media once
+            response = await http.post(
+                f"/callbacks/wechat/{entry['id']}", params=plain_query(), content=image.encode()
+            )
+            assert response.text == "success"
+    await drain(processor, tenant.id)
+    async with runtime.db.read(tenant.id) as session:
+        message = (await session.execute(select(Message))).scalar_one()
+        attachments = (await session.execute(select(Attachment))).scalars().all()
+    assert message.body == "[图片]"
+    assert [(a.message_id, a.content_type, a.size) for a in attachments] == [
+        (message.id, "image/png", len(fake.MEDIA))
+    ]
+    stored = runtime.settings.files_dir / attachments[0].storage_path
+    assert stored.read_bytes() == fake.MEDIA

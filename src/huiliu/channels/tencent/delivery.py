@@ -7,22 +7,35 @@ in the worker (sync engine, sync HTTP; no transaction open across the call):
   ``open_kfid`` (or the account its messages came from);
 - wecom_app: an app message to the member (userid) who wrote to the app.
 
+A ``channel_media`` row has the worker download a customer's image / voice / video (``media/get``)
+into an attachment of their message.
+
 The message's ``delivery_state`` becomes ``delivered`` or ``failed``."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from huiliu.attachments.domain import SNIFF_BYTES, classify
+from huiliu.attachments.models import Attachment
+from huiliu.attachments.storage import LocalStorage
 from huiliu.channels.tencent.client import Account, ApiError, TencentClient
 from huiliu.channels.tencent.models import KfCursor
+from huiliu.channels.tencent.replies import KIND_CHANNEL_MEDIA, KIND_CHANNEL_MESSAGE
 from huiliu.channels.tencent.tokens import TokenStore, TokenUnavailable
 from huiliu.channels.wecom.domain import wecom_user_identity
+from huiliu.core.clock import utcnow
+from huiliu.core.errors import HuiliuError
+from huiliu.core.ids import new_id
 from huiliu.core.outbox import OutboxRow
 from huiliu.customers.models import CustomerIdentity
 from huiliu.db.session import ScopedSession, scope_sync_session
@@ -37,6 +50,9 @@ EXTERNAL = "external"
 # Answers that no retry can change: the 48-hour window closed, the user is unknown or unsubscribed,
 # the account has no right to this API.
 PERMANENT_ERRCODES = frozenset({40003, 43004, 45015, 45047, 48001, 95000})
+# media/get: invalid media_id (temporary media live three days).
+MEDIA_EXPIRED = 40007
+MAX_MEDIA_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,9 +63,12 @@ class Delivered:
 
 
 class ChannelDelivery:
-    def __init__(self, engine: Engine, http: httpx.Client, tokens: TokenStore | None = None) -> None:
+    def __init__(
+        self, engine: Engine, http: httpx.Client, files_dir: Path, tokens: TokenStore | None = None
+    ) -> None:
         self.engine = engine
         self.http = http
+        self.files_dir = files_dir
         self.tokens = tokens or TokenStore(engine)
         self._sessions = sessionmaker(engine, class_=ScopedSession, expire_on_commit=False, autoflush=False)
 
@@ -57,6 +76,12 @@ class ChannelDelivery:
         return scope_sync_session(self._sessions(), tenant_id)
 
     def deliver(self, row: OutboxRow) -> Delivered:
+        """Process one ``channel_message`` (send the reply) or ``channel_media`` (fetch the media)."""
+        if row.kind == KIND_CHANNEL_MEDIA:
+            return self.fetch_media(row)
+        return self.send_reply(row)
+
+    def send_reply(self, row: OutboxRow) -> Delivered:
         started = time.perf_counter()
         payload = row.payload
         try:
@@ -85,6 +110,71 @@ class ChannelDelivery:
             return Delivered(AttemptResult(False, None, f"{type(exc).__name__}: {exc}", _ms(started)))
         self._mark(row, "delivered")
         return Delivered(AttemptResult(True, 200, None, _ms(started)))
+
+    def fetch_media(self, row: OutboxRow) -> Delivered:
+        """Download a customer's image / voice / video (``media/get``) and attach it to their message:
+        checked against the attachments allowlist, stored content-addressed like any upload."""
+        started = time.perf_counter()
+        payload = row.payload
+        try:
+            with self._session(row.tenant_id) as session:
+                entry_point = session.get(EntryPoint, uuid.UUID(payload["entry_point_id"]))
+                if entry_point is None:
+                    return self._dead("the entry point is gone", started)
+                account = Account(
+                    entry_point.tenant_id, entry_point.id, entry_point.kind, dict(entry_point.config)
+                )
+            data, declared = TencentClient(self.http, self.tokens, account).media(payload["media_id"])
+        except ApiError as exc:
+            permanent = exc.errcode in PERMANENT_ERRCODES or exc.errcode == MEDIA_EXPIRED
+            result = AttemptResult(False, exc.status_code, str(exc), _ms(started))
+            return Delivered(result, permanent=permanent)
+        except (httpx.HTTPError, TokenUnavailable) as exc:
+            return Delivered(AttemptResult(False, None, f"{type(exc).__name__}: {exc}", _ms(started)))
+        if len(data) > MAX_MEDIA_BYTES:
+            return self._dead(f"the media is larger than {MAX_MEDIA_BYTES} bytes", started)
+        filename = f"wechat-{payload.get('media_type', 'media')}"
+        try:
+            content_type = classify(
+                data[:SNIFF_BYTES], filename=filename, declared_type=declared.split(";")[0], utf8_text=False
+            )
+        except HuiliuError as exc:
+            return self._dead(exc.detail, started)
+        self._attach(row, data, filename, content_type)
+        return Delivered(AttemptResult(True, 200, None, _ms(started)))
+
+    def _attach(self, row: OutboxRow, data: bytes, filename: str, content_type: str) -> None:
+        sha256 = hashlib.sha256(data).hexdigest()
+        relative = LocalStorage.relative_path(row.tenant_id, sha256)
+        final = self.files_dir / relative
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staged = final.with_name(f".{sha256}.{uuid.uuid4().hex}.part")
+        staged.write_bytes(data)
+        os.replace(staged, final)  # same address, same bytes: replacing a copy is harmless
+        message_id = uuid.UUID(row.payload["message_id"])
+        with self._session(row.tenant_id) as session, session.begin():
+            exists = session.scalar(
+                select(Attachment.id).where(Attachment.message_id == message_id, Attachment.sha256 == sha256)
+            )
+            if exists is None:
+                session.add(
+                    Attachment(
+                        id=new_id(),
+                        tenant_id=row.tenant_id,
+                        ticket_id=uuid.UUID(row.payload["ticket_id"]),
+                        message_id=message_id,
+                        filename=filename,
+                        content_type=content_type,
+                        size=len(data),
+                        sha256=sha256,
+                        storage_path=relative,
+                        uploaded_by_id=None,
+                        created_at=utcnow(),
+                    )
+                )
+
+    def _dead(self, reason: str, started: float) -> Delivered:
+        return Delivered(AttemptResult(False, None, reason, _ms(started)), permanent=True)
 
     def _recipient(
         self, session: Session, entry_point: EntryPoint, customer_id: str | None
@@ -117,12 +207,13 @@ class ChannelDelivery:
         return values[0], ""
 
     def _failed(self, row: OutboxRow, reason: str, started: float, status: int | None = None) -> Delivered:
-        self._mark(row, "failed")
+        self.mark_failed(row)
         return Delivered(AttemptResult(False, status, reason, _ms(started)), permanent=True)
 
     def mark_failed(self, row: OutboxRow) -> None:
         """After the last retry: the reply never reached the customer."""
-        self._mark(row, "failed")
+        if row.kind == KIND_CHANNEL_MESSAGE:
+            self._mark(row, "failed")
 
     def _mark(self, row: OutboxRow, state: str) -> None:
         with self._session(row.tenant_id) as session, session.begin():

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 
 from huiliu.core import events as ev
+from huiliu.core.clock import utcnow
 from huiliu.core.events import DomainEvent
 from huiliu.core.ids import new_id
 from huiliu.core.outbox import STATE_PENDING, OutboxRow
@@ -16,6 +17,43 @@ from huiliu.db.session import Database, UnitOfWork
 from huiliu.entry_points.domain import WECHAT_MP, WECOM_APP, WECOM_KF
 
 KIND_CHANNEL_MESSAGE = "channel_message"
+# A customer's image / voice / video owed to the ticket as an attachment (fetched by the worker).
+KIND_CHANNEL_MEDIA = "channel_media"
+CHANNEL_KINDS = (KIND_CHANNEL_MESSAGE, KIND_CHANNEL_MEDIA)
+_MEDIA_ROW = uuid.UUID("5b0c2f0e-6a8e-4f53-9d0e-1c2a8f4e7a10")
+
+
+def media_row(
+    tenant_id: uuid.UUID,
+    entry_point_id: uuid.UUID,
+    ticket_id: uuid.UUID,
+    message_id: uuid.UUID,
+    media: dict[str, str],
+) -> OutboxRow:
+    """The row that has the worker fetch a message's media into an attachment. Its id derives from the
+    message, so a platform retry of the same message cannot owe the media twice."""
+    now = utcnow()
+    row_id = uuid.uuid5(_MEDIA_ROW, str(message_id))
+    return OutboxRow(
+        id=row_id,
+        tenant_id=tenant_id,
+        kind=KIND_CHANNEL_MEDIA,
+        event_id=row_id,
+        event_type="message.media",
+        payload={
+            "entry_point_id": str(entry_point_id),
+            "ticket_id": str(ticket_id),
+            "message_id": str(message_id),
+            **media,
+        },
+        target_id=entry_point_id,
+        state=STATE_PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
 TENCENT_CHANNELS = frozenset({WECHAT_MP, WECOM_APP, WECOM_KF})
 
 

@@ -86,6 +86,18 @@ def _metadata(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: fields[name] for name in keep if isinstance(fields.get(name), str) and fields[name]}
 
 
+MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo"})
+
+
+def media_of(fields: dict[str, Any]) -> dict[str, str] | None:
+    """The media a message carries (``media_id`` and type), to be fetched into an attachment."""
+    msg_type = text(fields, "MsgType")
+    media_id = text(fields, "MediaId")
+    if msg_type not in MEDIA_TYPES or media_id is None:
+        return None
+    return {"media_id": media_id, "media_type": msg_type}
+
+
 def source_of(fields: dict[str, Any]) -> str | None:
     """The QR scene of a subscribe or SCAN event, as the ticket's source (``?src=`` of QR codes)."""
     key = text(fields, "EventKey")
