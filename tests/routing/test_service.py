@@ -276,3 +276,20 @@ async def test_policies_of_another_tenant_are_invisible(runtime: Runtime) -> Non
         await desk.route(ticket_id, foreign.id)
     with pytest.raises(NotFound):
         await desk.route(ticket_id, "别家")
+
+
+async def test_shifts_are_read_in_the_agents_own_time_zone(runtime: Runtime) -> None:
+    desk = await make_desk(runtime)
+    london = {"timezone": "Europe/London", "hours": {"wed": [["09:00", "17:00"]]}}
+    await desk.agent("伦敦", shift=london)
+    policy = await desk.policy({"strategy": "least_loaded", "final": "unassigned"})
+
+    # 10:00 in Shanghai is 03:00 in London (BST): off shift.
+    with clock.at(WEDNESDAY_10):
+        early = await desk.route(await desk.ticket(), policy.id)
+    # 17:30 in Shanghai is 10:30 in London: on shift.
+    with clock.at(WEDNESDAY_10 + timedelta(hours=7, minutes=30)):
+        later = await desk.route(await desk.ticket(), policy.id)
+
+    assert early.kind == "unassigned" and early.steps[0]["excluded"] == {"off_shift": 1}
+    assert desk.name_of(later.agent_id) == "伦敦"
