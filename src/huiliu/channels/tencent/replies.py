@@ -55,15 +55,17 @@ def media_row(
 
 
 TENCENT_CHANNELS = frozenset({WECHAT_MP, WECOM_APP, WECOM_KF})
+REPLY_AUTHORS = frozenset({"agent", "system"})
 
 
 def owed_reply(event: DomainEvent) -> dict[str, str] | None:
-    """The delivery an event owes: a public agent message on a Tencent channel's ticket, or None."""
+    """The delivery an event owes: a public agent (or rule) message on a Tencent channel's ticket."""
     if event.type != ev.TICKET_MESSAGE_ADDED:
         return None
     message = event.data.get("message") or {}
     ticket = event.data.get("ticket") or {}
-    if message.get("author_kind") != "agent" or not message.get("public"):
+    # Agents' replies, and automatic replies of rules (author "system"); never customers' own messages.
+    if message.get("author_kind") not in REPLY_AUTHORS or not message.get("public"):
         return None
     if ticket.get("channel") not in TENCENT_CHANNELS or not ticket.get("entry_point_id"):
         return None
