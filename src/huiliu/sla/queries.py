@@ -99,6 +99,21 @@ async def ticket_sla(session: AsyncSession, ticket_id: uuid.UUID) -> TicketSla |
     return await session.get(TicketSla, ticket_id)
 
 
+async def ticket_sla_for_update(
+    session: AsyncSession, ticket_id: uuid.UUID
+) -> tuple[TicketSla, Ticket] | None:
+    """The ticket's SLA row (locked) and the ticket itself, in one statement (the timer handler)."""
+    found = (
+        await session.execute(
+            select(TicketSla, Ticket)
+            .join(Ticket, Ticket.id == TicketSla.ticket_id)
+            .where(TicketSla.ticket_id == ticket_id)
+            .with_for_update(of=TicketSla)
+        )
+    ).one_or_none()
+    return None if found is None else (found[0], found[1])
+
+
 async def breaching_soon(
     session: AsyncSession, actor: Actor, *, now: datetime, until: datetime, include_overdue: bool, limit: int
 ) -> list[tuple[TicketSla, Any]]:

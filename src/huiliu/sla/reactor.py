@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,10 +84,37 @@ METRIC_LABELS = {FIRST_RESPONSE: "首次响应", NEXT_RESPONSE: "下次响应", 
 MAX_CACHED_CALENDARS = 256
 
 
-def _rules(policy: SlaPolicy | None) -> PolicyRules:
-    if policy is None:
-        return PolicyRules((), {}, ())
+NO_RULES = PolicyRules((), {}, ())
+
+
+def _parse(policy: SlaPolicy) -> PolicyRules:
     return parse_policy_rules(policy.conditions, policy.targets, policy.tiers)
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """What the reactor and the timer handler need of a stored policy."""
+
+    id: uuid.UUID
+    name: str
+    active: bool
+    calendar_id: uuid.UUID | None
+    rules: PolicyRules
+
+
+@dataclass(frozen=True)
+class TenantSla:
+    """A tenant's SLA configuration as values: every policy by id, the active ones in matching
+    order, and the built calendars (``None``: the tenant's default, else the built-in default)."""
+
+    policies: dict[uuid.UUID, PolicyView]
+    active: list[tuple[PolicyView, PolicyRules]]
+    calendars: dict[uuid.UUID | None, BusinessCalendar]
+
+    def calendar_for(self, policy: PolicyView | None) -> BusinessCalendar:
+        if policy is not None and policy.calendar_id in self.calendars:
+            return self.calendars[policy.calendar_id]
+        return self.calendars[None]
 
 
 class CalendarCache:
@@ -112,7 +140,7 @@ class _Ticket:
 
     ticket: Any
     row: TicketSla | None
-    policy: SlaPolicy | None
+    policy: PolicyView | None
     rules: PolicyRules
     calendar: BusinessCalendar
     state: TicketSlaState | None
@@ -122,8 +150,40 @@ class SlaReactor:
     name = "sla"
 
     def __init__(self, ttl: float = 2.0) -> None:
+        self.ttl = ttl
         self.flags = TenantFlagCache(ttl)
         self.calendars = CalendarCache()
+        # Per tenant: (monotonic expiry, configuration); dropped with the flag on configuration writes.
+        self._configs: dict[uuid.UUID, tuple[float, TenantSla]] = {}
+
+    def invalidate(self, tenant_id: uuid.UUID) -> None:
+        """Forget the tenant's flag and configuration (after a calendar or policy write)."""
+        self.flags.invalidate(tenant_id)
+        self._configs.pop(tenant_id, None)
+
+    async def config(self, uow: UnitOfWork) -> TenantSla:
+        """The tenant's policies and calendars, read at most once per ``ttl`` seconds (two queries)."""
+        assert uow.tenant_id is not None
+        hit = self._configs.get(uow.tenant_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        views = [
+            PolicyView(row.id, row.name, row.active, row.calendar_id, _parse(row))
+            for row in await queries.list_policies(uow.session)
+        ]
+        rows = await queries.list_calendars(uow.session)
+        calendars: dict[uuid.UUID | None, BusinessCalendar] = {
+            row.id: self.calendars.get(row) for row in rows
+        }
+        default = next((row for row in rows if row.is_default), None)
+        calendars[None] = self.calendars.get(default)
+        value = TenantSla(
+            {view.id: view for view in views},
+            [(view, view.rules) for view in views if view.active],
+            calendars,
+        )
+        self._configs[uow.tenant_id] = (time.monotonic() + self.ttl, value)
+        return value
 
     # -- Reactor ------------------------------------------------------------------------------------
 
@@ -139,15 +199,13 @@ class SlaReactor:
         mine = [e for e in events if e.type in REACTS_TO and e.tenant_id == uow.tenant_id]
         if not mine or uow.tenant_id is None or not await self.applies(uow.db, uow.tenant_id):
             return
-        policies: list[tuple[SlaPolicy, PolicyRules]] | None = None
         by_ticket: dict[uuid.UUID, list[DomainEvent]] = {}
         for event in mine:
             by_ticket.setdefault(uuid.UUID(event.data["ticket"]["id"]), []).append(event)
         actor = system_actor(uow.tenant_id, "sla")
+        config = await self.config(uow)
         for ticket_id, ticket_events in by_ticket.items():
-            if policies is None:
-                policies = [(row, _rules(row)) for row in await queries.active_policies(uow.session)]
-            await self._react_ticket(uow, actor, ticket_id, ticket_events, policies)
+            await self._react_ticket(uow, actor, ticket_id, ticket_events, config)
 
     async def _react_ticket(
         self,
@@ -155,7 +213,7 @@ class SlaReactor:
         actor: Actor,
         ticket_id: uuid.UUID,
         events: list[DomainEvent],
-        policies: list[tuple[SlaPolicy, PolicyRules]],
+        config: TenantSla,
     ) -> None:
         try:
             ticket = await ticket_queries.get_visible_ticket(uow.session, actor, ticket_id)
@@ -164,10 +222,10 @@ class SlaReactor:
         row = await uow.session.get(TicketSla, ticket_id, with_for_update=True)
         if row is None and not any(e.type == ev.TICKET_CREATED for e in events):
             return
-        current = await self._load(uow, ticket, row)
+        current = self._load(config, ticket, row)
         changed = False
         for event in events:
-            changed |= await self._apply(uow, actor, current, event, policies)
+            changed |= await self._apply(uow, actor, current, event, config)
         if changed and current.row is not None and current.state is not None:
             self._store(current, utcnow())
             await set_timer(
@@ -177,16 +235,15 @@ class SlaReactor:
                 next_check(current.calendar, current.state, current.rules.thresholds()),
             )
 
-    async def _load(self, uow: UnitOfWork, ticket: Any, row: TicketSla | None) -> _Ticket:
-        policy = (
-            await uow.session.get(SlaPolicy, row.policy_id) if row is not None and row.policy_id else None
-        )
-        calendar = self.calendars.get(await queries.policy_calendar(uow.session, policy))
+    @staticmethod
+    def _load(config: TenantSla, ticket: Any, row: TicketSla | None) -> _Ticket:
+        policy = config.policies.get(row.policy_id) if row is not None and row.policy_id else None
         state = from_json(row.clocks, paused=row.paused) if row is not None else None
-        return _Ticket(ticket, row, policy, _rules(policy), calendar, state)
+        rules = policy.rules if policy is not None else NO_RULES
+        return _Ticket(ticket, row, policy, rules, config.calendar_for(policy), state)
 
     async def _facts(
-        self, uow: UnitOfWork, ticket: Any, policies: list[tuple[SlaPolicy, PolicyRules]]
+        self, uow: UnitOfWork, ticket: Any, policies: list[tuple[PolicyView, PolicyRules]]
     ) -> dict[str, str | None]:
         facts: dict[str, str | None] = {
             "priority": ticket.priority,
@@ -207,11 +264,11 @@ class SlaReactor:
         actor: Actor,
         current: _Ticket,
         event: DomainEvent,
-        policies: list[tuple[SlaPolicy, PolicyRules]],
+        config: TenantSla,
     ) -> bool:
         at = event.occurred_at
         if event.type == ev.TICKET_CREATED:
-            return await self._start(uow, actor, current, at, policies)
+            return await self._start(uow, actor, current, at, config)
         state = current.state
         if state is None:
             return False
@@ -222,7 +279,7 @@ class SlaReactor:
         elif event.type == ev.TICKET_MESSAGE_ADDED:
             state = self._message(current, state, event.data.get("message") or {}, at)
         elif event.type == ev.TICKET_UPDATED and ({"priority", "category"} & set(changes)):
-            return await self._rechoose(uow, actor, current, at, policies)
+            return await self._rechoose(uow, actor, current, at, config)
         else:
             return False
         current.state = state
@@ -234,17 +291,17 @@ class SlaReactor:
         actor: Actor,
         current: _Ticket,
         at: datetime,
-        policies: list[tuple[SlaPolicy, PolicyRules]],
+        config: TenantSla,
     ) -> bool:
         if current.row is not None:
             return False
-        chosen = choose_policy(policies, await self._facts(uow, current.ticket, policies))
+        chosen = choose_policy(config.active, await self._facts(uow, current.ticket, config.active))
         if chosen is None:
             return False
         policy, rules = chosen
         targets = rules.targets_for(current.ticket.priority)
         current.policy, current.rules = policy, rules
-        current.calendar = self.calendars.get(await queries.policy_calendar(uow.session, policy))
+        current.calendar = config.calendar_for(policy)
         current.state = start_state(targets, at, paused=current.ticket.status in PAUSING)
         current.row = TicketSla(
             ticket_id=current.ticket.id,
@@ -332,10 +389,10 @@ class SlaReactor:
         actor: Actor,
         current: _Ticket,
         at: datetime,
-        policies: list[tuple[SlaPolicy, PolicyRules]],
+        config: TenantSla,
     ) -> bool:
         assert current.row is not None and current.state is not None
-        chosen = choose_policy(policies, await self._facts(uow, current.ticket, policies))
+        chosen = choose_policy(config.active, await self._facts(uow, current.ticket, config.active))
         if chosen is None and current.policy is None:
             return False
         policy, rules = chosen if chosen is not None else (current.policy, current.rules)
@@ -343,7 +400,7 @@ class SlaReactor:
         ticket = current.ticket
         targets = rules.targets_for(ticket.priority)
         if policy.id != current.row.policy_id:
-            current.calendar = self.calendars.get(await queries.policy_calendar(uow.session, policy))
+            current.calendar = config.calendar_for(policy)
             tickets.record(
                 uow,
                 actor,
@@ -385,12 +442,12 @@ class SlaReactor:
     async def handle_timer(self, uow: UnitOfWork, ticket_id: uuid.UUID, now: datetime) -> datetime | None:
         """Act on the thresholds the ticket's SLA clocks reached by ``now``; return when to look next."""
         assert uow.tenant_id is not None
-        row = await uow.session.get(TicketSla, ticket_id, with_for_update=True)
-        if row is None:
+        found = await queries.ticket_sla_for_update(uow.session, ticket_id)
+        if found is None:
             return None
+        row, ticket = found
         actor = system_actor(uow.tenant_id, "sla")
-        ticket = await ticket_queries.get_visible_ticket(uow.session, actor, ticket_id)
-        current = await self._load(uow, ticket, row)
+        current = self._load(await self.config(uow), ticket, row)
         assert current.state is not None
         for crossing in crossings(current.calendar, current.state, current.rules.thresholds(), now):
             current.state = mark_fired(current.state, crossing)
@@ -414,6 +471,18 @@ class SlaReactor:
         else:
             event_type = SLA_ESCALATED
         target = metric.clock.target_minutes
+        tier = current.rules.tier(crossing.percent)
+        planned: list[Any] = []
+        origin: Origin | None = None
+        if tier is not None and tier.actions and current.policy is not None:
+            origin = Origin(
+                SLA_TIER,
+                f"{current.policy.id}:{crossing.metric}:{crossing.percent}",
+                f"{name} {METRIC_LABELS[crossing.metric]} {crossing.percent} %",
+            )
+            # Facts before this threshold's own event is queued: nothing new to flush for them.
+            facts = await load_facts(uow, current.ticket.id, now=now)
+            planned = plan_actions(list(tier.actions), facts, origin=origin)
         tickets.record(
             uow,
             actor,
@@ -432,17 +501,8 @@ class SlaReactor:
                 }
             },
         )
-        tier = current.rules.tier(crossing.percent)
-        if tier is None or not tier.actions or current.policy is None:
-            return
-        origin = Origin(
-            SLA_TIER,
-            f"{current.policy.id}:{crossing.metric}:{crossing.percent}",
-            f"{name} {METRIC_LABELS[crossing.metric]} {crossing.percent} %",
-        )
-        facts = await load_facts(uow, current.ticket.id, now=now)
-        planned = plan_actions(list(tier.actions), facts, origin=origin)
-        await apply_actions(uow, current.ticket.id, planned, origin=origin)
+        if origin is not None:
+            await apply_actions(uow, current.ticket.id, planned, origin=origin)
 
 
 def sla_reactor(db: Database) -> SlaReactor | None:

@@ -99,8 +99,8 @@ def _invalidate(uow: UnitOfWork) -> None:
 
     def drop() -> None:
         reactor = sla_reactor(uow.db)
-        if reactor is not None:
-            reactor.flags.invalidate(tenant_id)
+        if reactor is not None and tenant_id is not None:
+            reactor.invalidate(tenant_id)
 
     uow.after_commit(drop)
 
