@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
+from huiliu.attachments.models import Attachment
 from huiliu.channels.tencent import crypto
 from huiliu.channels.tencent.models import KfCursor
 from huiliu.customers.models import CustomerIdentity
@@ -20,6 +21,7 @@ from huiliu.settings import Settings
 from huiliu.tickets.models import Message, Ticket
 from huiliu.worker.processor import OutboxProcessor
 from tests.channels.helpers import create_entry_point, public_client
+from tests.channels.tencent import fake_api as fake
 from tests.channels.tencent import vectors as v
 from tests.channels.tencent.fake_api import FakeApi
 from tests.factories import Member, make_member, make_tenant
@@ -99,6 +101,12 @@ async def test_notice_pulls_messages_into_one_ticket_and_the_reply_goes_out_by_s
             kf_item("from_msgid_1", 3, "你好，我的订单还没发货", now - 60),
             kf_item("from_msgid_2", 5, "您好，这里是客服", now - 50),
             kf_item("from_msgid_3", 3, "订单号 2026113012345", now - 40),
+            {
+                **kf_item("from_msgid_4", 3, "", now - 30),
+                "msgtype": "image",
+                "text": None,
+                "image": {"media_id": "2iSLeVyqzk4eX0IB5kTi9Ljfa2rt9dwfq5WKRQ4Nvvgw"},
+            },
         ]
     )
     async with public_client(app) as http:
@@ -126,9 +134,9 @@ async def test_notice_pulls_messages_into_one_ticket_and_the_reply_goes_out_by_s
         ).all()
         cursor = (await session.execute(select(KfCursor.open_kfid, KfCursor.cursor))).one()
     assert ticket.channel == "wecom_kf"
-    assert list(bodies) == ["你好，我的订单还没发货", "订单号 2026113012345"]
+    assert list(bodies) == ["你好，我的订单还没发货", "订单号 2026113012345", "[图片]"]
     assert [tuple(row) for row in identities] == [("wecom_external_userid", EXTERNAL_USERID)]
-    assert tuple(cursor) == (OPEN_KFID, "3")
+    assert tuple(cursor) == (OPEN_KFID, "4")
 
     response = await client.post(
         f"/api/v1/tickets/{ticket.id}/messages",
@@ -149,3 +157,6 @@ async def test_notice_pulls_messages_into_one_ticket_and_the_reply_goes_out_by_s
         )
     ]
     assert fake_api.state.tokens_issued == 1  # the API process and the worker share the token
+    async with runtime.db.read(tenant.id) as session:
+        attachments = (await session.execute(select(Attachment.content_type, Attachment.size))).all()
+    assert [tuple(row) for row in attachments] == [("image/png", len(fake.MEDIA))]

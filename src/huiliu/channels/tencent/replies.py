@@ -8,6 +8,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from sqlalchemy.exc import IntegrityError
+
 from huiliu.core import events as ev
 from huiliu.core.clock import utcnow
 from huiliu.core.events import DomainEvent
@@ -15,6 +17,7 @@ from huiliu.core.ids import new_id
 from huiliu.core.outbox import STATE_PENDING, OutboxRow
 from huiliu.db.session import Database, UnitOfWork
 from huiliu.entry_points.domain import WECHAT_MP, WECOM_APP, WECOM_KF
+from huiliu.intake.domain import IngestResult
 
 KIND_CHANNEL_MESSAGE = "channel_message"
 # A customer's image / voice / video owed to the ticket as an attachment (fetched by the worker).
@@ -108,3 +111,22 @@ class ChannelReplies:
                     created_at=event.occurred_at,
                 )
             )
+
+
+async def owe_media(
+    db: Database, tenant_id: uuid.UUID, entry_point_id: uuid.UUID, result: IngestResult, media: dict[str, str]
+) -> None:
+    """Have the worker fetch an ingested message's media into an attachment. Written after the
+    message committed and before the platform is answered: if this fails, the platform retries (or
+    the next sync_msg repeats the page), the message is a repeat, and the row (same id) is written then."""
+    if result.message_id is None:
+        return
+    row = media_row(tenant_id, entry_point_id, result.ticket_id, result.message_id, media)
+    async with db.uow(tenant_id) as uow:
+        if await uow.session.get(OutboxRow, row.id) is not None:
+            return
+        uow.session.add(row)
+        try:
+            await uow.commit()
+        except IntegrityError:  # the same retry, delivered twice at once, wrote it first
+            await uow.session.rollback()

@@ -7,14 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from huiliu.auth.domain import system_actor
 from huiliu.channels.tencent import crypto
-from huiliu.channels.tencent.replies import media_row
+from huiliu.channels.tencent.replies import owe_media
 from huiliu.channels.tencent.xmlparse import MalformedXml, parse_xml, text
 from huiliu.channels.wechat import domain
-from huiliu.core.outbox import OutboxRow
 from huiliu.db.session import Database
 from huiliu.entry_points.models import EntryPoint
 from huiliu.intake import service as intake
@@ -86,23 +83,5 @@ async def receive(
         result = await intake.ingest(uow, actor, message, defaults=defaults, order_lookup=order_lookup)
     media = domain.media_of(fields)
     if media is not None and result.message_id is not None:
-        await owe_media(db, entry_point, result, media)
+        await owe_media(db, entry_point.tenant_id, entry_point.id, result, media)
     return result
-
-
-async def owe_media(
-    db: Database, entry_point: EntryPoint, result: IngestResult, media: dict[str, str]
-) -> None:
-    """Have the worker fetch the message's media into an attachment. Written after the message
-    committed and before WeChat gets ``success``: if this fails, WeChat retries, the retry is a
-    repeat of the message, and the row (same id) is written then."""
-    assert result.message_id is not None
-    row = media_row(entry_point.tenant_id, entry_point.id, result.ticket_id, result.message_id, media)
-    async with db.uow(entry_point.tenant_id) as uow:
-        if await uow.session.get(OutboxRow, row.id) is not None:
-            return
-        uow.session.add(row)
-        try:
-            await uow.commit()
-        except IntegrityError:  # the same retry, delivered twice at once, wrote it first
-            await uow.session.rollback()

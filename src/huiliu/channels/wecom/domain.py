@@ -134,6 +134,19 @@ def kf_notice(fields: dict[str, Any]) -> KfNotice:
     return KfNotice(text(fields, "Token"), text(fields, "OpenKfId"))
 
 
+KF_MEDIA_TYPES = frozenset({"image", "voice", "video", "file"})
+
+
+def kf_media(item: dict[str, Any]) -> dict[str, str] | None:
+    """The media of a 微信客服 message (``media_id`` and type), to be fetched into an attachment."""
+    msg_type = str(item.get("msgtype") or "")
+    content = item.get(msg_type)
+    if msg_type not in KF_MEDIA_TYPES or not isinstance(content, dict):
+        return None
+    media_id = content.get("media_id")
+    return {"media_id": media_id, "media_type": msg_type} if isinstance(media_id, str) and media_id else None
+
+
 def kf_message(item: dict[str, Any], *, entry_point_id: uuid.UUID, channel: str) -> InboundMessage | None:
     """The intake message of one ``sync_msg`` item; None for what is not a customer's message
     (servicer messages, system events)."""

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from huiliu.auth.domain import system_actor
 from huiliu.channels.tencent import crypto
 from huiliu.channels.tencent.models import KfCursor
+from huiliu.channels.tencent.replies import owe_media
 from huiliu.channels.tencent.xmlparse import MalformedXml, parse_xml, text
 from huiliu.channels.wecom import domain
 from huiliu.core.clock import utcnow
@@ -153,23 +154,30 @@ async def sync_kf(
             )
         page = await fetch_page(cursor)
         items = [item for item in page.get("msg_list") or [] if isinstance(item, dict)]
-        messages = [
-            message
+        taken_items = [
+            (item, message)
             for item in items
             if (
                 message := domain.kf_message(item, entry_point_id=entry_point.id, channel=entry_point.channel)
             )
         ]
-        if messages:
+        if taken_items:
             async with db.uow(entry_point.tenant_id) as uow:
                 answers = await intake.ingest_many(
-                    uow, actor, messages, defaults=defaults, order_lookup=order_lookup
+                    uow,
+                    actor,
+                    [message for _, message in taken_items],
+                    defaults=defaults,
+                    order_lookup=order_lookup,
                 )
-            for answer in answers:
+            for (item, _), answer in zip(taken_items, answers, strict=True):
                 if isinstance(answer, HuiliuError):
                     log.warning("wecom_kf %s: a message was refused: %s", entry_point.id, answer.detail)
-                else:
-                    taken += 1
+                    continue
+                taken += 1
+                media = domain.kf_media(item)
+                if media is not None:
+                    await owe_media(db, entry_point.tenant_id, entry_point.id, answer, media)
         async with db.uow(entry_point.tenant_id) as uow:
             row = await uow.session.scalar(
                 select(KfCursor).where(KfCursor.entry_point_id == entry_point.id, KfCursor.open_kfid == kfid)
