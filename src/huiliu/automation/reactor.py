@@ -70,6 +70,8 @@ from huiliu.sla.reactor import CalendarCache
 log = logging.getLogger("huiliu.automation")
 
 TIMER_KIND = "rules"
+# The actor of the changes a rule's actions make (``apply.Origin.actor_name``).
+RULE_ACTOR_PREFIX = f"{RULE}:"
 UPDATE_EVENTS = frozenset(
     {
         ev.TICKET_UPDATED,
@@ -177,18 +179,20 @@ async def current_facts(
     *,
     timer: bool,
     calendars: CalendarCache | None = None,
+    base: TicketFacts | None = None,
 ) -> Seen:
     """What the rules see about a ticket at ``now``: its facts; the SLA percentages and
     ``within_business_hours`` when a rule reads them; and for time rules (``timer``) the automations
-    already fired for their anchors."""
-    facts = await read_facts(session, ticket_id, now=now)
+    already fired for their anchors. ``base``: facts this function answered a moment ago for the same
+    ticket state (they are completed, not read again)."""
+    facts = base if base is not None else await read_facts(session, ticket_id, now=now)
     view = calendar = None
     if rules.reads_sla:
         view = await load_sla(session, ticket_id, calendars)
-        facts = with_percents(facts, view)
+        facts = facts if base is not None else with_percents(facts, view)
     if rules.reads_business_hours:
         calendar = await tenant_calendar(session, calendars)
-        facts = with_business_hours(facts, calendar)
+        facts = facts if base is not None else with_business_hours(facts, calendar)
     if timer and rules.automations:
         facts = await with_automations_fired(session, rules.automations, ticket_id, facts)
     return Seen(facts, view, calendar)
@@ -220,6 +224,8 @@ class TriggerReactor:
         self._chains: weakref.WeakKeyDictionary[UnitOfWork, dict[str, frozenset[str]]] = (
             weakref.WeakKeyDictionary()
         )
+        # Per unit of work: tickets created in it (no ``rule_runs`` to look up).
+        self._created: weakref.WeakKeyDictionary[UnitOfWork, set[uuid.UUID]] = weakref.WeakKeyDictionary()
 
     async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool:
         """Whether the tenant has active rules (triggers, or automations whose timers follow ticket
@@ -246,20 +252,31 @@ class TriggerReactor:
         if not rules.active:
             return
         chains = self._chains.setdefault(uow, {})
-        touched: dict[uuid.UUID, None] = {}
+        created = self._created.setdefault(uow, set())
+        # Tickets whose time rules need a new instant, with their facts when the trigger evaluation
+        # left them current (no firing since), so scheduling need not read them again.
+        touched: dict[uuid.UUID, TicketFacts | None] = {}
         for event in events:
             ticket_id = _ticket_id(event)
             if ticket_id is None:
                 continue
-            if event.type in _SCHEDULE_EVENTS:
-                touched[ticket_id] = None
+            actor_name = _actor_name(event)
+            if event.type == ev.TICKET_CREATED:
+                created.add(ticket_id)  # no time rule has fired on it yet
+            # A rule's own changes were scheduled for when the reactor applied them.
+            if event.type in _SCHEDULE_EVENTS and not actor_name.startswith(RULE_ACTOR_PREFIX):
+                touched.setdefault(ticket_id, None)
             triggering = triggering_event(event)
             if triggering is None or not rules.runs_on(triggering.type):
                 continue
-            await self._run_triggers(uow, rules, ticket_id, triggering, chains, _actor_name(event))
+            facts, applied = await self._run_triggers(uow, rules, ticket_id, triggering, chains, actor_name)
+            if applied:
+                touched[ticket_id] = None
+            elif ticket_id in touched:
+                touched[ticket_id] = facts
         if rules.automations:
-            for ticket_id in touched:
-                await self.schedule(uow, rules, ticket_id)
+            for ticket_id, known in touched.items():
+                await self.schedule(uow, rules, ticket_id, known, new=ticket_id in created)
 
     async def _run_triggers(
         self,
@@ -269,11 +286,14 @@ class TriggerReactor:
         triggering: TriggeringEvent,
         chains: dict[str, frozenset[str]],
         actor_name: str,
-    ) -> None:
+    ) -> tuple[TicketFacts, bool]:
+        """Run the trigger rules for one event; answers the facts they saw and whether any firing
+        was applied (then those facts are stale)."""
         fired_before = chains.get(actor_name, frozenset())
         now = utcnow()
         facts = (await self.facts(uow, rules, ticket_id, now)).facts
         result = evaluate(rules.rules, facts, triggering)
+        applied = False
         for firing in result.firings:
             if firing.rule_id in fired_before:
                 continue  # loop guard: this rule's own actions led here
@@ -282,6 +302,8 @@ class TriggerReactor:
             await count_firing(uow, firing.rule_id, now)
             chain = chains.get(origin.actor_name, frozenset())
             chains[origin.actor_name] = chain | fired_before | {firing.rule_id}
+            applied = True
+        return facts, applied
 
     # --- time rules ---------------------------------------------------------------------------------
 
@@ -291,18 +313,36 @@ class TriggerReactor:
         return await current_facts(uow.session, rules, ticket_id, now, timer=False, calendars=self.calendars)
 
     async def automation_facts(
-        self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime
+        self,
+        uow: UnitOfWork,
+        rules: TenantRules,
+        ticket_id: uuid.UUID,
+        now: datetime,
+        base: TicketFacts | None = None,
+        *,
+        new: bool = False,
     ) -> Seen:
-        """The facts for time rules: with the automations already fired for their anchors."""
+        """The facts for time rules: with the automations already fired for their anchors (none on a
+        ``new`` ticket, created in this unit of work)."""
         await uow.session.flush()
-        return await current_facts(uow.session, rules, ticket_id, now, timer=True, calendars=self.calendars)
+        return await current_facts(
+            uow.session, rules, ticket_id, now, timer=not new, calendars=self.calendars, base=base
+        )
 
     async def next_due(
-        self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime
+        self,
+        uow: UnitOfWork,
+        rules: TenantRules,
+        ticket_id: uuid.UUID,
+        now: datetime,
+        base: TicketFacts | None = None,
+        *,
+        new: bool = False,
     ) -> datetime | None:
         """When the ticket's time rules next need the sweep: now if an automation would fire already,
-        else the next instant a time or SLA condition turns true, else never."""
-        seen = await self.automation_facts(uow, rules, ticket_id, now)
+        else the next instant a time or SLA condition turns true, else never. ``base``: the ticket's
+        current facts, when the caller has them."""
+        seen = await self.automation_facts(uow, rules, ticket_id, now, base, new=new)
         facts = seen.facts
         if evaluate(rules.rules, facts, EventType.TIMER).firings:
             return now
@@ -315,14 +355,24 @@ class TriggerReactor:
         ]
         return min((at for at in instants if at is not None), default=None)
 
-    async def schedule(self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID) -> None:
+    async def schedule(
+        self,
+        uow: UnitOfWork,
+        rules: TenantRules,
+        ticket_id: uuid.UUID,
+        facts: TicketFacts | None = None,
+        *,
+        new: bool = False,
+    ) -> None:
         """Set the ticket's ``rules`` timer after a change. When an automation reads SLA facts the
         sweep works the instant out (due now): the SLA reactor runs after this one and may still pause,
         resume or start the clocks in this unit of work."""
         from huiliu.timers.service import set_timer
 
-        now = utcnow()
-        due = now if rules.automations_read_sla else await self.next_due(uow, rules, ticket_id, now)
+        now = facts.now if facts is not None and facts.now is not None else utcnow()
+        due: datetime | None = now
+        if not rules.automations_read_sla:
+            due = await self.next_due(uow, rules, ticket_id, now, facts, new=new)
         await set_timer(uow, ticket_id, TIMER_KIND, due)
 
     async def run_time_rules(self, uow: UnitOfWork, ticket_id: uuid.UUID, now: datetime) -> datetime | None:
