@@ -34,6 +34,7 @@ class FakeState:
     valid_tokens: set[str] = field(default_factory=set)
     expired_tokens: set[str] = field(default_factory=set)
     tokens_issued: int = 0
+    tickets_issued: int = 0
     sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rejected: list[tuple[str, int]] = field(default_factory=list)
     # 微信客服: every message the customers sent, in order; a cursor is the index of the next one.
@@ -103,6 +104,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(MEDIA)
             return None
+        if url.path in {"/cgi-bin/ticket/getticket", "/cgi-bin/get_jsapi_ticket", "/cgi-bin/ticket/get"}:
+            with self.state.lock:
+                self.state.tickets_issued += 1
+            ticket = f"ticket-{query.get('type', 'corp')}-{self.state.tickets_issued}"
+            return self._reply({"errcode": 0, "errmsg": "ok", "ticket": ticket, "expires_in": 7200})
         if url.path == "/cgi-bin/externalcontact/get":
             contact = self.state.external_contacts.get(query.get("external_userid", ""))
             if contact is None:

@@ -119,3 +119,18 @@ async def test_concurrent_refreshes_ask_the_platform_once(
     assert not errors
     assert len(set(tokens)) == 1
     assert fake_api.state.tokens_issued == 1
+
+
+async def test_js_sdk_tickets_are_cached_per_kind(
+    client: httpx.AsyncClient, admin: Member, fake_api: FakeApi, sync_engine: Engine
+) -> None:
+    account = await _account(client, admin, fake_api.base_url)
+    store = TokenStore(sync_engine)
+    with httpx.Client(timeout=5) as http:
+        api = TencentClient(http, store, account)
+        first = api.js_ticket()
+        assert TencentClient(http, store, account).js_ticket() == first
+        with pytest.raises(ValueError):
+            api.js_ticket("agent_ticket")  # WeCom only
+    assert first == "ticket-jsapi-1"
+    assert (fake_api.state.tickets_issued, fake_api.state.tokens_issued) == (1, 1)

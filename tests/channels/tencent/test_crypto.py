@@ -135,3 +135,12 @@ def test_nested_and_repeated_elements_parse() -> None:
         b"<Item>1</Item><Item>2</Item></xml>"
     )
     assert fields == {"Event": "scancode_push", "ScanCodeInfo": {"ScanType": "qrcode"}, "Item": ["1", "2"]}
+
+
+def test_jsapi_signature_matches_the_js_sdk_docs_example() -> None:
+    assert crypto.jsapi_signature(v.JS_TICKET, v.JS_NONCESTR, v.JS_TIMESTAMP, v.JS_URL) == v.JS_SIGNATURE
+    # The fragment is not part of the signed URL.
+    assert (
+        crypto.jsapi_signature(v.JS_TICKET, v.JS_NONCESTR, v.JS_TIMESTAMP, v.JS_URL + "#/ticket/1")
+        == v.JS_SIGNATURE
+    )

@@ -110,3 +110,12 @@ WECOM_KF_EVENT = (
     "<Token><![CDATA[ENCApHxnGDNAVNY4AaSJKj4Tb5mwsEMzxhFmHVGcra996NR]]></Token>"
     "<OpenKfId><![CDATA[wkxxxxxxx]]></OpenKfId></xml>"
 )
+
+# --- JS-SDK signature ------------------------------------------------------------------------------
+# The example of the JS-SDK docs, 附录1-JS-SDK使用权限签名算法 (developers.weixin.qq.com/doc/offiaccount/
+# OA_Web_Apps/JS-SDK.html; WeCom's JS-SDK 签名算法 page uses the same example).
+JS_TICKET = "sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg"
+JS_NONCESTR = "Wm3WZYTPz0wzccnW"
+JS_TIMESTAMP = "1414587457"
+JS_URL = "http://mp.weixin.qq.com?params=value"
+JS_SIGNATURE = "0f9de62fce790f9a083d5c99e95740ceb90c27ed"

@@ -20,6 +20,16 @@ from huiliu.channels.tencent.tokens import TokenKey, TokenStore
 from huiliu.entry_points.domain import WECHAT_MP
 
 INVALID_TOKEN_CODES = frozenset({40001, 40014, 42001})
+JSAPI_TICKET = "jsapi_ticket"
+AGENT_TICKET = "agent_ticket"
+# Where each JS-SDK ticket comes from, per platform: (path, query).
+TICKET_PATHS: dict[str, dict[str, tuple[str, tuple[tuple[str, str], ...]]]] = {
+    JSAPI_TICKET: {
+        "mp": ("/cgi-bin/ticket/getticket", (("type", "jsapi"),)),
+        "wecom": ("/cgi-bin/get_jsapi_ticket", ()),
+    },
+    AGENT_TICKET: {"wecom": ("/cgi-bin/ticket/get", (("type", "agent_config"),))},
+}
 
 
 class ApiError(Exception):
@@ -100,6 +110,23 @@ class TencentClient:
 
     def access_token(self, *, rejected: str | None = None) -> str:
         return self.tokens.get(self.key, self.fetch_token, rejected=rejected)
+
+    def js_ticket(self, kind: str = JSAPI_TICKET) -> str:
+        """A JS-SDK ticket, cached and shared like the token: ``jsapi_ticket`` (Official Account
+        ``wx.config``, WeCom corp ``wx.config``) or ``agent_ticket`` (WeCom ``wx.agentConfig``)."""
+        platform = "mp" if self.account.is_official_account else "wecom"
+        if platform not in TICKET_PATHS.get(kind, {}):
+            raise ValueError(f"no {kind!r} on this platform")
+        path, params = TICKET_PATHS[kind][platform]
+
+        def fetch() -> tuple[str, int]:
+            payload = self.call("GET", path, params=dict(params))
+            ticket = payload.get("ticket")
+            if not isinstance(ticket, str) or not ticket:
+                raise ApiError(-1, "the ticket answer has no ticket")
+            return ticket, int(payload.get("expires_in") or 7200)
+
+        return self.tokens.get(TokenKey(self.account.tenant_id, self.account.entry_point_id, kind), fetch)
 
     # --- calls ------------------------------------------------------------------------------------
 

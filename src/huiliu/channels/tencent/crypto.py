@@ -125,3 +125,11 @@ def decrypt_for(key: bytes, encrypted: str, receive_id: str) -> bytes:
     if not hmac.compare_digest(decrypted.receive_id.encode(), receive_id.encode()):
         raise BadCiphertext("the message was encrypted for another app id or corp id")
     return decrypted.message
+
+
+def jsapi_signature(ticket: str, noncestr: str, timestamp: str, url: str) -> str:
+    """The JS-SDK ``wx.config`` / WeCom ``agentConfig`` signature: SHA1 of
+    ``jsapi_ticket=…&noncestr=…&timestamp=…&url=…`` with the page URL without its ``#`` fragment."""
+    page = url.split("#", 1)[0]
+    plain = f"jsapi_ticket={ticket}&noncestr={noncestr}&timestamp={timestamp}&url={page}"
+    return hashlib.sha1(plain.encode()).hexdigest()
