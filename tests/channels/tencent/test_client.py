@@ -134,3 +134,34 @@ async def test_js_sdk_tickets_are_cached_per_kind(
             api.js_ticket("agent_ticket")  # WeCom only
     assert first == "ticket-jsapi-1"
     assert (fake_api.state.tickets_issued, fake_api.state.tokens_issued) == (1, 1)
+
+
+async def test_wecom_text_card_to_an_agent(
+    client: httpx.AsyncClient, admin: Member, fake_api: FakeApi, sync_engine: Engine
+) -> None:
+    entry = await create_entry_point(
+        client,
+        admin,
+        "wecom_app",
+        corp_id=fake.CORP_ID,
+        agent_id="1000002",
+        secret="wecom-app-secret-for-tests",
+        api_base_url=fake_api.base_url,
+    )
+    account = Account(
+        admin.user.tenant_id,
+        uuid.UUID(entry["id"]),
+        "wecom_app",
+        {**entry["config"], "secret": "wecom-app-secret-for-tests"},
+    )
+    with httpx.Client(timeout=5) as http:
+        TencentClient(http, TokenStore(sync_engine), account).send_app_textcard(
+            "zhangsan",
+            "工单 #1024 即将超时",
+            "客户：李女士 · 剩余 15 分钟",
+            "https://huiliu.example.cn/tickets/1",
+        )
+    path, body = fake_api.state.sent[0]
+    assert path == "/cgi-bin/message/send"
+    assert body["msgtype"] == "textcard" and body["agentid"] == 1000002 and body["touser"] == "zhangsan"
+    assert body["textcard"]["url"] == "https://huiliu.example.cn/tickets/1"

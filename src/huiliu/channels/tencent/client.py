@@ -196,6 +196,21 @@ class TencentClient:
         }
         return self.call("POST", "/cgi-bin/message/send", body=body)
 
+    def send_app_textcard(self, touser: str, title: str, description: str, url: str) -> dict[str, Any]:
+        """WeCom app text card (文本卡片消息) to members: an agent notification linking to the ticket."""
+        body = {
+            "touser": touser,
+            "msgtype": "textcard",
+            "agentid": int(str(self.account.config.get("agent_id", "0")) or 0),
+            "textcard": {
+                "title": title[:128],
+                "description": description[:512],
+                "url": url,
+                "btntxt": "详情",
+            },
+        }
+        return self.call("POST", "/cgi-bin/message/send", body=body)
+
     def send_external_text(self, external_userid: str, sender: str, content: str) -> dict[str, Any]:
         """A WeCom app cannot message an external contact directly: the message goes out as a
         group-send task (客户联系 add_msg_template) that the member confirms in WeCom."""
