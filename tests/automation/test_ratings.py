@@ -58,6 +58,7 @@ async def test_a_low_rating_opens_a_qa_review_and_notifies_qa(
     client: httpx.AsyncClient, runtime: Any, tenant: Any, admin: Member
 ) -> None:
     qa_team = await make_team(runtime, tenant, "质检组")
+    await make_team(runtime, tenant, "售后")  # the refund preset must leave the QA review alone
     qa_user = await qa_member(runtime, tenant, admin)
     assert (await client.post("/api/v1/rules/presets", headers=admin.headers)).status_code in (200, 201)
     ticket = (await client.post(TICKETS, json={"title": "安装延误"}, headers=admin.headers)).json()
@@ -68,7 +69,7 @@ async def test_a_low_rating_opens_a_qa_review_and_notifies_qa(
 
     unhappy = await client.post(
         f"{TICKETS}/{ticket['id']}/rating",
-        json={"rating": 2, "comment": "师傅迟到两小时"},
+        json={"rating": 2, "comment": "师傅迟到两小时，我要退款"},
         headers=admin.headers,
     )
     assert unhappy.status_code == 201, unhappy.text
@@ -76,7 +77,7 @@ async def test_a_low_rating_opens_a_qa_review_and_notifies_qa(
     [review] = await children(runtime, tenant, ticket["id"])
     assert review.team_id == qa_team.id
     assert f"#{ticket['number']}" in review.title and "2" in review.title
-    assert "师傅迟到两小时" in review.description
+    assert "师傅迟到两小时，我要退款" in review.description
     async with runtime.db.read(tenant.id) as session:
         [notification] = (
             (await session.execute(select(OutboxRow).where(OutboxRow.kind == KIND_NOTIFICATION)))
@@ -102,7 +103,10 @@ async def test_a_low_rating_opens_a_qa_review_and_notifies_qa(
         json={"ticket_id": ticket["id"], "event": "rating.given"},
         headers=admin.headers,
     )
-    assert dry.json()["facts"]["rating"] == 2 and dry.json()["facts"]["rating_comment"] == "师傅迟到两小时"
+    assert (
+        dry.json()["facts"]["rating"] == 2
+        and dry.json()["facts"]["rating_comment"] == "师傅迟到两小时，我要退款"
+    )
 
 
 async def test_the_customer_rates_on_the_progress_page(

@@ -47,6 +47,7 @@ from huiliu.automation.domain.action_schema import compile_action
 from huiliu.automation.domain.actions import ActionSpec, Scope
 from huiliu.automation.domain.context import show
 from huiliu.automation.domain.facts import facts_values, read_value, write_value
+from huiliu.automation.domain.presets import INTERNAL_CHANNEL
 from huiliu.automation.domain.problems import Problems
 from huiliu.automation.domain.text import TemplateError, compile_template
 from huiliu.automation.loading import load_facts, load_ticket
@@ -67,7 +68,7 @@ KIND_RULE_WEBHOOK = "rule_webhook"
 TICKET_NOTIFIED = "ticket.notified"
 APPLIED = "applied"
 SKIPPED = "skipped"
-SUBTASK_CHANNEL = "internal"
+SUBTASK_CHANNEL = INTERNAL_CHANNEL
 MAX_ACTOR_NAME = 200
 MAX_REASON = 500
 

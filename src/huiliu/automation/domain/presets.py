@@ -13,12 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 REFUND_KEYWORDS = ["退款", "退货", "退钱"]
+# The channel of sub-tasks created by rules (``automation.apply.SUBTASK_CHANNEL``).
+INTERNAL_CHANNEL = "internal"
 ESCALATED_TAG = {"zh-CN": "超24小时升级", "en": "escalated-24h"}
 
 _TEXT: dict[str, dict[str, str]] = {
     "zh-CN": {
         "refund.name": "含“退款”关键词 → 分配售后",
-        "refund.description": "标题或描述含 退款/退货/退钱 时分配给售后组",
+        "refund.description": "标题或描述含 退款/退货/退钱 时分配给售后组（规则创建的内部子任务除外）",
         "unhandled.name": "超 24 小时未处理 → 升级主管并短信提醒",
         "unhandled.description": "创建 24 小时后仍为待受理/处理中且坐席未回复："
         "提高优先级、转交组长、短信通知组长",
@@ -31,7 +33,8 @@ _TEXT: dict[str, dict[str, str]] = {
     },
     "en": {
         "refund.name": "Refund keywords → after-sales",
-        "refund.description": "Title or description mentions 退款/退货/退钱: assign the after-sales team",
+        "refund.description": "Title or description mentions 退款/退货/退钱: assign the after-sales team "
+        "(not internal sub-tasks opened by rules)",
         "unhandled.name": "Unhandled for 24 h → escalate and text the lead",
         "unhandled.description": "24 h after creation, still new/open and no agent reply: "
         "raise the priority, hand over to the team lead, SMS the lead",
@@ -65,9 +68,15 @@ def default_rules(language: str = "zh-CN") -> list[dict[str, Any]]:
             "active": True,
             "stop_processing": False,
             "conditions": {
-                "any": [
-                    {"field": "title", "op": "contains", "value": REFUND_KEYWORDS},
-                    {"field": "description", "op": "contains", "value": REFUND_KEYWORDS},
+                "all": [
+                    {
+                        "any": [
+                            {"field": "title", "op": "contains", "value": REFUND_KEYWORDS},
+                            {"field": "description", "op": "contains", "value": REFUND_KEYWORDS},
+                        ]
+                    },
+                    # Sub-tasks rules open (a QA review quoting "要退款") are internal work, not requests.
+                    {"field": "channel", "op": "ne", "value": INTERNAL_CHANNEL},
                 ]
             },
             "actions": [{"type": "assign", "team": "after_sales"}],
