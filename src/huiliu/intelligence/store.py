@@ -1,0 +1,114 @@
+"""Where the shipped model lives: a joblib file (settings ``classifier_model_path``, under var/),
+trained from the dataset at first use (or by ``huiliu train``) and reloaded by every process.
+
+A model file is reused only when it was made by the same format, scikit-learn version and dataset
+fingerprint; otherwise it is retrained, so editing the dataset or upgrading scikit-learn never serves
+a stale or unreadable model. The file is written to a temporary name and renamed, so concurrent
+processes never read half a file. The model file is trusted local state (joblib is pickle): it is
+only ever read from the configured path, which only this application writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import sklearn
+
+from huiliu.intelligence.dataset import fingerprint, load_dataset
+from huiliu.intelligence.model import DEFAULT_SEED, FORMAT_VERSION, TicketClassifier
+
+
+@dataclass(frozen=True)
+class LoadInfo:
+    trained: bool  # False when read from the model file
+    seconds: float
+
+
+def save(classifier: TicketClassifier, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(handle)
+    try:
+        joblib.dump(classifier, temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def read(path: Path) -> TicketClassifier | None:
+    """The model in ``path``, or None when there is none or it is not readable by this version."""
+    if not path.is_file():
+        return None
+    try:
+        classifier = joblib.load(path)
+    except Exception:  # noqa: BLE001 - an unreadable file is retrained, whatever the reason
+        return None
+    if not isinstance(classifier, TicketClassifier):
+        return None
+    card = classifier.card
+    if card.format_version != FORMAT_VERSION or card.sklearn_version != sklearn.__version__:
+        return None
+    return classifier
+
+
+class ModelStore:
+    """The classifier of one model file; loaded once per process, thread-safe."""
+
+    def __init__(self, path: Path, dataset_dir: Path | None = None, seed: int = DEFAULT_SEED) -> None:
+        self.path = path
+        self.dataset_dir = dataset_dir
+        self.seed = seed
+        self._lock = threading.Lock()
+        self._classifier: TicketClassifier | None = None
+        self.load_info: LoadInfo | None = None
+
+    def get(self) -> TicketClassifier:
+        classifier = self._classifier
+        if classifier is not None:
+            return classifier
+        with self._lock:
+            if self._classifier is None:
+                self._classifier = self._load_or_train()
+            return self._classifier
+
+    def _load_or_train(self) -> TicketClassifier:
+        started = time.perf_counter()
+        examples = load_dataset(self.dataset_dir)
+        classifier = read(self.path)
+        if classifier is not None and classifier.card.dataset == fingerprint(examples):
+            self.load_info = LoadInfo(False, time.perf_counter() - started)
+            return classifier
+        classifier = TicketClassifier.train(examples, self.seed)
+        save(classifier, self.path)
+        self.load_info = LoadInfo(True, time.perf_counter() - started)
+        return classifier
+
+    def retrain(self) -> TicketClassifier:
+        """Train from the dataset now and replace the model file and the loaded model."""
+        with self._lock:
+            started = time.perf_counter()
+            classifier = TicketClassifier.train(load_dataset(self.dataset_dir), self.seed)
+            save(classifier, self.path)
+            self._classifier = classifier
+            self.load_info = LoadInfo(True, time.perf_counter() - started)
+            return classifier
+
+
+_stores: dict[tuple[Path, Path | None], ModelStore] = {}
+_stores_lock = threading.Lock()
+
+
+def store_for(path: Path, dataset_dir: Path | None = None) -> ModelStore:
+    """The process's store for a model file: the model is loaded once however many apps share it."""
+    key = (path.resolve(), dataset_dir.resolve() if dataset_dir else None)
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None:
+            store = _stores[key] = ModelStore(path, dataset_dir)
+        return store
