@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -288,7 +288,7 @@ class Mail:
 
     @property
     def message(self) -> Message:
-        return message_from_bytes(self.data)
+        return message_from_bytes(self.data, policy=policy.default)
 
 
 @dataclass

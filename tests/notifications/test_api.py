@@ -139,6 +139,7 @@ async def test_my_preferences_round_trip_and_bad_values_change_nothing(client: A
         "quiet_end": "08:00",
         "timezone": "Asia/Shanghai",
         "phone": "+8613800138000",
+        "digest_minutes": 30,
     }
     saved = await client.put("/api/v1/notifications/preferences", headers=agent.headers, json=wanted)
     assert saved.status_code == 200 and saved.json() == wanted
@@ -148,6 +149,7 @@ async def test_my_preferences_round_trip_and_bad_values_change_nothing(client: A
         {**wanted, "event_channels": {"*": ["pigeon"]}},
         {**wanted, "timezone": "Nowhere/City"},
         {**wanted, "phone": "call me"},
+        {**wanted, "digest_minutes": 1},
     ]:
         answer = await client.put("/api/v1/notifications/preferences", headers=agent.headers, json=bad)
         assert answer.status_code == 422, bad

@@ -34,12 +34,17 @@ from huiliu.core.outbox import STATE_DEAD, STATE_DELIVERED, STATE_PENDING, Outbo
 from huiliu.db.session import ScopedSession, scope_sync_session
 from huiliu.notifications.domain import (
     CHANNEL_PROVIDERS,
+    DIGEST_SEVERITY,
+    DIGESTED,
     GROUP_CHANNELS,
     IN_APP,
     KIND_NOTIFICATION_DELIVERY,
     QuietHours,
     channels_for,
     delivery_id,
+    digest_id,
+    digest_window_end,
+    is_digested,
     parse_clock,
 )
 from huiliu.notifications.models import (
@@ -67,6 +72,8 @@ class Attempted:
     # True when no retry can help: the delivery goes dead at once.
     permanent: bool = False
     provider_message_id: str | None = None
+    # A digest: the deliveries it carried (marked delivered with it).
+    included: tuple[uuid.UUID, ...] = ()
 
 
 def _insert_if_absent(session: Session, model: type[Any]) -> Any:
@@ -122,6 +129,19 @@ def fan_out(session: Session, row: OutboxRow, now: datetime) -> int:
         if channel != IN_APP and provider is None:
             dead_reason = f"no active provider is configured for the {channel} channel"
         identifier = delivery_id(row.id, recipient_id, channel)
+        preference = preferences.get(recipient_id) if recipient_id else None
+        digest_minutes = preference.digest_minutes if preference is not None else None
+        if dead_reason is None and recipient_id and is_digested(severity, channel, digest_minutes):
+            assert preference is not None and digest_minutes and provider is not None
+            digest = _digest_for(session, row, preference, channel, provider.id, now, digest_minutes)
+            if digest is not None:
+                deliveries.append(
+                    _delivery_values(
+                        row, identifier, ticket, recipient_id, channel, provider.id, severity, now
+                    )
+                    | {"state": DIGESTED, "digest_id": digest, "not_before": None, "last_error": None}
+                )
+                continue
         state = STATE_DEAD if dead_reason else STATE_PENDING
         outbox_rows.append(
             {
@@ -147,27 +167,115 @@ def fan_out(session: Session, row: OutboxRow, now: datetime) -> int:
             }
         )
         deliveries.append(
-            {
-                "id": identifier,
-                "tenant_id": row.tenant_id,
-                "notification_id": row.id,
-                "ticket_id": _uuid(ticket.get("id")),
-                "recipient_id": recipient_id,
-                "channel": channel,
-                "provider_channel_id": provider.id if provider else None,
-                "severity": severity,
-                "state": state,
-                "attempts": 0,
-                "not_before": release,
-                "last_error": dead_reason,
-                "created_at": now,
-                "updated_at": now,
-            }
+            _delivery_values(
+                row,
+                identifier,
+                ticket,
+                recipient_id,
+                channel,
+                provider.id if provider else None,
+                severity,
+                now,
+            )
+            | {"state": state, "not_before": release, "last_error": dead_reason}
         )
     if outbox_rows:
         session.execute(_insert_if_absent(session, OutboxRow), outbox_rows)
+    if deliveries:
         session.execute(_insert_if_absent(session, NotificationDelivery), deliveries)
     return sum(1 for item in outbox_rows if item["state"] == STATE_PENDING)
+
+
+def _delivery_values(
+    row: OutboxRow,
+    identifier: uuid.UUID,
+    ticket: dict[str, Any],
+    recipient_id: uuid.UUID | None,
+    channel: str,
+    provider_id: uuid.UUID | None,
+    severity: str,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": identifier,
+        "tenant_id": row.tenant_id,
+        "notification_id": row.id,
+        "ticket_id": _uuid(ticket.get("id")),
+        "recipient_id": recipient_id,
+        "channel": channel,
+        "provider_channel_id": provider_id,
+        "digest_id": None,
+        "severity": severity,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _digest_for(
+    session: Session,
+    row: OutboxRow,
+    preference: NotificationPreference,
+    channel: str,
+    provider_id: uuid.UUID,
+    now: datetime,
+    minutes: int,
+) -> uuid.UUID | None:
+    """The pending digest delivery of the recipient's current window on ``channel`` (created if it is
+    the window's first item). None when that digest went out already: the item is then sent alone."""
+    window_end = digest_window_end(now, minutes)
+    identifier = digest_id(preference.user_id, channel, window_end)
+    due = _release_at(preference, window_end, DIGEST_SEVERITY) or window_end
+    payload = {
+        "digest": True,
+        "recipient_id": str(preference.user_id),
+        "channel": channel,
+        "provider_channel_id": str(provider_id),
+        "severity": DIGEST_SEVERITY,
+        "window_end": window_end.isoformat(),
+    }
+    session.execute(
+        _insert_if_absent(session, OutboxRow),
+        [
+            {
+                "id": identifier,
+                "tenant_id": row.tenant_id,
+                "kind": KIND_NOTIFICATION_DELIVERY,
+                "event_id": identifier,
+                "event_type": row.event_type,
+                "payload": payload,
+                "target_id": provider_id,
+                "parent_id": None,
+                "state": STATE_PENDING,
+                "attempts": 0,
+                "next_attempt_at": due,
+                "created_at": now,
+            }
+        ],
+    )
+    session.execute(
+        _insert_if_absent(session, NotificationDelivery),
+        [
+            {
+                "id": identifier,
+                "tenant_id": row.tenant_id,
+                "notification_id": identifier,
+                "ticket_id": None,
+                "recipient_id": preference.user_id,
+                "channel": channel,
+                "provider_channel_id": provider_id,
+                "digest_id": None,
+                "severity": DIGEST_SEVERITY,
+                "state": STATE_PENDING,
+                "attempts": 0,
+                "not_before": due,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+    )
+    state = session.scalar(select(OutboxRow.state).where(OutboxRow.id == identifier))
+    return identifier if state == STATE_PENDING else None
 
 
 def _release_at(preference: NotificationPreference | None, now: datetime, severity: str) -> datetime | None:
@@ -246,8 +354,14 @@ class NotificationSender:
         channel = str(payload.get("channel") or "")
         recipient_id = _uuid(payload.get("recipient_id"))
         message = compose(payload, row.id, self.settings.public_url)
+        included: tuple[uuid.UUID, ...] = ()
         try:
             with self._session(row.tenant_id) as session:
+                if payload.get("digest"):
+                    message, included = _digest_message(session, row, self.settings.public_url)
+                    if not included:
+                        # Every item went out already (an earlier round): nothing to send.
+                        return Attempted(AttemptResult(True, None, None, _ms(started)))
                 user = session.get(User, recipient_id) if recipient_id else None
                 if recipient_id and (user is None or not user.is_active):
                     raise DeliveryFailed("the recipient is gone or inactive", retryable=False)
@@ -278,9 +392,8 @@ class NotificationSender:
         except DeliveryFailed as exc:
             result = AttemptResult(False, exc.status_code, exc.reason, _ms(started))
             return Attempted(result, permanent=not exc.retryable)
-        return Attempted(
-            AttemptResult(True, sent.status_code, None, _ms(started)), False, sent.provider_message_id
-        )
+        result = AttemptResult(True, sent.status_code, None, _ms(started))
+        return Attempted(result, False, sent.provider_message_id, included)
 
     def _store_inbox(self, row: OutboxRow, message: OutgoingMessage) -> Sent:
         if message.user_id is None:
@@ -369,6 +482,90 @@ def record_attempt(session: Session, row: OutboxRow, values: dict[str, Any], att
         .values(**changes)
         .execution_options(synchronize_session=False)
     )
+    if row.payload.get("digest") and values["state"] == STATE_DELIVERED:
+        _settle_digest(session, row, values, attempted)
+
+
+def _settle_digest(session: Session, row: OutboxRow, values: dict[str, Any], attempted: Attempted) -> None:
+    """Mark the items a digest carried delivered; items that joined while it was being sent make it
+    due again at once (nothing waits for a window that is over)."""
+    if attempted.included:
+        session.execute(
+            update(NotificationDelivery)
+            .where(NotificationDelivery.id.in_(list(attempted.included)))
+            .values(
+                state=STATE_DELIVERED,
+                delivered_at=values.get("delivered_at"),
+                provider_message_id=attempted.provider_message_id,
+                attempts=values["attempts"],
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    left = session.scalar(
+        select(NotificationDelivery.id)
+        .where(NotificationDelivery.digest_id == row.id, NotificationDelivery.state == DIGESTED)
+        .limit(1)
+    )
+    if left is None:
+        return
+    now = utcnow()
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == row.id)
+        .values(state=STATE_PENDING, next_attempt_at=now, locked_until=None, attempts=0, delivered_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(NotificationDelivery)
+        .where(NotificationDelivery.id == row.id)
+        .values(state=STATE_PENDING, delivered_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _digest_message(
+    session: Session, row: OutboxRow, console_url: str
+) -> tuple[OutgoingMessage, tuple[uuid.UUID, ...]]:
+    """One message listing every notification waiting in this digest, oldest first."""
+    items = list(
+        session.scalars(
+            select(NotificationDelivery)
+            .where(NotificationDelivery.digest_id == row.id, NotificationDelivery.state == DIGESTED)
+            .order_by(NotificationDelivery.created_at, NotificationDelivery.id)
+        )
+    )
+    parents = {
+        parent.id: parent.payload
+        for parent in session.scalars(
+            select(OutboxRow).where(OutboxRow.id.in_([item.notification_id for item in items]))
+        )
+    }
+    lines, numbers = [], []
+    for item in items:
+        payload = parents.get(item.notification_id) or {}
+        ticket = payload.get("ticket") or {}
+        number = str(ticket.get("number") or "")
+        numbers.append(number)
+        lines.append(f"· 工单 {number} {ticket.get('title') or ''}：{payload.get('message') or ''}".strip())
+    title = f"汇流：{len(items)} 条工单进展"
+    link = f"{console_url}/notifications"
+    message = OutgoingMessage(
+        delivery_id=row.id,
+        title=title,
+        text="\n".join(lines) or title,
+        severity=DIGEST_SEVERITY,
+        link=link,
+        variables={
+            "ticket_id": "",
+            "ticket_number": ",".join(numbers),
+            "ticket_title": title,
+            "message": title,
+            "severity": DIGEST_SEVERITY,
+            "link": link,
+        },
+    )
+    return message, tuple(item.id for item in items)
 
 
 def _ms(started: float) -> float:

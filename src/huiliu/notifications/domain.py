@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The channels a rule or an SLA tier can name (automation's NOTIFY_CHANNELS) and the provider kinds
@@ -128,3 +128,31 @@ class QuietHours:
 # and the per-recipient rows the worker fans it out into.
 KIND_NOTIFICATION = "notification"
 KIND_NOTIFICATION_DELIVERY = "notification_delivery"
+
+
+# Digests (常规进展聚合): info-severity notifications on a push channel wait for the end of the
+# recipient's current N-minute window and go out together as one message per channel. In-app is never
+# digested: the inbox keeps each item, and the bell is not a push.
+DIGESTED = "digested"
+DIGEST_SEVERITY = "info"
+MIN_DIGEST_MINUTES = 5
+MAX_DIGEST_MINUTES = 1440
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def is_digested(severity: str, channel: str, digest_minutes: int | None) -> bool:
+    return bool(digest_minutes) and severity == DIGEST_SEVERITY and channel != IN_APP
+
+
+def digest_window_end(now: datetime, minutes: int) -> datetime:
+    """The end of the ``minutes``-long window (aligned on the Unix epoch, in UTC) that ``now`` falls in;
+    always after ``now``."""
+    size = minutes * 60
+    elapsed = (now - _EPOCH).total_seconds()
+    return _EPOCH + timedelta(seconds=(int(elapsed // size) + 1) * size)
+
+
+def digest_id(recipient_id: uuid.UUID, channel: str, window_end: datetime) -> uuid.UUID:
+    """The digest delivery of one recipient, channel and window: every notification of that window
+    finds the same one."""
+    return uuid.uuid5(_DELIVERY_NAMESPACE, f"digest:{recipient_id}:{channel}:{window_end.isoformat()}")

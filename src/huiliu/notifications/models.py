@@ -41,6 +41,8 @@ class NotificationPreference(IdMixin, TenantScoped, Base):
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     phone: Mapped[str | None] = mapped_column(String(32))
+    # Gather info-severity notifications into one message per channel every N minutes (None: off).
+    digest_minutes: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -69,6 +71,7 @@ class NotificationDelivery(TenantScoped, CreatedAtMixin, Base):
     __table_args__ = (
         Index("ix_notification_deliveries_state", "tenant_id", "state", "created_at"),
         Index("ix_notification_deliveries_ticket", "ticket_id", "created_at"),
+        Index("ix_notification_deliveries_digest", "digest_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -77,6 +80,8 @@ class NotificationDelivery(TenantScoped, CreatedAtMixin, Base):
     recipient_id: Mapped[uuid.UUID | None]
     channel: Mapped[str] = mapped_column(String(32))
     provider_channel_id: Mapped[uuid.UUID | None]
+    # A notification waiting in a digest (state ``digested``) names the digest delivery that sends it.
+    digest_id: Mapped[uuid.UUID | None]
     severity: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)

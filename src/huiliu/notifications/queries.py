@@ -76,6 +76,7 @@ def preference_out(preference: NotificationPreference | None) -> dict[str, Any]:
             "quiet_end": None,
             "timezone": "Asia/Shanghai",
             "phone": None,
+            "digest_minutes": None,
         }
     return {
         "event_channels": dict(preference.event_channels),
@@ -83,6 +84,7 @@ def preference_out(preference: NotificationPreference | None) -> dict[str, Any]:
         "quiet_end": preference.quiet_end,
         "timezone": preference.timezone,
         "phone": preference.phone,
+        "digest_minutes": preference.digest_minutes,
     }
 
 

@@ -12,7 +12,7 @@ from huiliu.notifications import domain
 from huiliu.notifications.channel_settings import check_channel_settings
 
 ProviderKind = Literal["dingtalk", "feishu", "wecom", "aliyun_sms", "tencent_sms", "email"]
-DeliveryState = Literal["pending", "delivered", "dead"]
+DeliveryState = Literal["pending", "delivered", "dead", "digested"]
 
 
 class _Strict(BaseModel):
@@ -70,6 +70,12 @@ class Preferences(_Strict):
     quiet_end: str | None = None
     timezone: str = domain.DEFAULT_TIMEZONE
     phone: str | None = Field(default=None, max_length=32, description="For SMS and robot @-mentions")
+    digest_minutes: int | None = Field(
+        default=None,
+        ge=domain.MIN_DIGEST_MINUTES,
+        le=domain.MAX_DIGEST_MINUTES,
+        description="Gather info notifications on push channels into one message every N minutes",
+    )
 
     @field_validator("event_channels")
     @classmethod
@@ -137,6 +143,7 @@ class DeliveryOut(BaseModel):
     recipient_id: uuid.UUID | None
     channel: str
     provider_channel_id: uuid.UUID | None
+    digest_id: uuid.UUID | None
     severity: str
     state: str
     attempts: int

@@ -102,6 +102,7 @@ async def set_preferences(uow: UnitOfWork, actor: Actor, request: Preferences) -
     preference.quiet_end = request.quiet_end
     preference.timezone = request.timezone
     preference.phone = request.phone
+    preference.digest_minutes = request.digest_minutes
     preference.updated_at = utcnow()
     await uow.commit()
     return preference

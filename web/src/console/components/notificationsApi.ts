@@ -38,6 +38,7 @@ export interface Preferences {
   quiet_end: string | null
   timezone: string
   phone: string | null
+  digest_minutes: number | null
 }
 
 async function call<T>(method: string, url: string, body?: unknown): Promise<T> {

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("recipient_id", sa.Uuid(), nullable=True),
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("provider_channel_id", sa.Uuid(), nullable=True),
+        sa.Column("digest_id", sa.Uuid(), nullable=True),
         sa.Column("severity", sa.String(length=16), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -74,6 +75,7 @@ def upgrade() -> None:
             "ix_notification_deliveries_state", ["tenant_id", "state", "created_at"], unique=False
         )
         batch_op.create_index("ix_notification_deliveries_ticket", ["ticket_id", "created_at"], unique=False)
+        batch_op.create_index("ix_notification_deliveries_digest", ["digest_id"], unique=False)
 
     op.create_table(
         "notification_preferences",
@@ -83,6 +85,7 @@ def upgrade() -> None:
         sa.Column("quiet_end", sa.String(length=5), nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("phone", sa.String(length=32), nullable=True),
+        sa.Column("digest_minutes", sa.Integer(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
@@ -136,6 +139,7 @@ def downgrade() -> None:
     op.drop_table("notifications")
     op.drop_table("notification_preferences")
     with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_notification_deliveries_digest")
         batch_op.drop_index("ix_notification_deliveries_ticket")
         batch_op.drop_index("ix_notification_deliveries_state")
 
