@@ -1,10 +1,12 @@
-"""The classifier: one TF-IDF character n-gram (1–3) vocabulary shared by four multinomial logistic
-regressions (scenario, category, priority, sentiment). Character n-grams need no word segmentation, so
-Chinese, English, pinyin abbreviations and typos all work; logistic regression gives probabilities,
-and the highest one is the prediction's confidence.
+"""The classifier: one TF-IDF character n-gram (1–3) vocabulary shared by four linear SVMs (scenario,
+category, priority, sentiment), each calibrated (``CalibratedClassifierCV``, sigmoid, 3 folds) so it
+gives probabilities; the highest one is the prediction's confidence. Character n-grams need no word
+segmentation, so Chinese, English, pinyin abbreviations and typos all work. A linear SVM trains in a
+fraction of the time multinomial logistic regression needs on this many sparse features, with the same
+accuracy on the held-out splits (docs/intelligence.md).
 
-Training is deterministic: a fixed ``random_state``, a deterministic solver (lbfgs) and inputs in file
-order give the same coefficients for the same data and seed."""
+Training is deterministic: a fixed ``random_state``, unshuffled stratified calibration folds and
+inputs in file order give the same model for the same data and seed."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from typing import Any
 import numpy as np
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.svm import LinearSVC
 
 from huiliu.intelligence.dataset import TARGETS, Example, fingerprint
 
@@ -56,7 +59,7 @@ class TicketClassifier:
     def __init__(
         self,
         vectorizer: TfidfVectorizer,
-        models: dict[str, LogisticRegression],
+        models: dict[str, CalibratedClassifierCV],
         card: ModelCard,
     ) -> None:
         self.vectorizer = vectorizer
@@ -81,8 +84,8 @@ class TicketClassifier:
         models = {}
         for target in TARGETS:
             labels = [e.label(target) for e in examples]
-            model = LogisticRegression(
-                C=10.0, max_iter=2000, class_weight="balanced", random_state=seed, solver="lbfgs"
+            model = CalibratedClassifierCV(
+                LinearSVC(C=0.5, class_weight="balanced", random_state=seed), cv=3, method="sigmoid"
             )
             model.fit(features, labels)
             models[target] = model
