@@ -9,13 +9,15 @@ import httpx
 
 from huiliu.core import events as ev
 from huiliu.routing import service
-from huiliu.routing.reactor import RoutingReactor
+from huiliu.routing.reactor import RoutingReactor, install
 from huiliu.runtime import Runtime
 from tests.routing.helpers import make_desk
 
 
-def test_the_app_registers_the_reactor(runtime: Runtime) -> None:
-    assert any(isinstance(reactor, RoutingReactor) for reactor in runtime.db.reactors)
+def test_the_app_registers_the_reactor_once(runtime: Runtime) -> None:
+    assert sum(isinstance(reactor, RoutingReactor) for reactor in runtime.db.reactors) == 1
+    assert install(runtime.db) in runtime.db.reactors
+    assert sum(isinstance(reactor, RoutingReactor) for reactor in runtime.db.reactors) == 1
 
 
 async def test_new_ticket_is_routed_with_the_default_policy(runtime: Runtime) -> None:
@@ -67,19 +69,22 @@ async def test_no_routing_without_an_active_default(runtime: Runtime) -> None:
     await desk.policy({"strategy": "least_loaded"})  # not the default
     inactive = await desk.policy({"strategy": "least_loaded"}, is_default=True, active=False)
 
-    assert not await RoutingReactor().applies(runtime.db, desk.tenant.id)
+    reactor = next(r for r in runtime.db.reactors if isinstance(r, RoutingReactor))
+
+    assert not await reactor.applies(runtime.db, desk.tenant.id)
     ticket_id = await desk.ticket()
     assert (await desk.load(ticket_id)).assignee_id is None
 
+    # Policy writes drop the reactor's cached flag at once (its time to live is not waited for).
     async with runtime.db.uow(desk.tenant.id) as uow:
         await service.update_policy(uow, desk.admin.actor, inactive.id, {"active": True})
-    assert await RoutingReactor().applies(runtime.db, desk.tenant.id)
+    assert await reactor.applies(runtime.db, desk.tenant.id)
     routed = await desk.ticket()
     assert (await desk.load(routed)).assignee_id is not None
 
     async with runtime.db.uow(desk.tenant.id) as uow:
         await service.delete_policy(uow, desk.admin.actor, inactive.id)
-    assert not await RoutingReactor().applies(runtime.db, desk.tenant.id)
+    assert not await reactor.applies(runtime.db, desk.tenant.id)
 
 
 async def test_other_tenants_are_not_routed(runtime: Runtime) -> None:

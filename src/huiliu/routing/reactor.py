@@ -17,33 +17,54 @@ from huiliu.auth.domain import system_actor
 from huiliu.core import events as ev
 from huiliu.core.errors import Conflict, NotFound, ValidationFailed
 from huiliu.core.events import DomainEvent
-from huiliu.db.session import Database, UnitOfWork
+from huiliu.db.session import Database, TenantFlagCache, UnitOfWork
 from huiliu.routing import queries, service
 from huiliu.tickets import service as tickets
 from huiliu.tickets.models import Ticket
 
 log = logging.getLogger("huiliu.routing")
 ACTOR_NAME = "routing"
+DEFAULT_TTL = 2.0  # seconds another process may keep routing (or not) after a policy change
+
+
+def install(db: Database, ttl: float = DEFAULT_TTL) -> RoutingReactor:
+    """Register the routing reactor on ``db`` once (after automation, before SLA); returns it."""
+    for reactor in db.reactors:
+        if isinstance(reactor, RoutingReactor):
+            return reactor
+    routing = RoutingReactor(ttl)
+    db.reactors.append(routing)
+    return routing
 
 
 class RoutingReactor:
-    """Assigns new, unassigned tickets with the tenant's default policy."""
+    """Assigns new, unassigned tickets with the tenant's default policy. ``flags`` caches, per
+    tenant, whether it has an active default policy; policy writes invalidate it."""
 
-    name = "routing"
+    name = service.REACTOR_NAME
+
+    def __init__(self, ttl: float = DEFAULT_TTL) -> None:
+        self.flags = TenantFlagCache(ttl)
 
     async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool:
-        cached = service.default_policy_flags.get(tenant_id)
+        cached = self.flags.get(tenant_id)
         if cached is not None:
             return cached
         async with db.read(tenant_id) as session:
-            return service.default_policy_flags.put(tenant_id, await queries.has_active_default(session))
+            return self.flags.put(tenant_id, await queries.has_active_default(session))
+
+    async def _routes(self, uow: UnitOfWork, tenant_id: uuid.UUID) -> bool:
+        cached = self.flags.get(tenant_id)
+        if cached is not None:
+            return cached
+        return self.flags.put(tenant_id, await queries.has_active_default(uow.session))
 
     async def react(self, uow: UnitOfWork, events: Sequence[DomainEvent]) -> None:
         created = [event for event in events if event.type == ev.TICKET_CREATED]
         if not created or uow.tenant_id is None:
             return
         mine = [event for event in created if event.tenant_id == uow.tenant_id]
-        if not mine or not await service.tenant_routes_new_tickets(uow.session, uow.tenant_id):
+        if not mine or not await self._routes(uow, uow.tenant_id):
             return
         for event in mine:
             ticket_id = uuid.UUID(event.data["ticket"]["id"])

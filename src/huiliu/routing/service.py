@@ -48,9 +48,9 @@ MAX_REGIONS = 50
 MAX_CAPACITY = 10_000
 ROUTABLE_STATUSES = frozenset(queries.OPEN_STATUSES)
 
-# Whether a tenant has an active default policy (the reactor's ``applies``); every policy write in
-# this process invalidates its tenant (docs/decisions/0015).
-default_policy_flags = TenantFlagCache()
+# The routing reactor's name (``Reactor.name``): policy writes find it among the database's reactors
+# to drop its cached "has an active default policy" flag for the tenant (docs/decisions/0015).
+REACTOR_NAME = "routing"
 
 
 @dataclass(frozen=True)
@@ -348,9 +348,17 @@ async def _clear_other_defaults(uow: UnitOfWork, policy_id: uuid.UUID) -> None:
 
 
 def _invalidate(uow: UnitOfWork) -> None:
-    tenant_id = uow.tenant_id
-    default_policy_flags.invalidate(tenant_id)
-    uow.after_commit(lambda: default_policy_flags.invalidate(tenant_id))
+    """After a policy write commits, the routing reactor of this process asks the database again
+    whether the tenant routes new tickets (other processes within the flag's time to live)."""
+    db, tenant_id = uow.db, uow.tenant_id
+
+    def drop() -> None:
+        for reactor in db.reactors:
+            flags = getattr(reactor, "flags", None)
+            if reactor.name == REACTOR_NAME and isinstance(flags, TenantFlagCache):
+                flags.invalidate(tenant_id)
+
+    uow.after_commit(drop)
 
 
 async def create_policy(
@@ -413,14 +421,6 @@ async def delete_policy(uow: UnitOfWork, actor: Actor, policy_id: uuid.UUID) -> 
     await uow.session.delete(row)
     _invalidate(uow)
     await uow.commit()
-
-
-async def tenant_routes_new_tickets(uow_session: Any, tenant_id: uuid.UUID) -> bool:
-    """Whether the tenant has an active default policy (cached per process, see ``default_policy_flags``)."""
-    cached = default_policy_flags.get(tenant_id)
-    if cached is not None:
-        return cached
-    return default_policy_flags.put(tenant_id, await queries.has_active_default(uow_session))
 
 
 # --- agent profiles ---------------------------------------------------------------------------------
