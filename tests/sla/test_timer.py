@@ -125,3 +125,17 @@ async def test_a_late_sweep_fires_every_threshold_passed_in_order(runtime):
     row = await setup.sla(ticket_id)
     assert row.resolution_breached_at == sh("2026-11-24 10:00")
     assert await setup.timer(ticket_id) is None  # nothing left to check
+
+
+async def test_a_tenants_due_tickets_are_handled_together(runtime):
+    setup = await sla_tenant(runtime, tiers=TIERS)
+    ids = [await setup.create(sh("2026-11-23 10:00"), assignee_id=setup.admin.user.id) for _ in range(3)]
+    late = await setup.create(sh("2026-11-23 10:30"))
+    await _sweep_at(runtime, sh("2026-11-23 10:46"))
+    for ticket_id in ids:
+        assert [e.type for e in await setup.events(ticket_id)] == ["sla.applied", "sla.warning"]
+        assert "sla-75" in (await _ticket(setup, ticket_id)).tags
+        assert await setup.timer(ticket_id) == sh("2026-11-23 11:00")
+    # Not due yet (75 % at 11:15): untouched.
+    assert [e.type for e in await setup.events(late)] == ["sla.applied"]
+    assert await setup.timer(late) == sh("2026-11-23 11:15")

@@ -232,3 +232,51 @@ async def test_batches_are_claimed_until_none_is_due(runtime, kind):
     result = await sweep(runtime.db, BASE, batch=2)
     assert sorted(recorder.tickets()) == sorted(ids)
     assert result.batches >= 4
+
+
+class BatchRecorder(Recorder):
+    """A timer handler with a batch form: the batch fails when it holds a failing ticket."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[uuid.UUID]] = []
+
+    async def batch(self, uow: UnitOfWork, ticket_ids, now: datetime) -> dict[uuid.UUID, datetime | None]:
+        self.batches.append(list(ticket_ids))
+        if self.failing & set(ticket_ids):
+            # Writes made before the failure are rolled back with the batch.
+            await set_timer(uow, ticket_ids[0], "never", now)
+            raise RuntimeError("one ticket of the batch failed")
+        return {ticket_id: self.next_at.get(ticket_id) for ticket_id in ticket_ids}
+
+
+async def test_a_batch_handler_takes_a_tenants_due_tickets_together(runtime, kind):
+    tenant_id, ids = await _tickets(runtime, 5)
+    recorder = BatchRecorder()
+    recorder.next_at[ids[0]] = BASE + timedelta(hours=1)
+    register_timer_handler(kind, recorder, batch=recorder.batch)
+    for ticket_id in ids:
+        await _set(runtime, tenant_id, ticket_id, kind, BASE)
+    result = await sweep(runtime.db, BASE)
+    assert [sorted(batch) for batch in recorder.batches] == [sorted(ids)]
+    assert recorder.calls == []  # the one-by-one handler was not needed
+    assert result.handled >= 5
+    assert await _get(runtime, tenant_id, ids[0], kind) == BASE + timedelta(hours=1)
+    assert all([await _get(runtime, tenant_id, ticket_id, kind) is None for ticket_id in ids[1:]])
+
+
+async def test_a_failed_batch_is_handled_one_by_one(runtime, kind):
+    tenant_id, ids = await _tickets(runtime, 4)
+    recorder = BatchRecorder()
+    recorder.failing.add(ids[2])
+    register_timer_handler(kind, recorder, batch=recorder.batch)
+    for ticket_id in ids:
+        await _set(runtime, tenant_id, ticket_id, kind, BASE)
+    result = await sweep(runtime.db, BASE)
+    assert len(recorder.batches) == 1
+    assert sorted(recorder.tickets()) == sorted(ids)
+    assert result.failed >= 1
+    for ticket_id in ids:
+        expected = BASE + CLAIM_LEASE if ticket_id == ids[2] else None
+        assert await _get(runtime, tenant_id, ticket_id, kind) == expected
+    assert await _get(runtime, tenant_id, ids[0], "never") is None

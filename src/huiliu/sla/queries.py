@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -112,6 +113,23 @@ async def ticket_sla_for_update(
         )
     ).one_or_none()
     return None if found is None else (found[0], found[1])
+
+
+async def ticket_slas_for_update(
+    session: AsyncSession, ticket_ids: Sequence[uuid.UUID]
+) -> list[tuple[TicketSla, Ticket]]:
+    """Several tickets' SLA rows (locked, in id order so concurrent lockers cannot deadlock) with
+    their tickets, in one statement."""
+    rows = (
+        await session.execute(
+            select(TicketSla, Ticket)
+            .join(Ticket, Ticket.id == TicketSla.ticket_id)
+            .where(TicketSla.ticket_id.in_(list(ticket_ids)))
+            .order_by(TicketSla.ticket_id)
+            .with_for_update(of=TicketSla)
+        )
+    ).all()
+    return [(row[0], row[1]) for row in rows]
 
 
 async def breaching_soon(

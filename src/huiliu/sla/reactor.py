@@ -446,14 +446,36 @@ class SlaReactor:
         if found is None:
             return None
         row, ticket = found
+        return await self._handle_loaded(uow, await self.config(uow), row, ticket, now)
+
+    async def handle_timers(
+        self, uow: UnitOfWork, ticket_ids: Sequence[uuid.UUID], now: datetime
+    ) -> dict[uuid.UUID, datetime | None]:
+        """``handle_timer`` for several tickets of one tenant in one unit of work: their SLA rows and
+        tickets are read (and locked) in one statement, their writes flushed together."""
+        assert uow.tenant_id is not None
+        config = await self.config(uow)
+        found = await queries.ticket_slas_for_update(uow.session, ticket_ids)
+        nexts: dict[uuid.UUID, datetime | None] = dict.fromkeys(ticket_ids)
+        for row, ticket in found:
+            nexts[ticket.id] = await self._handle_loaded(uow, config, row, ticket, now)
+        return nexts
+
+    async def _handle_loaded(
+        self, uow: UnitOfWork, config: TenantSla, row: TicketSla, ticket: Any, now: datetime
+    ) -> datetime | None:
+        assert uow.tenant_id is not None
         actor = system_actor(uow.tenant_id, "sla")
-        current = self._load(await self.config(uow), ticket, row)
+        current = self._load(config, ticket, row)
         assert current.state is not None
-        for crossing in crossings(current.calendar, current.state, current.rules.thresholds(), now):
+        thresholds = current.rules.thresholds()
+        found = crossings(current.calendar, current.state, thresholds, now)
+        for crossing in found:
             current.state = mark_fired(current.state, crossing)
             await self._fire(uow, actor, current, crossing, now)
-        self._store(current, now)
-        return next_check(current.calendar, current.state, current.rules.thresholds())
+        if found:
+            self._store(current, now)
+        return next_check(current.calendar, current.state, thresholds)
 
     async def _fire(
         self, uow: UnitOfWork, actor: Actor, current: _Ticket, crossing: Crossing, now: datetime
@@ -518,5 +540,5 @@ def install(db: Database, ttl: float = 2.0) -> SlaReactor:
     if reactor is None:
         reactor = SlaReactor(ttl)
         db.reactors.append(reactor)
-    register_timer_handler(TIMER_KIND, reactor.handle_timer)
+    register_timer_handler(TIMER_KIND, reactor.handle_timer, batch=reactor.handle_timers)
     return reactor

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,22 +37,40 @@ CLAIM_LEASE = timedelta(seconds=60)
 MIN_RESCHEDULE = timedelta(seconds=1)
 MAX_KIND_LENGTH = 16
 
+# Due tickets of one tenant and kind handled together by a batch handler, in one transaction.
+BATCH_TICKETS = 50
+
 TimerHandler = Callable[[UnitOfWork, uuid.UUID, datetime], Awaitable[datetime | None]]
+BatchTimerHandler = Callable[
+    [UnitOfWork, Sequence[uuid.UUID], datetime], Awaitable[Mapping[uuid.UUID, datetime | None]]
+]
 
 _handlers: dict[str, TimerHandler] = {}
+_batch_handlers: dict[str, BatchTimerHandler] = {}
 
 
-def register_timer_handler(kind: str, handler: TimerHandler) -> None:
+def register_timer_handler(
+    kind: str, handler: TimerHandler, *, batch: BatchTimerHandler | None = None
+) -> None:
     """Make ``handler`` act on due timers of ``kind``. It gets the unit of work of the ticket's
     tenant, the ticket id and the sweep's "now", acts on the ticket through the service functions
-    (no commit of its own needed: the sweep commits) and returns the next due instant or None."""
+    (no commit of its own needed: the sweep commits) and returns the next due instant or None.
+
+    ``batch``, when given, does the same for up to ``BATCH_TICKETS`` tickets of one tenant in one unit
+    of work and returns each one's next instant; if a batch fails, its tickets are handled one by one
+    with ``handler``, so one failing ticket still does not hold back the others."""
     if not kind or len(kind) > MAX_KIND_LENGTH:
         raise ValueError(f"a timer kind is 1 to {MAX_KIND_LENGTH} characters, got {kind!r}")
     _handlers[kind] = handler
+    if batch is None:
+        _batch_handlers.pop(kind, None)
+    else:
+        _batch_handlers[kind] = batch
 
 
 def unregister_timer_handler(kind: str) -> None:
     _handlers.pop(kind, None)
+    _batch_handlers.pop(kind, None)
 
 
 def timer_handler(kind: str) -> TimerHandler | None:
@@ -82,6 +100,34 @@ async def set_timer(uow: UnitOfWork, ticket_id: uuid.UUID, kind: str, at: dateti
             set_={"next_timer_at": statement.excluded.next_timer_at},
         )
     )
+
+
+async def set_timers(uow: UnitOfWork, kind: str, instants: Mapping[uuid.UUID, datetime | None]) -> None:
+    """``set_timer`` for several tickets of the unit of work's tenant: one upsert, one delete."""
+    if uow.tenant_id is None:
+        raise ValueError("timers are set in a tenant's unit of work")
+    gone = [ticket_id for ticket_id, at in instants.items() if at is None]
+    rows = [
+        {"tenant_id": uow.tenant_id, "ticket_id": ticket_id, "kind": kind, "next_timer_at": ensure_utc(at)}
+        for ticket_id, at in instants.items()
+        if at is not None
+    ]
+    if gone:
+        await uow.session.execute(
+            delete(TicketTimer)
+            .where(TicketTimer.ticket_id.in_(gone), TicketTimer.kind == kind)
+            .execution_options(synchronize_session=False)
+        )
+    if rows:
+        insert_fn = pg_insert if uow.dialect == "postgresql" else sqlite_insert
+        statement = insert_fn(TicketTimer)
+        await uow.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["ticket_id", "kind"],
+                set_={"next_timer_at": statement.excluded.next_timer_at},
+            ),
+            rows,
+        )
 
 
 async def get_timer(uow: UnitOfWork, ticket_id: uuid.UUID, kind: str) -> datetime | None:
@@ -155,9 +201,7 @@ async def handle_claim(db: Database, claim: Claim, now: datetime) -> bool | None
         with clock.at(now):
             async with db.uow(claim.tenant_id) as uow:
                 next_at = await handler(uow, claim.ticket_id, now)
-                if next_at is not None:
-                    next_at = max(ensure_utc(next_at), ensure_utc(now) + MIN_RESCHEDULE)
-                await set_timer(uow, claim.ticket_id, claim.kind, next_at)
+                await set_timer(uow, claim.ticket_id, claim.kind, _next(next_at, now))
                 await uow.commit()
     except Exception:
         log.exception(
@@ -170,21 +214,73 @@ async def handle_claim(db: Database, claim: Claim, now: datetime) -> bool | None
     return True
 
 
+def _next(at: datetime | None, now: datetime) -> datetime | None:
+    return None if at is None else max(ensure_utc(at), ensure_utc(now) + MIN_RESCHEDULE)
+
+
+async def handle_batch(db: Database, claims: list[Claim], now: datetime) -> bool:
+    """Run the batch handler of the claims' kind (one tenant, one kind) in one unit of work. False
+    when it failed (logged, rolled back): the caller handles the tickets one by one."""
+    handler = _batch_handlers[claims[0].kind]
+    ticket_ids = [claim.ticket_id for claim in claims]
+    try:
+        with clock.at(now):
+            async with db.uow(claims[0].tenant_id) as uow:
+                nexts = await handler(uow, ticket_ids, now)
+                await set_timers(
+                    uow,
+                    claims[0].kind,
+                    {ticket_id: _next(nexts.get(ticket_id), now) for ticket_id in ticket_ids},
+                )
+                await uow.commit()
+    except Exception:
+        log.warning(
+            "%s timers of %d tickets failed as a batch; handling them one by one",
+            claims[0].kind,
+            len(claims),
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+def _units(claims: list[Claim]) -> list[list[Claim]]:
+    """Claims grouped for handling: tickets of one tenant and a kind with a batch handler in chunks of
+    ``BATCH_TICKETS``; every other claim alone."""
+    groups: dict[tuple[uuid.UUID, str], list[Claim]] = {}
+    units: list[list[Claim]] = []
+    for claim in claims:
+        if claim.kind in _batch_handlers:
+            groups.setdefault((claim.tenant_id, claim.kind), []).append(claim)
+        else:
+            units.append([claim])
+    for group in groups.values():
+        units.extend(group[i : i + BATCH_TICKETS] for i in range(0, len(group), BATCH_TICKETS))
+    return units
+
+
 async def _handle_all(db: Database, claims: list[Claim], now: datetime, concurrency: int) -> SweepResult:
     result = SweepResult(claimed=len(claims), batches=1)
-    pending = iter(claims)
+    units = _units(claims)
+    pending = iter(units)
+
+    def count(outcome: bool | None) -> None:
+        if outcome is None:
+            result.unhandled += 1
+        elif outcome:
+            result.handled += 1
+        else:
+            result.failed += 1
 
     async def run() -> None:
-        for claim in pending:
-            outcome = await handle_claim(db, claim, now)
-            if outcome is None:
-                result.unhandled += 1
-            elif outcome:
-                result.handled += 1
-            else:
-                result.failed += 1
+        for unit in pending:
+            if len(unit) > 1 and await handle_batch(db, unit, now):
+                result.handled += len(unit)
+                continue
+            for claim in unit:
+                count(await handle_claim(db, claim, now))
 
-    await asyncio.gather(*(run() for _ in range(max(1, min(concurrency, len(claims))))))
+    await asyncio.gather(*(run() for _ in range(max(1, min(concurrency, len(units))))))
     return result
 
 
