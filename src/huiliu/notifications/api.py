@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 
 from huiliu.auth.deps import ActorDep, RuntimeDep
 from huiliu.core.errors import ValidationFailed
-from huiliu.notifications import queries, service
+from huiliu.notifications import queries, service, templates
 from huiliu.notifications.schemas import (
     ChannelCreate,
     ChannelList,
@@ -23,7 +23,13 @@ from huiliu.notifications.schemas import (
     InboxItemOut,
     InboxPage,
     Preferences,
+    PreviewOut,
     ReadAll,
+    TemplateCreate,
+    TemplateList,
+    TemplateOut,
+    TemplatePreview,
+    TemplateUpdate,
     UnreadCount,
 )
 
@@ -181,3 +187,51 @@ def _uuid(value: str, name: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError as exc:
         raise ValidationFailed(f"{name} is not a UUID") from exc
+
+
+# --- templates ---------------------------------------------------------------------------------------------
+
+
+@router.get("/notification-templates", response_model=TemplateList, summary="Templates, variables, defaults")
+async def list_templates(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    actor.require(service.PERMISSION)
+    async with runtime.db.read(actor.tenant_id) as session:
+        items = await queries.list_templates(session)
+    defaults = {
+        locale: {"title": title, "body": body} for locale, (title, body) in templates.DEFAULTS.items()
+    }
+    return {"items": items, "variables": templates.VARIABLES, "defaults": defaults}
+
+
+@router.post(
+    "/notification-templates",
+    status_code=201,
+    response_model=TemplateOut,
+    summary="Word an event's notifications",
+)
+async def create_template(body: TemplateCreate, actor: ActorDep, runtime: RuntimeDep) -> Any:
+    async with runtime.db.uow(actor.tenant_id) as uow:
+        return await service.create_template(uow, actor, body)
+
+
+@router.post("/notification-templates:preview", response_model=PreviewOut, summary="Render without saving")
+async def preview_template(body: TemplatePreview, actor: ActorDep) -> dict[str, str]:
+    rendered = service.preview_template(actor, body)
+    return {"title": rendered.title, "body": rendered.body}
+
+
+@router.patch(
+    "/notification-templates/{template_id}", response_model=TemplateOut, summary="Change a template"
+)
+async def update_template(
+    template_id: uuid.UUID, body: TemplateUpdate, actor: ActorDep, runtime: RuntimeDep
+) -> Any:
+    async with runtime.db.uow(actor.tenant_id) as uow:
+        return await service.update_template(uow, actor, template_id, body)
+
+
+@router.delete("/notification-templates/{template_id}", status_code=204, summary="Remove a template")
+async def delete_template(template_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> Response:
+    async with runtime.db.uow(actor.tenant_id) as uow:
+        await service.delete_template(uow, actor, template_id)
+    return Response(status_code=204)

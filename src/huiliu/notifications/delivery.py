@@ -32,6 +32,7 @@ from huiliu.auth.models import User
 from huiliu.core.clock import utcnow
 from huiliu.core.outbox import STATE_DEAD, STATE_DELIVERED, STATE_PENDING, OutboxRow
 from huiliu.db.session import ScopedSession, scope_sync_session
+from huiliu.notifications import templates
 from huiliu.notifications.domain import (
     CHANNEL_PROVIDERS,
     DIGEST_SEVERITY,
@@ -52,6 +53,7 @@ from huiliu.notifications.models import (
     NotificationChannel,
     NotificationDelivery,
     NotificationPreference,
+    NotificationTemplate,
 )
 from huiliu.notifications.providers import DeliveryFailed, OutgoingMessage, Sent, build_notifier
 from huiliu.settings import Settings
@@ -380,6 +382,8 @@ class NotificationSender:
                         raise DeliveryFailed(f"the {channel} provider is gone or disabled", retryable=False)
                     config = {**provider.config, **provider.secrets}
                     kind = provider.kind
+                if not payload.get("digest"):
+                    message = _worded(session, payload, message, channel, user)
             addressed = replace(
                 message, email=user.email if user is not None else None, phone=phone, user_id=recipient_id
             )
@@ -522,6 +526,50 @@ def _settle_digest(session: Session, row: OutboxRow, values: dict[str, Any], att
         .values(state=STATE_PENDING, delivered_at=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def _worded(
+    session: Session, payload: dict[str, Any], message: OutgoingMessage, channel: str, user: User | None
+) -> OutgoingMessage:
+    """The message in the tenant's template for its event, channel and the recipient's locale (or the
+    shipped default); a template that fails to render falls back to the default."""
+    event = str((payload.get("origin") or {}).get("kind") or templates.ANY)
+    locale = (
+        user.locale if user is not None and user.locale in templates.LOCALES else templates.DEFAULT_LOCALE
+    )
+    keys = templates.lookup_order(event, channel, locale)
+    stored = {
+        (item.event, item.channel, item.locale): item
+        for item in session.scalars(
+            select(NotificationTemplate).where(
+                NotificationTemplate.is_active.is_(True),
+                NotificationTemplate.event.in_({key[0] for key in keys}),
+                NotificationTemplate.channel.in_({key[1] for key in keys}),
+                NotificationTemplate.locale.in_({key[2] for key in keys}),
+            )
+        )
+    }
+    chosen = next((stored[key] for key in keys if key in stored), None)
+    context = {
+        "ticket": payload.get("ticket") or {},
+        "message": str(payload.get("message") or ""),
+        "severity": message.severity,
+        "origin": payload.get("origin") or {},
+        "link": message.link or "",
+        "recipient": {"name": user.name if user is not None else ""},
+    }
+    sources = [(chosen.title, chosen.body)] if chosen is not None else []
+    sources.append(templates.default_for(locale))
+    for title, body in sources:
+        try:
+            rendered = templates.render(title, body, context)
+        except templates.TemplateProblem:
+            log.warning("notification template for %s/%s/%s failed to render", event, channel, locale)
+            continue
+        return replace(
+            message, title=rendered.title[:MAX_TITLE] or message.title, text=rendered.body or message.title
+        )
+    return message
 
 
 def _digest_message(

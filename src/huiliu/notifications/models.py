@@ -91,3 +91,19 @@ class NotificationDelivery(TenantScoped, CreatedAtMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationTemplate(IdMixin, TenantScoped, CreatedAtMixin, Base):
+    """A tenant's wording of notifications for one event, channel and locale (``*`` for any event or
+    channel); Jinja2 sources rendered in the sandbox."""
+
+    __tablename__ = "notification_templates"
+    __table_args__ = (UniqueConstraint("tenant_id", "event", "channel", "locale"),)
+
+    event: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,6 +20,7 @@ from huiliu.notifications.models import (
     NotificationChannel,
     NotificationDelivery,
     NotificationPreference,
+    NotificationTemplate,
 )
 
 MAX_PAGE = 200
@@ -209,3 +210,36 @@ async def get_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> Notific
     if row is None:
         raise NotFound("no such notification delivery")
     return row
+
+
+# --- templates -------------------------------------------------------------------------------------------
+
+
+async def get_template(session: AsyncSession, template_id: uuid.UUID) -> NotificationTemplate:
+    template = (
+        await session.execute(select(NotificationTemplate).where(NotificationTemplate.id == template_id))
+    ).scalar_one_or_none()
+    if template is None:
+        raise NotFound("no such notification template")
+    return template
+
+
+async def template_for(
+    session: AsyncSession, event: str, channel: str, locale: str
+) -> NotificationTemplate | None:
+    return (
+        await session.execute(
+            select(NotificationTemplate).where(
+                NotificationTemplate.event == event,
+                NotificationTemplate.channel == channel,
+                NotificationTemplate.locale == locale,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def list_templates(session: AsyncSession) -> list[NotificationTemplate]:
+    statement = select(NotificationTemplate).order_by(
+        NotificationTemplate.event, NotificationTemplate.channel, NotificationTemplate.locale
+    )
+    return list((await session.execute(statement)).scalars())

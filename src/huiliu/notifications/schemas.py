@@ -158,3 +158,54 @@ class DeliveryOut(BaseModel):
 class DeliveryPage(BaseModel):
     items: list[DeliveryOut]
     next_cursor: str | None
+
+
+TemplateEvent = Literal["*", "rule", "sla_tier"]
+TemplateChannel = Literal["*", "in_app", "email", "sms", "wecom", "dingtalk", "feishu", "wechat"]
+TemplateLocale = Literal["zh-CN", "en"]
+
+
+class TemplateCreate(_Strict):
+    event: TemplateEvent = "*"
+    channel: TemplateChannel = "*"
+    locale: TemplateLocale = "zh-CN"
+    title: str = Field(min_length=1, max_length=300, description="Jinja2 (sandboxed); see the variables")
+    body: str = Field(min_length=1, max_length=4000)
+    is_active: bool = True
+
+
+class TemplateUpdate(_Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    body: str | None = Field(default=None, min_length=1, max_length=4000)
+    is_active: bool | None = None
+
+
+class TemplateOut(BaseModel):
+    id: uuid.UUID
+    event: str
+    channel: str
+    locale: str
+    title: str
+    body: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplateList(BaseModel):
+    items: list[TemplateOut]
+    variables: dict[str, str]
+    defaults: dict[str, dict[str, str]]
+
+
+class TemplatePreview(_Strict):
+    title: str = Field(max_length=300)
+    body: str = Field(max_length=4000)
+    context: dict[str, Any] | None = Field(
+        default=None, description="Variables to render with; a sample if unset"
+    )
+
+
+class PreviewOut(BaseModel):
+    title: str
+    body: str

@@ -12,7 +12,7 @@ from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, PermissionDenied, ValidationFailed
 from huiliu.core.outbox import STATE_DEAD, STATE_PENDING, OutboxRow
 from huiliu.db.session import UnitOfWork
-from huiliu.notifications import queries
+from huiliu.notifications import queries, templates
 from huiliu.notifications.channel_settings import check_channel_settings
 from huiliu.notifications.domain import CHANNEL_PROVIDERS, IN_APP, KIND_NOTIFICATION_DELIVERY
 from huiliu.notifications.models import (
@@ -20,8 +20,16 @@ from huiliu.notifications.models import (
     NotificationChannel,
     NotificationDelivery,
     NotificationPreference,
+    NotificationTemplate,
 )
-from huiliu.notifications.schemas import ChannelCreate, ChannelUpdate, Preferences
+from huiliu.notifications.schemas import (
+    ChannelCreate,
+    ChannelUpdate,
+    Preferences,
+    TemplateCreate,
+    TemplatePreview,
+    TemplateUpdate,
+)
 
 PERMISSION = "admin.notifications"
 
@@ -171,3 +179,67 @@ async def _current_provider(uow: UnitOfWork, channel: str) -> NotificationChanne
             .limit(1)
         )
     ).scalar_one_or_none()
+
+
+async def create_template(uow: UnitOfWork, actor: Actor, request: TemplateCreate) -> NotificationTemplate:
+    """Word the notifications of one event, channel and locale; the sources must render."""
+    actor.require(PERMISSION)
+    _check_template(request.title, request.body)
+    existing = await queries.template_for(uow.session, request.event, request.channel, request.locale)
+    if existing is not None:
+        raise Conflict("a template for this event, channel and locale exists")
+    now = utcnow()
+    template = NotificationTemplate(
+        id=uuid.uuid4(),
+        tenant_id=actor.tenant_id,
+        event=request.event,
+        channel=request.channel,
+        locale=request.locale,
+        title=request.title,
+        body=request.body,
+        is_active=request.is_active,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(template)
+    await uow.commit()
+    return template
+
+
+async def update_template(
+    uow: UnitOfWork, actor: Actor, template_id: uuid.UUID, request: TemplateUpdate
+) -> NotificationTemplate:
+    actor.require(PERMISSION)
+    template = await queries.get_template(uow.session, template_id)
+    title = request.title if request.title is not None else template.title
+    body = request.body if request.body is not None else template.body
+    _check_template(title, body)
+    template.title, template.body = title, body
+    if request.is_active is not None:
+        template.is_active = request.is_active
+    template.updated_at = utcnow()
+    await uow.commit()
+    return template
+
+
+async def delete_template(uow: UnitOfWork, actor: Actor, template_id: uuid.UUID) -> None:
+    actor.require(PERMISSION)
+    await uow.session.delete(await queries.get_template(uow.session, template_id))
+    await uow.commit()
+
+
+def preview_template(actor: Actor, request: TemplatePreview) -> templates.Rendered:
+    """Render sources against given variables (or the sample) without storing anything."""
+    actor.require(PERMISSION)
+    _check_template(request.title, request.body)
+    try:
+        return templates.render(request.title, request.body, request.context or templates.SAMPLE_CONTEXT)
+    except templates.TemplateProblem as exc:
+        raise ValidationFailed(str(exc)) from exc
+
+
+def _check_template(title: str, body: str) -> None:
+    try:
+        templates.check(title, body)
+    except templates.TemplateProblem as exc:
+        raise ValidationFailed(f"the template does not render: {exc}") from exc

@@ -130,9 +130,38 @@ def upgrade() -> None:
             "ix_notifications_user_unread", ["user_id", "read_at", "created_at"], unique=False
         )
 
+    op.create_table(
+        "notification_templates",
+        sa.Column("event", sa.String(length=32), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("locale", sa.String(length=16), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_notification_templates_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_templates")),
+        sa.UniqueConstraint(
+            "tenant_id",
+            "event",
+            "channel",
+            "locale",
+            name=op.f("uq_notification_templates_tenant_id_event_channel_locale"),
+        ),
+    )
+
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_table("notification_templates")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index("ix_notifications_user_unread")
 

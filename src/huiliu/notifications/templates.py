@@ -1,0 +1,127 @@
+"""Message templates per event × channel × locale, rendered in Jinja2's sandbox (no attribute access
+to Python internals, no imports, bounded output). Pure: no I/O.
+
+Variables (documented in docs/notifications.md): ``ticket`` (id, number, title, status, priority),
+``message``, ``severity``, ``origin`` (kind, name), ``link``, ``recipient`` (name)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+MAX_TITLE_SOURCE = 300
+MAX_BODY_SOURCE = 4000
+MAX_OUTPUT = 8000
+ANY = "*"
+LOCALES: tuple[str, ...] = ("zh-CN", "en")
+DEFAULT_LOCALE = "zh-CN"
+TEMPLATE_EVENTS: tuple[str, ...] = (ANY, "rule", "sla_tier")
+
+VARIABLES: dict[str, str] = {
+    "ticket.id": "the ticket's id",
+    "ticket.number": "工单号",
+    "ticket.title": "the ticket's title",
+    "ticket.status": "new / open / pending / on_hold / resolved / closed",
+    "ticket.priority": "urgent / high / normal / low",
+    "message": "the text the rule or SLA tier gave",
+    "severity": "info / warning / critical",
+    "origin.kind": "rule / sla_tier",
+    "origin.name": "the rule's or SLA tier's name",
+    "link": "the ticket in the console",
+    "recipient.name": "who it is for (empty for group robots)",
+}
+
+# Shipped defaults, used when the tenant has no template for the event, channel and locale.
+DEFAULTS: dict[str, tuple[str, str]] = {
+    "zh-CN": (
+        "{% if severity == 'critical' %}【紧急】{% endif %}"
+        "{% if ticket.number %}工单 {{ ticket.number }} {{ ticket.title }}{% else %}汇流通知{% endif %}",
+        "{{ message }}",
+    ),
+    "en": (
+        "{% if severity == 'critical' %}[Critical] {% endif %}"
+        "{% if ticket.number %}Ticket {{ ticket.number }} {{ ticket.title }}"
+        "{% else %}Huiliu notification{% endif %}",
+        "{{ message }}",
+    ),
+}
+
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "ticket": {
+        "id": "0190f1e2-0000-7000-8000-000000000001",
+        "number": 1024,
+        "title": "打印机卡纸",
+        "status": "open",
+        "priority": "high",
+    },
+    "message": "工单已超过首次响应时限的 75%",
+    "severity": "warning",
+    "origin": {"kind": "sla_tier", "name": "75 % 预警"},
+    "link": "https://huiliu.example/tickets/0190f1e2-0000-7000-8000-000000000001",
+    "recipient": {"name": "客服小王"},
+}
+
+
+class TemplateProblem(ValueError):
+    """A template that does not parse, reaches for something the sandbox forbids, or renders too much."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    title: str
+    body: str
+
+
+_ENV = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
+# Saving checks against the documented variables: an unknown name or a refused attribute is an error
+# there, while delivery renders it as empty rather than drop the message.
+_STRICT = SandboxedEnvironment(
+    autoescape=False, trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined
+)
+
+
+def check(title: str, body: str) -> None:
+    """Raise ``TemplateProblem`` unless both sources parse and render against the sample context."""
+    if len(title) > MAX_TITLE_SOURCE:
+        raise TemplateProblem(f"title is longer than {MAX_TITLE_SOURCE} characters")
+    if len(body) > MAX_BODY_SOURCE:
+        raise TemplateProblem(f"body is longer than {MAX_BODY_SOURCE} characters")
+    _render(_STRICT, title, body, SAMPLE_CONTEXT)
+
+
+def render(title: str, body: str, context: Mapping[str, Any]) -> Rendered:
+    """Render for delivery: unknown variables are empty."""
+    return _render(_ENV, title, body, context)
+
+
+def _render(environment: SandboxedEnvironment, title: str, body: str, context: Mapping[str, Any]) -> Rendered:
+    try:
+        rendered_title = environment.from_string(title).render(context)
+        rendered_body = environment.from_string(body).render(context)
+    except TemplateError as exc:
+        raise TemplateProblem(f"{type(exc).__name__}: {exc}") from exc
+    except (ArithmeticError, TypeError, ValueError, LookupError, MemoryError) as exc:
+        # What a template's own expressions raise ({{ 1/0 }}, a range the sandbox refuses …).
+        raise TemplateProblem(f"{type(exc).__name__}: {exc}") from exc
+    if len(rendered_title) + len(rendered_body) > MAX_OUTPUT:
+        raise TemplateProblem(f"the rendered message is longer than {MAX_OUTPUT} characters")
+    return Rendered(" ".join(rendered_title.split()), rendered_body.strip())
+
+
+def default_for(locale: str) -> tuple[str, str]:
+    return DEFAULTS.get(locale, DEFAULTS[DEFAULT_LOCALE])
+
+
+def lookup_order(event: str, channel: str, locale: str) -> list[tuple[str, str, str]]:
+    """The (event, channel, locale) keys to try, most specific first; the tenant's default locale
+    (zh-CN) after the recipient's own."""
+    keys: list[tuple[str, str, str]] = []
+    for loc in dict.fromkeys([locale, DEFAULT_LOCALE]):
+        for ev in dict.fromkeys([event, ANY]):
+            for ch in dict.fromkeys([channel, ANY]):
+                keys.append((ev, ch, loc))
+    return keys
