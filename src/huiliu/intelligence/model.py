@@ -27,6 +27,10 @@ from huiliu.intelligence.dataset import TARGETS, Example, fingerprint
 
 DEFAULT_SEED = 20261130
 FORMAT_VERSION = 1
+# A missed urgent ticket (safety, money lost, regulator or media threats, outages) costs far more than
+# a false alarm: priority is "urgent" whenever its probability reaches this, even if another level is
+# more likely. Set before any evaluation as a policy, not fitted to a split.
+URGENT_THRESHOLD = 0.3
 
 
 def normalize_text(text: str) -> str:
@@ -103,6 +107,9 @@ class TicketClassifier:
         for target, model in self.models.items():
             probabilities = model.predict_proba(features)
             best = probabilities.argmax(axis=1)
+            if target == "priority" and "urgent" in model.classes_:
+                urgent = list(model.classes_).index("urgent")
+                best = np.where(probabilities[:, urgent] >= URGENT_THRESHOLD, urgent, best)
             per_target[target] = (model.classes_[best], probabilities[np.arange(len(texts)), best])
         predictions = []
         for i in range(len(texts)):
