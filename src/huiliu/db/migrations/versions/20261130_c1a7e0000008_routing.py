@@ -4,7 +4,7 @@ Tenants created from now on get the permission with their default roles; this gi
 roles of tenants that exist already, since the built-in admin role holds every permission.
 
 Revision ID: c1a7e0000008
-Revises: c1a7e0000006
+Revises: c1a7e0000007
 Create Date: 2026-11-30 07:00:00.000000
 
 """
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000008"
-down_revision: str | Sequence[str] | None = "c1a7e0000006"
+down_revision: str | Sequence[str] | None = "c1a7e0000007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

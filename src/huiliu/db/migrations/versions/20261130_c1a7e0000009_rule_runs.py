@@ -1,7 +1,7 @@
 """rule_runs: which automation fired on which ticket for which anchor (the timer sweep's record)
 
 Revision ID: c1a7e0000009
-Revises: c1a7e0000006
+Revises: c1a7e0000008
 Create Date: 2026-11-30 07:30:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000009"
-down_revision: str | Sequence[str] | None = "c1a7e0000006"
+down_revision: str | Sequence[str] | None = "c1a7e0000008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

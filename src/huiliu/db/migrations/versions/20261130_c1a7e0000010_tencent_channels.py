@@ -1,7 +1,7 @@
 """tencent channels: platform tokens shared by all processes, 微信客服 sync cursors
 
 Revision ID: c1a7e0000010
-Revises: c1a7e0000006
+Revises: c1a7e0000009
 Create Date: 2026-11-30 07:00:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000010"
-down_revision: str | Sequence[str] | None = "c1a7e0000006"
+down_revision: str | Sequence[str] | None = "c1a7e0000009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
