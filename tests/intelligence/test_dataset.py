@@ -49,7 +49,9 @@ def test_jsonl_files_are_compiled_from_the_sources(tmp_path: Path) -> None:
 
 def test_source_line_parsing() -> None:
     example = parse_source_line("c pq u - 充电宝冒烟了！", "ecommerce", "x:1")
-    assert example == Example("充电宝冒烟了！", "complaint", "product_quality", "urgent", "negative", "ecommerce")
+    assert example == Example(
+        "充电宝冒烟了！", "complaint", "product_quality", "urgent", "negative", "ecommerce"
+    )
     assert parse_source_line("# comment", "x", "x:2") is None
     assert parse_source_line("   ", "x", "x:3") is None
     with pytest.raises(ValidationFailed, match="unknown category"):
@@ -60,12 +62,20 @@ def test_source_line_parsing() -> None:
 
 def test_load_jsonl_refuses_bad_rows(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
-    good = {"text": "在吗", "scenario": "presales", "category": "consultation", "priority": "low", "sentiment": "neutral"}
-    path.write_text(json.dumps(good, ensure_ascii=False) + "\n" + json.dumps({**good, "priority": "p1"}) + "\n")
-    with pytest.raises(ValidationFailed, match="bad.jsonl:2: priority must be one of"):
+    good = {
+        "text": "在吗",
+        "scenario": "presales",
+        "category": "consultation",
+        "priority": "low",
+        "sentiment": "neutral",
+    }
+    path.write_text(
+        json.dumps(good, ensure_ascii=False) + "\n" + json.dumps({**good, "priority": "p1"}) + "\n"
+    )
+    with pytest.raises(ValidationFailed, match=r"bad\.jsonl:2: priority must be one of"):
         load_jsonl(path)
     path.write_text("{not json\n")
-    with pytest.raises(ValidationFailed, match="bad.jsonl:1: not JSON"):
+    with pytest.raises(ValidationFailed, match=r"bad\.jsonl:1: not JSON"):
         load_jsonl(path)
     path.write_text(json.dumps({**good, "text": "  "}) + "\n")
     with pytest.raises(ValidationFailed, match="text must be a non-empty string"):
@@ -75,7 +85,7 @@ def test_load_jsonl_refuses_bad_rows(tmp_path: Path) -> None:
 def test_split_is_reproducible_disjoint_and_stratified(dataset: list[Example]) -> None:
     train, test = split(dataset, 11)
     again_train, again_test = split(dataset, 11)
-    other_train, other_test = split(dataset, 12)
+    _, other_test = split(dataset, 12)
     assert (train, test) == (again_train, again_test)
     assert test != other_test
     assert len(train) + len(test) == len(dataset)

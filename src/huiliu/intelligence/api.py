@@ -52,8 +52,12 @@ class ClassifyOut(BaseModel):
     entities: Entities
 
 
-@router.post("/classify", response_model=ClassifyOut, summary="Classify a customer message and extract entities")
-async def classify(body: ClassifyIn, actor: ActorDep, runtime: RuntimeDep, response: Response) -> dict[str, Any]:
+@router.post(
+    "/classify", response_model=ClassifyOut, summary="Classify a customer message and extract entities"
+)
+async def classify(
+    body: ClassifyIn, actor: ActorDep, runtime: RuntimeDep, response: Response
+) -> dict[str, Any]:
     actor.require("ticket.read")
     if not body.text.strip():
         raise ValidationFailed("text must not be blank.")

@@ -18,7 +18,9 @@ HOLDOUT_FRACTION = 0.2
 def eval_command(
     file: Annotated[
         Path | None,
-        typer.Argument(exists=True, dir_okay=False, readable=True, help="Labelled JSONL file to evaluate on."),
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="Labelled JSONL file to evaluate on."
+        ),
     ] = None,
     holdout: Annotated[
         int | None,
@@ -27,7 +29,9 @@ def eval_command(
             help="Train on the dataset minus a held-out 20% split made with this seed and evaluate on it.",
         ),
     ] = None,
-    model: Annotated[Path | None, typer.Option("--model", help="Model file (default: the configured one).")] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Model file (default: the configured one).")
+    ] = None,
 ) -> None:
     """Per-class precision / recall / F1 and confusion matrices of the ticket classifier."""
     from huiliu.intelligence.dataset import load_dataset, load_jsonl, split
@@ -63,9 +67,13 @@ def eval_command(
 def train_command(
     holdout: Annotated[
         int,
-        typer.Option("--holdout", help="Seed of the held-out split the model card's metrics are measured on."),
+        typer.Option(
+            "--holdout", help="Seed of the held-out split the model card's metrics are measured on."
+        ),
     ] = 20261130,
-    model: Annotated[Path | None, typer.Option("--model", help="Model file (default: the configured one).")] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Model file (default: the configured one).")
+    ] = None,
 ) -> None:
     """Retrain the ticket classifier from the dataset and replace the model file. The model card
     records held-out metrics (a model trained without the split, scored on it)."""

@@ -41,7 +41,11 @@ class TargetReport:
             "accuracy": round(self.accuracy, 4),
             "macro_f1": round(self.macro_f1, 4),
             "per_class": {
-                s.label: {"precision": round(s.precision, 4), "recall": round(s.recall, 4), "f1": round(s.f1, 4)}
+                s.label: {
+                    "precision": round(s.precision, 4),
+                    "recall": round(s.recall, 4),
+                    "f1": round(s.f1, 4),
+                }
                 for s in self.scores
             },
         }
@@ -86,7 +90,9 @@ def render(reports: dict[str, TargetReport], console: Console, title: str = "") 
     if title:
         console.print(f"[bold]{title}[/bold]")
     for report in reports.values():
-        scores = Table(title=f"{report.target}: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}")
+        scores = Table(
+            title=f"{report.target}: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}"
+        )
         for column in ("class", "precision", "recall", "F1", "support"):
             scores.add_column(column, justify="left" if column == "class" else "right")
         for s in report.scores:

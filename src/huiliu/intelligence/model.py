@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import platform
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,8 +20,9 @@ from typing import Any
 
 import numpy as np
 import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from huiliu.intelligence.dataset import TARGETS, Example, fingerprint
@@ -59,11 +61,22 @@ class ModelCard:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
+def _estimator(labels: Sequence[str], seed: int) -> Any:
+    """A calibrated linear SVM; calibration needs every class in each of its folds, so a class with a
+    single example (small tenant data, a brand-new category) falls back to logistic regression, which
+    gives probabilities without folds."""
+    smallest = min(Counter(labels).values())
+    if smallest >= 2:
+        svm = LinearSVC(C=0.5, class_weight="balanced", random_state=seed)
+        return CalibratedClassifierCV(svm, cv=min(3, smallest), method="sigmoid")
+    return LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced", random_state=seed)
+
+
 class TicketClassifier:
     def __init__(
         self,
         vectorizer: TfidfVectorizer,
-        models: dict[str, CalibratedClassifierCV],
+        models: dict[str, Any],
         card: ModelCard,
     ) -> None:
         self.vectorizer = vectorizer
@@ -85,14 +98,10 @@ class TicketClassifier:
             dtype=np.float32,
         )
         features = vectorizer.fit_transform(texts)
-        models = {}
+        models: dict[str, Any] = {}
         for target in TARGETS:
             labels = [e.label(target) for e in examples]
-            model = CalibratedClassifierCV(
-                LinearSVC(C=0.5, class_weight="balanced", random_state=seed), cv=3, method="sigmoid"
-            )
-            model.fit(features, labels)
-            models[target] = model
+            models[target] = _estimator(labels, seed).fit(features, labels)
         card = ModelCard(
             trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
             examples=len(examples),

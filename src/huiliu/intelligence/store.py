@@ -47,7 +47,7 @@ def read(path: Path) -> TicketClassifier | None:
         return None
     try:
         classifier = joblib.load(path)
-    except Exception:  # noqa: BLE001 - an unreadable file is retrained, whatever the reason
+    except Exception:  # an unreadable file is retrained, whatever the reason
         return None
     if not isinstance(classifier, TicketClassifier):
         return None

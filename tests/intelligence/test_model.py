@@ -1,0 +1,134 @@
+"""Training and prediction: reproducible models, confidences, the low-confidence report, the urgent
+threshold, and the model store (train at first use, reuse the file, retrain when data changes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from huiliu.intelligence import model as model_module
+from huiliu.intelligence.dataset import LABELS, TARGETS, Example, load_dataset
+from huiliu.intelligence.model import TicketClassifier
+from huiliu.intelligence.store import ModelStore, read, save
+from tests.intelligence.conftest import tiny_examples, write_jsonl
+
+
+def test_training_is_reproducible(
+    holdout: tuple[list[Example], list[Example]], classifier: TicketClassifier
+) -> None:
+    train, test = holdout
+    again = TicketClassifier.train(train)
+    texts = [e.text for e in test]
+    assert [p.confidence for p in classifier.predict_many(texts)] == [
+        p.confidence for p in again.predict_many(texts)
+    ]
+    assert again.card.dataset == classifier.card.dataset and again.card.examples == len(train)
+    features = classifier.vectorizer.transform(texts[:5])
+    for target in TARGETS:
+        assert np.array_equal(
+            classifier.models[target].predict_proba(features), again.models[target].predict_proba(features)
+        )
+
+
+def test_predictions_have_a_label_and_confidence_per_target(classifier: TicketClassifier) -> None:
+    prediction = classifier.predict("亲，我买的吹风机插头冒火花了，差点着火，我要投诉到12315！")
+    assert set(prediction.labels) == set(TARGETS) == set(prediction.confidence)
+    for target in TARGETS:
+        assert prediction.labels[target] in LABELS[target]
+        assert 0.0 < prediction.confidence[target] <= 1.0
+    assert prediction.labels["scenario"] == "complaint"
+    assert prediction.labels["priority"] == "urgent"
+    assert prediction.labels["sentiment"] == "negative"
+    assert classifier.predict("这款空调一晚上多少电？想买一台").labels["scenario"] == "presales"
+    assert classifier.predict("我的快递三天没更新了，帮我查下物流").labels["category"] == "logistics"
+
+
+def test_full_width_text_is_folded(classifier: TicketClassifier) -> None:
+    assert classifier.predict("ＯＫ").confidence == classifier.predict("ok").confidence
+
+
+def test_low_confidence_targets_are_reported(classifier: TicketClassifier) -> None:
+    prediction = classifier.predict("嗯", threshold=1.0)
+    assert prediction.low_confidence == TARGETS
+    assert classifier.predict("嗯", threshold=0.0).low_confidence == ()
+
+
+def test_urgent_wins_from_the_threshold(
+    classifier: TicketClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "楼道灯坏了，晚上很黑"
+    assert classifier.predict(text).labels["priority"] != "urgent"
+    monkeypatch.setattr(model_module, "URGENT_THRESHOLD", 0.0)
+    assert classifier.predict(text).labels["priority"] == "urgent"
+
+
+def test_store_trains_once_then_reads_the_file(tmp_path: Path, tiny_dir: Path) -> None:
+    path = tmp_path / "models" / "classifier.joblib"
+    store = ModelStore(path, tiny_dir)
+    first = store.get()
+    assert path.is_file() and store.load_info is not None and store.load_info.trained
+    assert store.get() is first
+    again = ModelStore(path, tiny_dir)
+    loaded = again.get()
+    assert again.load_info is not None and not again.load_info.trained
+    assert again.load_info.seconds < 2.0
+    assert loaded.card.dataset == first.card.dataset
+    assert loaded.predict("退款什么时候到账").confidence == first.predict("退款什么时候到账").confidence
+
+
+def test_store_retrains_when_the_dataset_changes(tmp_path: Path, tiny_dir: Path) -> None:
+    path = tmp_path / "classifier.joblib"
+    first = ModelStore(path, tiny_dir).get()
+    extra = Example(
+        "燃气管道漏气，味道很大，赶紧派人！",
+        "aftersales",
+        "installation_repair",
+        "urgent",
+        "negative",
+        "property",
+    )
+    write_jsonl(tiny_dir / "zz-extra.jsonl", [extra])
+    store = ModelStore(path, tiny_dir)
+    second = store.get()
+    assert store.load_info is not None and store.load_info.trained
+    assert second.card.examples == first.card.examples + 1
+
+
+def test_unreadable_or_foreign_model_files_are_retrained(tmp_path: Path, tiny_dir: Path) -> None:
+    path = tmp_path / "classifier.joblib"
+    path.write_bytes(b"not a model")
+    assert read(path) is None
+    store = ModelStore(path, tiny_dir)
+    store.get()
+    assert store.load_info is not None and store.load_info.trained
+    classifier = read(path)
+    assert classifier is not None
+    classifier.card.sklearn_version = "0.0"
+    save(classifier, path)
+    assert read(path) is None
+
+
+def test_training_needs_examples() -> None:
+    with pytest.raises(ValueError):
+        TicketClassifier.train([])
+
+
+def test_tiny_dataset_has_every_label() -> None:
+    examples = tiny_examples(load_dataset())
+    for target in TARGETS:
+        assert {e.label(target) for e in examples} == set(LABELS[target])
+
+
+def test_a_class_with_one_example_still_trains(tiny_dir: Path) -> None:
+    examples = load_dataset(tiny_dir)
+    lone = Example("积分商城的兑换码失效了", "aftersales", "account", "normal", "neutral", "retail")
+    rare = [
+        Example(e.text, e.scenario, e.category, e.priority, e.sentiment)
+        for e in examples
+        if e.category != "account"
+    ]
+    classifier = TicketClassifier.train([*rare, lone])
+    assert "account" in classifier.classes("category")
+    assert classifier.predict("积分商城的兑换码失效了").labels["category"] in LABELS["category"]
