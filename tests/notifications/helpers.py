@@ -97,13 +97,19 @@ async def notify(
     severity: str = "warning",
     message: str = "工单即将超时，请尽快处理",
     origin_kind: str = "rule",
+    ticket_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """A ``notification`` outbox row with automation's payload shape (automation.apply._notification)."""
     notification_id = new_id()
     now = utcnow()
     payload = {
         "id": str(notification_id),
-        "ticket": {"id": str(uuid.uuid4()), "number": "T-1001", "title": "打印机卡纸", "team_id": None},
+        "ticket": {
+            "id": str(ticket_id or uuid.uuid4()),
+            "number": "T-1001",
+            "title": "打印机卡纸",
+            "team_id": None,
+        },
         "recipients": [str(member.user.id) for member in recipients],
         "channels": channels or [],
         "severity": severity,

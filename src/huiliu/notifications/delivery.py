@@ -19,11 +19,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,16 +35,22 @@ from huiliu.db.session import ScopedSession, scope_sync_session
 from huiliu.notifications import templates
 from huiliu.notifications.domain import (
     CHANNEL_PROVIDERS,
+    CRITICAL,
+    DEDUPE_WINDOW,
     DIGEST_SEVERITY,
     DIGESTED,
+    DUPLICATE,
     GROUP_CHANNELS,
     IN_APP,
     KIND_NOTIFICATION_DELIVERY,
+    RATE_LIMIT_DIGEST_MINUTES,
+    RATE_LIMIT_PER_HOUR,
     QuietHours,
     channels_for,
     delivery_id,
     digest_id,
     digest_window_end,
+    fingerprint,
     is_digested,
     parse_clock,
 )
@@ -132,16 +138,21 @@ def fan_out(session: Session, row: OutboxRow, now: datetime) -> int:
             dead_reason = f"no active provider is configured for the {channel} channel"
         identifier = delivery_id(row.id, recipient_id, channel)
         preference = preferences.get(recipient_id) if recipient_id else None
-        digest_minutes = preference.digest_minutes if preference is not None else None
-        if dead_reason is None and recipient_id and is_digested(severity, channel, digest_minutes):
-            assert preference is not None and digest_minutes and provider is not None
-            digest = _digest_for(session, row, preference, channel, provider.id, now, digest_minutes)
+        values = _delivery_values(
+            row, identifier, ticket, recipient_id, channel, provider.id if provider else None, severity, now
+        )
+        values["fingerprint"] = fingerprint(
+            str(ticket.get("id") or ""), str(payload.get("message") or ""), severity
+        )
+        if recipient_id and _repeated(session, recipient_id, channel, values["fingerprint"], now):
+            deliveries.append(values | {"state": DUPLICATE, "not_before": None, "last_error": None})
+            continue
+        minutes = _digest_minutes(session, preference, recipient_id, channel, severity, now)
+        if dead_reason is None and recipient_id and minutes and provider is not None:
+            digest = _digest_for(session, row, recipient_id, preference, channel, provider.id, now, minutes)
             if digest is not None:
                 deliveries.append(
-                    _delivery_values(
-                        row, identifier, ticket, recipient_id, channel, provider.id, severity, now
-                    )
-                    | {"state": DIGESTED, "digest_id": digest, "not_before": None, "last_error": None}
+                    values | {"state": DIGESTED, "digest_id": digest, "not_before": None, "last_error": None}
                 )
                 continue
         state = STATE_DEAD if dead_reason else STATE_PENDING
@@ -168,19 +179,7 @@ def fan_out(session: Session, row: OutboxRow, now: datetime) -> int:
                 "created_at": now,
             }
         )
-        deliveries.append(
-            _delivery_values(
-                row,
-                identifier,
-                ticket,
-                recipient_id,
-                channel,
-                provider.id if provider else None,
-                severity,
-                now,
-            )
-            | {"state": state, "not_before": release, "last_error": dead_reason}
-        )
+        deliveries.append(values | {"state": state, "not_before": release, "last_error": dead_reason})
     if outbox_rows:
         session.execute(_insert_if_absent(session, OutboxRow), outbox_rows)
     if deliveries:
@@ -207,6 +206,7 @@ def _delivery_values(
         "channel": channel,
         "provider_channel_id": provider_id,
         "digest_id": None,
+        "fingerprint": None,
         "severity": severity,
         "attempts": 0,
         "created_at": now,
@@ -214,10 +214,57 @@ def _delivery_values(
     }
 
 
+def _repeated(session: Session, recipient_id: uuid.UUID, channel: str, print_: str, now: datetime) -> bool:
+    """Whether the recipient was told the same thing on this channel within the dedupe window (counted
+    from the last time it was not dropped, so a message repeated all day still goes out every window)."""
+    found = session.scalar(
+        select(NotificationDelivery.id)
+        .where(
+            NotificationDelivery.recipient_id == recipient_id,
+            NotificationDelivery.channel == channel,
+            NotificationDelivery.created_at >= now - DEDUPE_WINDOW,
+            NotificationDelivery.fingerprint == print_,
+            NotificationDelivery.state != DUPLICATE,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _digest_minutes(
+    session: Session,
+    preference: NotificationPreference | None,
+    recipient_id: uuid.UUID | None,
+    channel: str,
+    severity: str,
+    now: datetime,
+) -> int | None:
+    """The digest window this delivery joins: the recipient's own for info updates, or the rate
+    limit's when the recipient already had RATE_LIMIT_PER_HOUR messages on this channel this hour
+    (critical ones always go alone)."""
+    own = preference.digest_minutes if preference is not None else None
+    if is_digested(severity, channel, own):
+        return own
+    if recipient_id is None or channel == IN_APP or severity == CRITICAL:
+        return None
+    recent = session.scalar(
+        select(func.count())
+        .select_from(NotificationDelivery)
+        .where(
+            NotificationDelivery.recipient_id == recipient_id,
+            NotificationDelivery.channel == channel,
+            NotificationDelivery.created_at >= now - timedelta(hours=1),
+            NotificationDelivery.state.not_in([DUPLICATE, DIGESTED]),
+        )
+    )
+    return RATE_LIMIT_DIGEST_MINUTES if int(recent or 0) >= RATE_LIMIT_PER_HOUR else None
+
+
 def _digest_for(
     session: Session,
     row: OutboxRow,
-    preference: NotificationPreference,
+    recipient_id: uuid.UUID,
+    preference: NotificationPreference | None,
     channel: str,
     provider_id: uuid.UUID,
     now: datetime,
@@ -226,11 +273,11 @@ def _digest_for(
     """The pending digest delivery of the recipient's current window on ``channel`` (created if it is
     the window's first item). None when that digest went out already: the item is then sent alone."""
     window_end = digest_window_end(now, minutes)
-    identifier = digest_id(preference.user_id, channel, window_end)
+    identifier = digest_id(recipient_id, channel, window_end)
     due = _release_at(preference, window_end, DIGEST_SEVERITY) or window_end
     payload = {
         "digest": True,
-        "recipient_id": str(preference.user_id),
+        "recipient_id": str(recipient_id),
         "channel": channel,
         "provider_channel_id": str(provider_id),
         "severity": DIGEST_SEVERITY,
@@ -263,10 +310,11 @@ def _digest_for(
                 "tenant_id": row.tenant_id,
                 "notification_id": identifier,
                 "ticket_id": None,
-                "recipient_id": preference.user_id,
+                "recipient_id": recipient_id,
                 "channel": channel,
                 "provider_channel_id": provider_id,
                 "digest_id": None,
+                "fingerprint": None,
                 "severity": DIGEST_SEVERITY,
                 "state": STATE_PENDING,
                 "attempts": 0,

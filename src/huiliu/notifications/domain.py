@@ -3,6 +3,7 @@ hours, and the ids of deliveries. No I/O."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -156,3 +157,18 @@ def digest_id(recipient_id: uuid.UUID, channel: str, window_end: datetime) -> uu
     """The digest delivery of one recipient, channel and window: every notification of that window
     finds the same one."""
     return uuid.uuid5(_DELIVERY_NAMESPACE, f"digest:{recipient_id}:{channel}:{window_end.isoformat()}")
+
+
+# Nobody is told the same thing twice in a row, nor flooded: an identical message (same ticket, text
+# and severity) to the same recipient on the same channel within DEDUPE_WINDOW is dropped (recorded
+# as ``duplicate``), and past RATE_LIMIT_PER_HOUR non-critical messages on a push channel the rest of
+# the hour's go into a digest (RATE_LIMIT_DIGEST_MINUTES) instead of one message each.
+DUPLICATE = "duplicate"
+DEDUPE_WINDOW = timedelta(minutes=10)
+RATE_LIMIT_PER_HOUR = 30
+RATE_LIMIT_DIGEST_MINUTES = 15
+
+
+def fingerprint(ticket_id: str, message: str, severity: str) -> str:
+    """What makes two notifications identical for one recipient and channel."""
+    return hashlib.sha256(f"{ticket_id}\x1f{severity}\x1f{message}".encode()).hexdigest()

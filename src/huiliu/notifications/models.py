@@ -72,6 +72,7 @@ class NotificationDelivery(TenantScoped, CreatedAtMixin, Base):
         Index("ix_notification_deliveries_state", "tenant_id", "state", "created_at"),
         Index("ix_notification_deliveries_ticket", "ticket_id", "created_at"),
         Index("ix_notification_deliveries_digest", "digest_id"),
+        Index("ix_notification_deliveries_recent", "recipient_id", "channel", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -82,6 +83,8 @@ class NotificationDelivery(TenantScoped, CreatedAtMixin, Base):
     provider_channel_id: Mapped[uuid.UUID | None]
     # A notification waiting in a digest (state ``digested``) names the digest delivery that sends it.
     digest_id: Mapped[uuid.UUID | None]
+    # Same ticket, text and severity: how repeats are recognised (domain.fingerprint).
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("provider_channel_id", sa.Uuid(), nullable=True),
         sa.Column("digest_id", sa.Uuid(), nullable=True),
+        sa.Column("fingerprint", sa.String(length=64), nullable=True),
         sa.Column("severity", sa.String(length=16), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -76,6 +77,9 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_notification_deliveries_ticket", ["ticket_id", "created_at"], unique=False)
         batch_op.create_index("ix_notification_deliveries_digest", ["digest_id"], unique=False)
+        batch_op.create_index(
+            "ix_notification_deliveries_recent", ["recipient_id", "channel", "created_at"], unique=False
+        )
 
     op.create_table(
         "notification_preferences",
@@ -168,6 +172,7 @@ def downgrade() -> None:
     op.drop_table("notifications")
     op.drop_table("notification_preferences")
     with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_notification_deliveries_recent")
         batch_op.drop_index("ix_notification_deliveries_digest")
         batch_op.drop_index("ix_notification_deliveries_ticket")
         batch_op.drop_index("ix_notification_deliveries_state")
