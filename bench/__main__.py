@@ -5,6 +5,7 @@ python -m bench list --db postgres --sizes 100000,1000000
 python -m bench statements --db postgres
 python -m bench intake --db postgres --messages 5000
 python -m bench sla --calls 10000
+python -m bench classify --messages 2000
 python -m bench rules --rules 200 --tickets 10000
 python -m bench routing --agents 500 --tickets 10000
 python -m bench all
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bench.classify import run_classify
 from bench.harness import DB_POOL, DEFAULT_PG_SERVER, REPO_DIR, BenchError, machine_description, require_wrk
 from bench.http_create import run_create
 from bench.intake import run_intake
@@ -144,6 +146,11 @@ def parser() -> argparse.ArgumentParser:
         help="pace the load: offer at most this many requests/s in total (latency below saturation)",
     )
     create.add_argument(
+        "--automation",
+        action="store_true",
+        help="give the tenant the preset rules, the SLA presets and a default routing policy first",
+    )
+    create.add_argument(
         "--py-spy",
         type=Path,
         default=None,
@@ -194,6 +201,12 @@ def parser() -> argparse.ArgumentParser:
     routing.add_argument("--only", default=None, help="run the scenarios whose name contains this text")
     routing.set_defaults(db=[])
 
+    classify = sub.add_parser(
+        "classify", parents=[common], help="ticket classification + extraction per message (pure CPU)"
+    )
+    classify.add_argument("--messages", type=int, default=2000)
+    classify.set_defaults(db=[])
+
     intake = sub.add_parser(
         "intake", parents=[common], help="Singles' Day burst through the intake API (batch and single)"
     )
@@ -220,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     uses_postgres = "postgres" in dbs or args.command == "all"
     reports: list[Report] = []
     try:
-        if args.command not in {"statements", "sla", "routing", "rules"}:
+        if args.command not in {"statements", "sla", "routing", "rules", "classify"}:
             require_wrk()
         machine = (
             machine_description(args.pg_server if uses_postgres else None) + "; code: " + code_under_test()
@@ -238,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                         py_spy_dir=args.py_spy,
                         pool=args.pool,
                         rate=args.rate,
+                        automation=args.automation,
                         console=console,
                     )
                 )
@@ -256,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
                         console=console,
                     )
                 )
+        elif args.command == "classify":
+            reports.append(run_classify(args.messages, console))
         elif args.command == "sla":
             reports.append(run_sla(args.calls, args.seed, console))
         elif args.command == "rules":

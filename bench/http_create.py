@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
@@ -13,6 +14,7 @@ from bench import profile
 from bench.harness import (
     DB_POOL,
     LUA_DIR,
+    BenchError,
     api_server,
     db_kind,
     provision,
@@ -39,6 +41,7 @@ def run_create(
     pool: tuple[int, int] = DB_POOL,
     settle: float = 90.0,
     rate: float | None = None,
+    automation: bool = False,
     console: Console | None = None,
 ) -> Report:
     """Start a server on a fresh database, then for each concurrency: warm up, measure, record.
@@ -48,9 +51,11 @@ def run_create(
     answers; latency is then measured below saturation, as a service sees it at that load."""
     console = console or Console()
     paced = f", paced at ≤ {rate:,.0f} req/s offered" if rate else ""
+    automated = ", tenant with preset rules, SLA policy and default routing policy" if automation else ""
     report = Report(
         title=f"create — POST /api/v1/tickets, {db}, 2 API workers, DB pool {pool[0]}+{pool[1]} per worker"
-        + paced,
+        + paced
+        + automated,
         columns=["db", "concurrency", *LOAD_COLUMNS],
     )
 
@@ -64,6 +69,8 @@ def run_create(
             token = server.login(tenant.admin_email)
             headers = {"Authorization": f"Bearer {token}"}
             endpoint = f"{server.base_url}/api/v1/tickets"
+            if automation:
+                install_automation(server.base_url, headers)
             for run_index, concurrency in enumerate(concurrencies, start=1):
                 if warmup > 0:
                     run_wrk(
@@ -123,6 +130,30 @@ def run_create(
             f"tickets in the database after the runs (warm-ups included): {count_tickets(url)}"
         )
     return report
+
+
+# What a tenant that uses automation has: the three preset rules (triggers and a time rule), the
+# standard SLA calendar and policy, and a default routing policy. The bench tenant's admin is its
+# only agent, so routing assigns every ticket to them (least loaded of one).
+AUTOMATION_SETUP: list[tuple[str, dict[str, object] | None]] = [
+    ("/api/v1/rules/presets", None),
+    ("/api/v1/sla/presets", None),
+    (
+        "/api/v1/routing/policies",
+        {
+            "name": "bench",
+            "definition": {"strategy": "least_loaded", "final": "team_queue"},
+            "is_default": True,
+        },
+    ),
+]
+
+
+def install_automation(base_url: str, headers: dict[str, str]) -> None:
+    for path, body in AUTOMATION_SETUP:
+        response = httpx.post(f"{base_url}{path}", headers=headers, json=body, timeout=30)
+        if response.status_code >= 300:
+            raise BenchError(f"POST {path} failed: {response.status_code} {response.text[:300]}")
 
 
 def count_tickets(url: str) -> int:
