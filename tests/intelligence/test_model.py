@@ -132,3 +132,23 @@ def test_a_class_with_one_example_still_trains(tiny_dir: Path) -> None:
     classifier = TicketClassifier.train([*rare, lone])
     assert "account" in classifier.classes("category")
     assert classifier.predict("积分商城的兑换码失效了").labels["category"] in LABELS["category"]
+
+
+def test_compiled_probabilities_match_scikit_learn(
+    holdout: tuple[list[Example], list[Example]], classifier: TicketClassifier
+) -> None:
+    texts = [model_module.normalize_text(e.text) for e in holdout[1][:200]] + ["", "   ", "zzzz"]
+    features = classifier.vectorizer.transform(texts)
+    for target, estimator in classifier.models.items():
+        expected = estimator.predict_proba(features)
+        got = np.array([classifier.compiled.predict_proba(text)[target] for text in texts])
+        assert np.allclose(got, expected, atol=1e-6), target
+
+
+def test_compiled_logistic_fallback_matches_scikit_learn(tiny_dir: Path) -> None:
+    examples = load_dataset(tiny_dir)
+    lone = Example("积分商城的兑换码失效了", "aftersales", "account", "normal", "neutral")
+    classifier = TicketClassifier.train([*[e for e in examples if e.category != "account"], lone])
+    text = model_module.normalize_text("兑换码失效，积分没了")
+    expected = classifier.models["category"].predict_proba(classifier.vectorizer.transform([text]))[0]
+    assert np.allclose(classifier.compiled.predict_proba(text)["category"], expected, atol=1e-6)
