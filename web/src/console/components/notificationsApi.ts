@@ -77,3 +77,63 @@ export const notificationsApi = {
 export function routeOf(item: InboxItem): string | null {
   return item.ticket_id ? `/tickets/${item.ticket_id}` : null
 }
+
+export interface Delivery {
+  id: string
+  notification_id: string
+  ticket_id: string | null
+  recipient_id: string | null
+  channel: string
+  provider_channel_id: string | null
+  digest_id: string | null
+  severity: string
+  state: 'pending' | 'delivered' | 'dead' | 'digested' | 'duplicate' | string
+  attempts: number
+  not_before: string | null
+  provider_message_id: string | null
+  last_error: string | null
+  delivered_at: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface DeliveryPage {
+  items: Delivery[]
+  next_cursor: string | null
+}
+
+export interface NotificationTemplate {
+  id: string
+  event: string
+  channel: string
+  locale: string
+  title: string
+  body: string
+  is_active: boolean
+  created_at: string
+  updated_at: string
+}
+
+export interface TemplateList {
+  items: NotificationTemplate[]
+  variables: Record<string, string>
+  defaults: Record<string, { title: string; body: string }>
+}
+
+export const adminApi = {
+  deliveries: (params: { state?: string | null; cursor?: string | null } = {}) => {
+    const query = new URLSearchParams({ limit: '50' })
+    if (params.state) query.set('state', params.state)
+    if (params.cursor) query.set('cursor', params.cursor)
+    return call<DeliveryPage>('GET', `${BASE}/deliveries?${query.toString()}`)
+  },
+  retry: (id: string) => call<Delivery>('POST', `${BASE}/deliveries/${id}:retry`),
+  templates: () => call<TemplateList>('GET', '/api/v1/notification-templates'),
+  createTemplate: (body: Omit<NotificationTemplate, 'id' | 'created_at' | 'updated_at'>) =>
+    call<NotificationTemplate>('POST', '/api/v1/notification-templates', body),
+  updateTemplate: (id: string, body: Partial<Pick<NotificationTemplate, 'title' | 'body' | 'is_active'>>) =>
+    call<NotificationTemplate>('PATCH', `/api/v1/notification-templates/${id}`, body),
+  deleteTemplate: (id: string) => call<void>('DELETE', `/api/v1/notification-templates/${id}`),
+  preview: (title: string, body: string) =>
+    call<{ title: string; body: string }>('POST', '/api/v1/notification-templates:preview', { title, body }),
+}
