@@ -271,3 +271,19 @@ async def test_priority_without_targets_is_not_tracked(runtime):
     row = await setup.sla(ticket_id)
     assert row.first_response_due_at == sh("2026-11-23 10:20")
     assert row.next_due_at - sh("2026-11-23 10:05") == timedelta(minutes=15)
+
+
+async def test_a_ticket_resolved_while_pending_runs_again_when_reopened(runtime):
+    setup = await sla_tenant(runtime)
+    ticket_id = await setup.create(sh("2026-11-23 09:00"))
+    await setup.reply(ticket_id, sh("2026-11-23 09:10"))
+    await setup.status(ticket_id, sh("2026-11-23 10:00"), Status.PENDING)  # 60 of 480 used
+    await setup.status(ticket_id, sh("2026-11-23 11:00"), Status.RESOLVED)
+    row = await setup.sla(ticket_id)
+    assert row.resolution_met is True and row.resolution_minutes == pytest.approx(60)
+    await setup.reopen(ticket_id, sh("2026-11-24 09:00"))
+    row = await setup.sla(ticket_id)
+    assert not row.paused
+    # 420 left from Tuesday 09:00: 09-12 (180) and 13-17 (240).
+    assert row.resolution_due_at == sh("2026-11-24 17:00")
+    assert await setup.timer(ticket_id) is not None

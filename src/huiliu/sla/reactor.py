@@ -331,9 +331,10 @@ class SlaReactor:
         self, current: _Ticket, state: TicketSlaState, before: str | None, after: str | None, at: datetime
     ) -> TicketSlaState:
         calendar = current.calendar
+        # The clocks follow the status the ticket is in now (a resolved ticket reopened from pending runs).
         if after in PAUSING and not state.paused:
             state = pause(calendar, state, at)
-        elif before in PAUSING and after not in PAUSING and state.paused:
+        elif after not in PAUSING and state.paused:
             state = resume(state, at)
         if after in CLOSING:
             for name in METRICS:
