@@ -27,14 +27,14 @@ class ClassifyIn(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
 
 
-class Confidence(BaseModel):
+class ClassifyConfidence(BaseModel):
     scenario: float
     category: float
     priority: float
     sentiment: float
 
 
-class Entities(BaseModel):
+class ClassifyEntities(BaseModel):
     order_no: list[str]
     phone: list[str]
     email: list[str]
@@ -48,8 +48,8 @@ class ClassifyOut(BaseModel):
     category: str
     priority: str
     sentiment: str
-    confidence: Confidence
-    entities: Entities
+    confidence: ClassifyConfidence
+    entities: ClassifyEntities
 
 
 @router.post(
