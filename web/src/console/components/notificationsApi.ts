@@ -137,3 +137,47 @@ export const adminApi = {
   preview: (title: string, body: string) =>
     call<{ title: string; body: string }>('POST', '/api/v1/notification-templates:preview', { title, body }),
 }
+
+export const PROVIDER_KINDS = ['dingtalk', 'feishu', 'wecom', 'aliyun_sms', 'tencent_sms', 'email'] as const
+export type ProviderKind = (typeof PROVIDER_KINDS)[number]
+
+/** The settings of each provider kind (src/huiliu/notifications/channel_settings.py): `secret` ones are
+ * write-only, `required` ones must be set. */
+export const PROVIDER_FIELDS: Record<ProviderKind, { name: string; secret?: boolean; required?: boolean; number?: boolean }[]> = {
+  dingtalk: [{ name: 'access_token', secret: true, required: true }, { name: 'secret', secret: true }, { name: 'base_url' }],
+  feishu: [{ name: 'token', secret: true, required: true }, { name: 'secret', secret: true }, { name: 'base_url' }],
+  wecom: [{ name: 'key', secret: true, required: true }, { name: 'base_url' }],
+  aliyun_sms: [
+    { name: 'access_key_id', required: true }, { name: 'access_key_secret', secret: true, required: true },
+    { name: 'sign_name', required: true }, { name: 'template_code', required: true }, { name: 'region' }, { name: 'base_url' },
+  ],
+  tencent_sms: [
+    { name: 'secret_id', required: true }, { name: 'secret_key', secret: true, required: true },
+    { name: 'sdk_app_id', required: true }, { name: 'sign_name', required: true }, { name: 'template_id', required: true },
+    { name: 'region' }, { name: 'base_url' },
+  ],
+  email: [
+    { name: 'host', required: true }, { name: 'port', number: true }, { name: 'security' }, { name: 'username' },
+    { name: 'password', secret: true }, { name: 'from_address', required: true }, { name: 'from_name' },
+  ],
+}
+
+export interface ProviderChannel {
+  id: string
+  name: string
+  kind: ProviderKind
+  config: Record<string, unknown>
+  secret_hints: Record<string, string>
+  is_active: boolean
+  created_at: string
+  updated_at: string
+}
+
+export const channelsApi = {
+  list: () => call<{ items: ProviderChannel[] }>('GET', '/api/v1/notification-channels').then((r) => r.items),
+  create: (body: { name: string; kind: ProviderKind; config: Record<string, unknown>; secrets: Record<string, string>; is_active: boolean }) =>
+    call<ProviderChannel>('POST', '/api/v1/notification-channels', body),
+  update: (id: string, body: { name?: string; config?: Record<string, unknown>; secrets?: Record<string, string>; is_active?: boolean }) =>
+    call<ProviderChannel>('PATCH', `/api/v1/notification-channels/${id}`, body),
+  remove: (id: string) => call<void>('DELETE', `/api/v1/notification-channels/${id}`),
+}
