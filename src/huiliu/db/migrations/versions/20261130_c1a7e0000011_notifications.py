@@ -1,7 +1,7 @@
 """notifications: provider channels per tenant, user preferences, the in-app inbox, deliveries
 
 Revision ID: c1a7e0000011
-Revises: c1a7e0000006
+Revises: c1a7e0000010
 Create Date: 2026-11-30 08:00:00.000000
 
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000011"
-down_revision: str | Sequence[str] | None = "c1a7e0000006"
+down_revision: str | Sequence[str] | None = "c1a7e0000010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
