@@ -14,8 +14,13 @@ from huiliu.attachments.api import router as attachments_router
 from huiliu.auth.admin_api import router as admin_router
 from huiliu.auth.api import router as auth_router
 from huiliu.automation.api import router as rules_router
+from huiliu.automation.catalog_api import router as rules_catalog_router
+from huiliu.automation.ratings import router as ratings_router
+from huiliu.channels.tencent.api import router as tencent_setup_router
 from huiliu.channels.webform.api import router as webform_router
 from huiliu.channels.webhook.api import router as webhook_intake_router
+from huiliu.channels.wechat.api import router as wechat_router
+from huiliu.channels.wecom.api import router as wecom_router
 from huiliu.core.problem import install_problem_handlers
 from huiliu.customers.api import router as customers_router
 from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
@@ -23,9 +28,13 @@ from huiliu.entry_points.api import router as entry_points_router
 from huiliu.imports.api import router as imports_router
 from huiliu.imports.runner import ImportRunner
 from huiliu.intake.api import router as intake_router
+from huiliu.intelligence.api import router as intelligence_router
 from huiliu.live.api import router as live_router
+from huiliu.notifications.api import router as notifications_router
 from huiliu.orders.api import router as orders_router
 from huiliu.orders.lookup import OrderLookup
+from huiliu.reactions import install_reactors
+from huiliu.routing.api import router as routing_router
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings, get_settings
 from huiliu.sla.api import router as sla_router
@@ -49,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime = Runtime.build(settings)
         app.state.runtime = runtime
         await runtime.start()
+        # Rules, routing, SLA and channel replies react inside every unit of work (huiliu.reactions).
+        install_reactors(runtime.db)
         # Import jobs run in the API process and resume after a crash (docs/decisions/0009).
         import_runner = ImportRunner(runtime.db, settings)
         app.state.import_runner = import_runner
@@ -93,8 +104,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webform_router)
     # Outside /api/v1 (senders are configured with /hooks/<id>); before mount_web's catch-all.
     app.include_router(webhook_intake_router)
+    app.include_router(wechat_router)
+    app.include_router(wecom_router)
+    app.include_router(tencent_setup_router)
     app.include_router(sla_router)
+    app.include_router(rules_catalog_router)  # before rules_router: /rules/{rule_id} would take "catalog"
     app.include_router(rules_router)
+    app.include_router(ratings_router)
+    app.include_router(routing_router)
+    app.include_router(notifications_router)
+    app.include_router(intelligence_router)
     # Last: the web apps' catch-all route must not shadow any API route.
     mount_web(app, settings)
     return app

@@ -1,5 +1,5 @@
-"""The ``huiliu`` command: serve, worker, migrate, demo, createadmin, import, bench, run (what ``make run``
-uses)."""
+"""The ``huiliu`` command: serve, worker, migrate, demo, createadmin, import, eval, train, bench, run
+(what ``make run`` uses)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from huiliu.intelligence import commands as intelligence_commands
 from huiliu.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -340,6 +341,12 @@ async def _import_file(
         return job, report
     finally:
         await db.dispose()
+
+
+# --- eval / train (ticket classifier, docs/intelligence.md) -------------------------------------------
+
+app.command("eval")(intelligence_commands.eval_command)
+app.command("train")(intelligence_commands.train_command)
 
 
 # --- bench -------------------------------------------------------------------------------------------

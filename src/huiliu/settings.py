@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     public_max_photo_bytes: int = 10 * 1024 * 1024
     webhook_intake_max_bytes: int = 1024 * 1024
     webhook_intake_tolerance_seconds: int = 300
+    # Ticket classifier (docs/intelligence.md): the model file (trained from the dataset at first use
+    # or by `huiliu train`), the labelled dataset directory (default: the repository's data/classifier)
+    # and the confidence under which a prediction is reported as low.
+    classifier_model_path: Path = Path("./var/models/classifier.joblib")
+    classifier_dataset_dir: Path | None = None
+    classifier_low_confidence: float = 0.5
 
     @property
     def public_url(self) -> str:

@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from huiliu.automation.apply import KIND_RULE_WEBHOOK
-from huiliu.automation.webhook_delivery import post_rule_webhook
+from huiliu.automation.webhook_delivery import KIND_RULE_WEBHOOK, post_rule_webhook
 from huiliu.core.outbox import OutboxRow
 
 

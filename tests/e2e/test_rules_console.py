@@ -52,6 +52,8 @@ def test_rules_page_presets_editor_and_dry_run(
     open_page.expect_failed_load("/api/v1/rules")
     page.get_by_test_id("rule-create").click()
     page.get_by_test_id("rule-name").fill("VIP 优先")
+    # The editor opens on the form-based builder; this part edits the definition as JSON.
+    page.get_by_test_id("rule-editor-mode").get_by_text("JSON").click()
     page.get_by_test_id("rule-definition").fill(
         '{"conditions": {"all": [{"field": "customer.level", "op": "nope", "value": "vip"}]}, '
         '"actions": [{"type": "set_field", "field": "priority", "value": "high"}]}'

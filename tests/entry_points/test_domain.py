@@ -61,7 +61,8 @@ def test_common_defaults_are_normalised() -> None:
         ("webhook", {"mapping": ["text"]}),
         ("api", {"channel": "A"}),
         ("api", {"form_title": "x"}),
-        ("wechat_mp", {}),
+        ("wechat_mp", {"corp_id": "ww1"}),  # a WeCom key on an Official Account
+        ("douyin_live", {}),
     ],
 )
 def test_invalid_config_is_refused(kind: str, config: dict[str, Any]) -> None:

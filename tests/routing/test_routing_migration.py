@@ -13,7 +13,7 @@ from alembic import command
 from huiliu.db.engine import make_sync_engine
 from huiliu.db.migrate import alembic_config, upgrade
 
-BEFORE = "c1a7e0000006"
+BEFORE = "c1a7e0000007"  # the revision routing follows
 ROUTING = "c1a7e0000008"
 
 tenants = sa.table(

@@ -247,10 +247,11 @@ async def test_ticket_sla_state_and_breaching_soon_queue(client, runtime):
     assert (await client.get(f"{BASE}/breaching-soon", headers=other.headers)).json()["items"] == []
 
 
-async def test_ticket_sla_is_404_without_a_policy(client, runtime):
+async def test_ticket_sla_is_204_without_a_policy(client, runtime):
     tenant = await make_tenant(runtime)
     admin = await make_member(runtime, tenant)
     with clock.at(sh("2026-11-23 10:00")):
         async with runtime.db.uow(tenant.id) as uow:
             row = await tickets.create_ticket(uow, admin.actor, TicketCreate(title="咨询"))
-    assert_problem(await client.get(f"{BASE}/tickets/{row['id']}", headers=admin.headers), 404)
+    response = await client.get(f"{BASE}/tickets/{row['id']}", headers=admin.headers)
+    assert response.status_code == 204 and response.content == b""

@@ -45,6 +45,9 @@ PERMISSIONS: frozenset[str] = frozenset(
         "admin.api_keys",
         "admin.entry_points",
         "admin.rules",
+        "admin.routing",
+        "admin.sla",
+        "admin.notifications",
     }
 )
 
@@ -184,6 +187,9 @@ PERMISSION_LABELS: dict[str, dict[str, str]] = {
     "admin.api_keys": {"zh-CN": "管理 API 密钥", "en": "Manage API keys"},
     "admin.entry_points": {"zh-CN": "管理接入入口与二维码", "en": "Manage entry points and QR codes"},
     "admin.rules": {"zh-CN": "管理自动化规则", "en": "Manage automation rules"},
+    "admin.sla": {"zh-CN": "管理 SLA 策略与工作日历", "en": "Manage SLA policies and business calendars"},
+    "admin.routing": {"zh-CN": "管理派单策略与坐席档案", "en": "Manage routing policies and agent profiles"},
+    "admin.notifications": {"zh-CN": "管理通知渠道与投递", "en": "Manage notifications and deliveries"},
 }
 
 # The built-in role that always holds every permission; it cannot be edited or deleted, and every

@@ -51,6 +51,7 @@ from huiliu.automation.domain.presets import INTERNAL_CHANNEL
 from huiliu.automation.domain.problems import Problems
 from huiliu.automation.domain.text import TemplateError, compile_template
 from huiliu.automation.loading import load_facts, load_ticket
+from huiliu.automation.webhook_delivery import KIND_RULE_WEBHOOK
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, NotFound, ValidationFailed
 from huiliu.core.ids import new_id
@@ -64,7 +65,6 @@ RULE = "rule"
 SLA_TIER = "sla_tier"
 ORIGIN_KINDS = (RULE, SLA_TIER)
 KIND_NOTIFICATION = "notification"
-KIND_RULE_WEBHOOK = "rule_webhook"
 TICKET_NOTIFIED = "ticket.notified"
 APPLIED = "applied"
 SKIPPED = "skipped"

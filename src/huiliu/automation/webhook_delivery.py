@@ -18,6 +18,9 @@ from huiliu.core.outbox import OutboxRow
 from huiliu.webhooks.delivery import AttemptResult
 from huiliu.webhooks.domain import HEADER_DELIVERY, HEADER_EVENT, is_success
 
+# Outbox rows of a rule's "call webhook" action: the rule's own URL, not a webhook subscription.
+KIND_RULE_WEBHOOK = "rule_webhook"
+
 USER_AGENT = f"Huiliu-Rules/{__version__}"
 MAX_ERROR_LENGTH = 500
 

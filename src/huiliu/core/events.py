@@ -23,6 +23,17 @@ TICKET_LINKED = "ticket.linked"
 TICKET_REOPENED = "ticket.reopened"
 TICKET_ORDER_LINKED = "ticket.order_linked"
 TICKET_ORDER_UNLINKED = "ticket.order_unlinked"
+# Automation (huiliu.automation): a rule or an SLA tier fired, people were notified, a rating came in.
+TICKET_RULE_FIRED = "ticket.rule_fired"
+TICKET_SLA_TIER_FIRED = "ticket.sla_tier_fired"
+TICKET_NOTIFIED = "ticket.notified"
+TICKET_RATED = "ticket.rated"
+# SLA (huiliu.sla): a policy applied or changed, a tier's threshold reached.
+SLA_APPLIED = "sla.applied"
+SLA_POLICY_CHANGED = "sla.policy_changed"
+SLA_WARNING = "sla.warning"
+SLA_BREACHED = "sla.breached"
+SLA_ESCALATED = "sla.escalated"
 
 EVENT_TYPES: frozenset[str] = frozenset(
     {
@@ -38,6 +49,15 @@ EVENT_TYPES: frozenset[str] = frozenset(
         TICKET_REOPENED,
         TICKET_ORDER_LINKED,
         TICKET_ORDER_UNLINKED,
+        TICKET_RULE_FIRED,
+        TICKET_SLA_TIER_FIRED,
+        TICKET_NOTIFIED,
+        TICKET_RATED,
+        SLA_APPLIED,
+        SLA_POLICY_CHANGED,
+        SLA_WARNING,
+        SLA_BREACHED,
+        SLA_ESCALATED,
     }
 )
 

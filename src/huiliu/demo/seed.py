@@ -35,6 +35,9 @@ from huiliu.demo.plan import (
     build_customers,
     plan_tickets,
 )
+from huiliu.routing import service as routing
+from huiliu.routing.models import AgentProfile, RoutingPolicyRow
+from huiliu.sla import service as sla
 from huiliu.tenancy.service import provision_tenant
 from huiliu.tickets import service as tickets
 from huiliu.tickets.domain import Priority, Status
@@ -92,6 +95,8 @@ async def seed_demo(
     existing_tickets = await _count_tickets(db, tenant.id)
     staff_before = await _staff_ids(db, tenant.id)
     if not tenant_created and existing_tickets >= tickets_count and staff_emails() <= set(staff_before):
+        await _routing(db, tenant.id)
+        await _sla(db, tenant.id)
         return SeedReport(tenant.id, False, 0, customers_count, 0, existing_tickets)
     history_start = moment - _history_span()
     team_ids = await _teams(db, tenant.id, history_start)
@@ -105,6 +110,10 @@ async def seed_demo(
     for plan in plans:
         await runner.run(plan)
         sink.advance()
+    # After the history: with a default policy in place, the reactor would route the seeded tickets.
+    await _routing(db, tenant.id)
+    # The SLA presets after the history too: new tickets get clocks; the seeded past does not breach.
+    await _sla(db, tenant.id)
     return SeedReport(
         tenant.id, tenant_created, users_created, len(customers), len(plans), existing_tickets + len(plans)
     )
@@ -205,6 +214,76 @@ async def _people(
         await _at(db, tenant_id, moment, create)
         sink.advance()
     return len(missing)
+
+
+# Routing: skills per team (level by seniority), regions of the repair teams, a default policy.
+_TEAM_SKILLS: dict[str, dict[str, int]] = {
+    "售前组": {"产品咨询": 4, "English": 2},
+    "售后组": {"退换货": 4, "粤语": 3},
+    "投诉处理组": {"投诉处理": 4},
+    "华南维修组": {"设备维修": 4, "粤语": 4},
+    "华东维修组": {"设备维修": 4},
+}
+_TEAM_REGIONS: dict[str, list[str]] = {"华南维修组": ["华南"], "华东维修组": ["华东"]}
+_OFFICE_SHIFT = {
+    "timezone": "Asia/Shanghai",
+    "hours": {day: [["09:00", "12:00"], ["13:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+}
+_DEMO_POLICIES: list[dict[str, Any]] = [
+    {
+        "name": "默认派单",
+        "description": "熟悉的坐席优先，其次按技能、区域，最后最空闲；都不行则进入团队队列",
+        "definition": {
+            "strategy": "familiar_agent",
+            "familiarity_days": 30,
+            "fallback": [{"strategy": "skills"}, {"strategy": "region"}, {"strategy": "least_loaded"}],
+            "final": "team_queue",
+        },
+        "is_default": True,
+    },
+    {
+        "name": "VIP 专属",
+        "description": "VIP 客户交给资深坐席，否则轮询",
+        "definition": {"strategy": "vip_senior", "fallback": [{"strategy": "round_robin"}]},
+    },
+]
+
+
+async def _routing(db: Database, tenant_id: uuid.UUID) -> None:
+    """Routing policies and agent profiles (presence, skills, regions, caps, shifts), each once."""
+    ids = await _staff_ids(db, tenant_id)
+    async with db.uow(tenant_id) as uow:
+        admin = await auth.actor_for_user(db, ids[c.ADMIN_EMAIL], tenant_id, auth.ActorCache(ttl=0))
+        names = set((await uow.session.execute(select(RoutingPolicyRow.name))).scalars().all())
+        profiled = set((await uow.session.execute(select(AgentProfile.user_id))).scalars().all())
+        for policy in _DEMO_POLICIES:
+            if policy["name"] not in names:
+                await routing.create_policy(uow, admin, policy)
+        for team, people in c.AGENTS.items():
+            for index, person in enumerate(people):
+                user_id = ids.get(person.email)
+                if user_id is None or user_id in profiled:
+                    continue
+                profile: dict[str, Any] = {
+                    "presence": "away" if index == len(people) - 1 else "online",
+                    "skills": {
+                        name: max(1, level - (1 if index else 0))
+                        for name, level in _TEAM_SKILLS[team].items()
+                    },
+                    "regions": _TEAM_REGIONS.get(team, []),
+                    "senior": index == 0,
+                    "capacity": 30 if index == 0 else 20,
+                    "shift": _OFFICE_SHIFT if index % 2 else "always",
+                }
+                await routing.put_profile(uow, admin, user_id, profile)
+
+
+async def _sla(db: Database, tenant_id: uuid.UUID) -> None:
+    """The standard business calendar (China's working calendar) and SLA policy, each once."""
+    ids = await _staff_ids(db, tenant_id)
+    admin = await auth.actor_for_user(db, ids[c.ADMIN_EMAIL], tenant_id, auth.ActorCache(ttl=0))
+    async with db.uow(tenant_id) as uow:
+        await sla.install_presets(uow, admin)
 
 
 async def _actors(db: Database, tenant_id: uuid.UUID) -> dict[str, Actor]:

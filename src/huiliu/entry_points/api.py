@@ -18,6 +18,11 @@ from huiliu.auth.domain import Actor
 
 # Kind-specific config checks live with their channels; the router composes them (see pyproject's
 # import contracts: this is the one place entry points look up at the channels).
+from huiliu.channels.tencent.config import (
+    check_wechat_mp_config,
+    check_wecom_app_config,
+    check_wecom_kf_config,
+)
 from huiliu.channels.webhook.presets import check_webhook_config
 from huiliu.core.clock import ensure_utc, utcnow
 from huiliu.core.errors import NotFound, ValidationFailed
@@ -37,7 +42,12 @@ from huiliu.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/entry-points", tags=["entry points"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-CONFIG_CHECKS: dict[str, service.ConfigCheck] = {domain.WEBHOOK: check_webhook_config}
+CONFIG_CHECKS: dict[str, service.ConfigCheck] = {
+    domain.WEBHOOK: check_webhook_config,
+    domain.WECHAT_MP: check_wechat_mp_config,
+    domain.WECOM_APP: check_wecom_app_config,
+    domain.WECOM_KF: check_wecom_kf_config,
+}
 MAX_REPORT_DAYS = 366
 QR_SCALE = {"png": 10, "svg": 10}
 

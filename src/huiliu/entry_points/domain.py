@@ -23,6 +23,11 @@ from huiliu.tickets.domain import Priority, normalize_tags
 H5_FORM = "h5_form"
 WEBHOOK = "webhook"
 API = "api"
+# WeChat Official Account (公众号), WeCom self-built app (自建应用), WeChat customer service (微信客服):
+# their protocol checks (keys that belong together, EncodingAESKey) live in channels.wechat / channels.wecom.
+WECHAT_MP = "wechat_mp"
+WECOM_APP = "wecom_app"
+WECOM_KF = "wecom_kf"
 
 MAX_NAME_LENGTH = 200
 MAX_CATEGORY_LENGTH = 100
@@ -39,7 +44,8 @@ CONTACT_RULES: frozenset[str] = frozenset({"none", "phone", "phone_or_email"})
 # A source code travels in QR code URLs (``?src=store-12``) and in reports.
 SOURCE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
-SECRET_KEYS: frozenset[str] = frozenset({"secret"})
+SECRET_KEYS: frozenset[str] = frozenset({"secret", "app_secret"})
+API_BASE_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
 
 def _uuid_text(key: str, value: Any) -> str:
@@ -149,6 +155,12 @@ def _preset(key: str, value: Any) -> str:
     return value
 
 
+def _base_url(key: str, value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 200 or not API_BASE_URL.match(value.strip()):
+        raise ValidationFailed(f"config.{key} must be an http(s) URL without query")
+    return value.strip().rstrip("/")
+
+
 Check = Callable[[str, Any], Any]
 
 COMMON_KEYS: dict[str, Check] = {
@@ -204,6 +216,45 @@ KINDS: dict[str, KindSpec] = {
         {"zh-CN": "签名 Webhook", "en": "Signed webhook"},
     ),
     API: KindSpec(API, API, {"channel": _channel}, {"zh-CN": "API 接入", "en": "API client"}),
+    WECHAT_MP: KindSpec(
+        WECHAT_MP,
+        WECHAT_MP,
+        {
+            "app_id": lambda key, value: _text(key, value, 64),
+            "app_secret": lambda key, value: _text(key, value, 128),
+            "token": lambda key, value: _text(key, value, 64),
+            "encoding_aes_key": lambda key, value: _text(key, value, 43),
+            "encryption_mode": lambda key, value: _text(key, value, 16),
+            "api_base_url": _base_url,
+        },
+        {"zh-CN": "微信公众号", "en": "WeChat Official Account"},
+    ),
+    WECOM_APP: KindSpec(
+        WECOM_APP,
+        WECOM_APP,
+        {
+            "corp_id": lambda key, value: _text(key, value, 64),
+            "agent_id": lambda key, value: _text(key, value, 32),
+            "secret": lambda key, value: _text(key, value, 128),
+            "token": lambda key, value: _text(key, value, 64),
+            "encoding_aes_key": lambda key, value: _text(key, value, 43),
+            "api_base_url": _base_url,
+        },
+        {"zh-CN": "企业微信自建应用", "en": "WeCom app"},
+    ),
+    WECOM_KF: KindSpec(
+        WECOM_KF,
+        WECOM_KF,
+        {
+            "corp_id": lambda key, value: _text(key, value, 64),
+            "secret": lambda key, value: _text(key, value, 128),
+            "token": lambda key, value: _text(key, value, 64),
+            "encoding_aes_key": lambda key, value: _text(key, value, 43),
+            "open_kfid": lambda key, value: _text(key, value, 64),
+            "api_base_url": _base_url,
+        },
+        {"zh-CN": "微信客服", "en": "WeChat customer service (WeCom)"},
+    ),
 }
 
 

@@ -23,12 +23,12 @@ from huiliu.notifications.schemas import (
     InboxItemOut,
     InboxPage,
     Preferences,
-    PreviewOut,
     ReadAll,
     TemplateCreate,
     TemplateList,
     TemplateOut,
     TemplatePreview,
+    TemplatePreviewOut,
     TemplateUpdate,
     UnreadCount,
 )
@@ -214,7 +214,9 @@ async def create_template(body: TemplateCreate, actor: ActorDep, runtime: Runtim
         return await service.create_template(uow, actor, body)
 
 
-@router.post("/notification-templates:preview", response_model=PreviewOut, summary="Render without saving")
+@router.post(
+    "/notification-templates:preview", response_model=TemplatePreviewOut, summary="Render without saving"
+)
 async def preview_template(body: TemplatePreview, actor: ActorDep) -> dict[str, str]:
     rendered = service.preview_template(actor, body)
     return {"title": rendered.title, "body": rendered.body}

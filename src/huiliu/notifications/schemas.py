@@ -206,6 +206,6 @@ class TemplatePreview(_Strict):
     )
 
 
-class PreviewOut(BaseModel):
+class TemplatePreviewOut(BaseModel):
     title: str
     body: str

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Response
 
 from huiliu.auth.deps import ActorDep, RuntimeDep
 from huiliu.core.clock import utcnow
-from huiliu.core.errors import NotFound, ValidationFailed
+from huiliu.core.errors import ValidationFailed
 from huiliu.sla import queries, service
 from huiliu.sla.domain import (
     CN_CALENDAR_VERSION,
@@ -350,18 +350,22 @@ def ticket_sla_out(row: TicketSla, value: BusinessCalendar, now: datetime) -> di
 
 
 @router.get(
-    "/tickets/{ticket_id}", response_model=TicketSlaOut, summary="A ticket's SLA clocks and deadlines"
+    "/tickets/{ticket_id}",
+    response_model=TicketSlaOut,
+    responses={204: {"description": "no SLA policy covers this ticket"}},
+    summary="A ticket's SLA clocks and deadlines",
 )
-async def ticket_sla(ticket_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def ticket_sla(ticket_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> Any:
     """The policy, each metric's target, business minutes used, percent used and deadline, and the
-    outcome fields. 404 when the ticket is not visible to the caller or no SLA policy covers it."""
+    outcome fields. 204 (no body) when no SLA policy covers the ticket — the ticket page asks for every
+    ticket; 404 when the ticket is not visible to the caller."""
     actor.require(READ_PERMISSION)
     now = utcnow()
     async with runtime.db.read(actor.tenant_id) as session:
         await ticket_queries.get_visible_ticket(session, actor, ticket_id)
         row = await queries.ticket_sla(session, ticket_id)
         if row is None:
-            raise NotFound("no SLA policy covers this ticket")
+            return Response(status_code=204)
         value = await _row_calendar(session, row)
     return ticket_sla_out(row, value, now)
 

@@ -241,7 +241,8 @@ async def create_ticket(
             raise ValidationFailed("parent ticket does not exist")
     row, customer_name, identities = _new_ticket(actor, request, ticket_id, entry_point_id)
     created = {"status": {"from": None, "to": row["status"]}}
-    if _uses_pg_fast_path(uow, customer_name, identities) and not await uow.db.reactions_apply(actor.tenant_id):
+    fast = _uses_pg_fast_path(uow, customer_name, identities)
+    if fast and not await uow.db.reactions_apply(actor.tenant_id):
         audit_row, domain_event = build_event(actor, row, ev.TICKET_CREATED, created)
         uow.emit(domain_event)
         [domain_event] = uow.take_events()

@@ -19,9 +19,14 @@ import httpx
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from huiliu.automation.webhook_delivery import KIND_RULE_WEBHOOK, post_rule_webhook
+from huiliu.channels.tencent.delivery import ChannelDelivery
+from huiliu.channels.tencent.replies import CHANNEL_KINDS
 from huiliu.core.clock import utcnow
 from huiliu.core.outbox import KIND_EVENT, KIND_WEBHOOK, STATE_DEAD, STATE_DELIVERED, OutboxRow
 from huiliu.db.session import ScopedSession, scope_sync_session
+from huiliu.notifications import delivery as notifications
+from huiliu.notifications.domain import KIND_NOTIFICATION, KIND_NOTIFICATION_DELIVERY
 from huiliu.settings import Settings
 from huiliu.webhooks import delivery
 from huiliu.webhooks.delivery import AttemptResult
@@ -31,7 +36,14 @@ from huiliu.worker.leases import Claim
 
 log = logging.getLogger("huiliu.worker")
 
-HANDLED_KINDS = (KIND_EVENT, KIND_WEBHOOK)
+HANDLED_KINDS = (
+    KIND_EVENT,
+    KIND_WEBHOOK,
+    KIND_RULE_WEBHOOK,
+    *CHANNEL_KINDS,
+    KIND_NOTIFICATION,
+    KIND_NOTIFICATION_DELIVERY,
+)
 
 
 class Outcome(StrEnum):
@@ -74,6 +86,11 @@ class OutboxProcessor:
         self._sessions = sessionmaker(engine, class_=ScopedSession, expire_on_commit=False, autoflush=False)
         self._on_new_work = on_new_work
         self._rng = rng or random.Random()
+        # Agent replies to WeChat / WeCom customers and their media (``channel_*`` rows).
+        self.channels = ChannelDelivery(engine, http, settings.files_dir)
+        # Notifications to agents (``notification_delivery`` rows): in-app, e-mail, SMS, group robots.
+        publisher = notifications.redis_publisher(settings.redis_url) if settings.redis_url else None
+        self.notifications = notifications.NotificationSender(settings, engine, http, publisher=publisher)
 
     def session(self) -> Session:
         return scope_sync_session(self._sessions(), None, system=True)
@@ -110,6 +127,14 @@ class OutboxProcessor:
             return self.fan_out(row_id, token)
         if kind == KIND_WEBHOOK:
             return self.deliver(row_id, token)
+        if kind == KIND_RULE_WEBHOOK:
+            return self.deliver_rule_webhook(row_id, token)
+        if kind in CHANNEL_KINDS:
+            return self.deliver_channel_message(row_id, token)
+        if kind == KIND_NOTIFICATION:
+            return self.fan_out(row_id, token)
+        if kind == KIND_NOTIFICATION_DELIVERY:
+            return self.deliver_notification(row_id, token)
         return Processed(Outcome.STALE)
 
     def fan_out(self, row_id: uuid.UUID, token: datetime) -> Processed:
@@ -120,7 +145,8 @@ class OutboxProcessor:
             if renewed is None:
                 return Processed(Outcome.STALE)
             row = session.get_one(OutboxRow, row_id)
-            children = delivery.fan_out(session, row, now)
+            fan_out = notifications.fan_out if row.kind == KIND_NOTIFICATION else delivery.fan_out
+            children = fan_out(session, row, now)
             values = {"state": STATE_DELIVERED, "attempts": row.attempts + 1, "delivered_at": now}
             if not leases.settle(session, row_id, renewed, values):
                 session.rollback()
@@ -162,6 +188,75 @@ class OutboxProcessor:
                 result.error,
             )
         return Processed(outcome)
+
+    def deliver_rule_webhook(self, row_id: uuid.UUID, token: datetime) -> Processed:
+        """One attempt at a rule's "call webhook" action (the rule's own URL, no subscription),
+        logged and settled like a subscription's delivery: delivered, retry later, dead."""
+        with self.session() as session:
+            with session.begin():
+                renewed = self._take_over(session, row_id, token, utcnow())
+                if renewed is None:
+                    return Processed(Outcome.STALE)
+            with session.begin():
+                row = session.get_one(OutboxRow, row_id)
+        result = post_rule_webhook(self.http, row)
+        values = delivery.outcome(row.attempts, result, self.policy, utcnow(), self._rng.random())
+        with self.session() as session, session.begin():
+            settled = leases.settle(session, row_id, renewed, values)
+            delivery.log_attempt(session, row, result, utcnow())
+        if not settled:
+            return Processed(Outcome.STALE)
+        return Processed(_outcome_of(values["state"]))
+
+    def deliver_channel_message(self, row_id: uuid.UUID, token: datetime) -> Processed:
+        """One attempt at an agent's reply to a WeChat / WeCom customer, logged and settled like a
+        webhook delivery; an answer no retry can change (48-hour window closed …) settles it dead."""
+        with self.session() as session:
+            with session.begin():
+                renewed = self._take_over(session, row_id, token, utcnow())
+                if renewed is None:
+                    return Processed(Outcome.STALE)
+            with session.begin():
+                row = session.get_one(OutboxRow, row_id)
+        delivered = self.channels.deliver(row)
+        result = delivered.result
+        if delivered.permanent:
+            values = delivery.dead_outcome(row.attempts, result.error or "refused")
+        else:
+            values = delivery.outcome(row.attempts, result, self.policy, utcnow(), self._rng.random())
+        with self.session() as session, session.begin():
+            settled = leases.settle(session, row_id, renewed, values)
+            delivery.log_attempt(session, row, result, utcnow())
+        if not settled:
+            return Processed(Outcome.STALE)
+        if values["state"] == STATE_DEAD and not delivered.permanent:
+            self.channels.mark_failed(row)
+        return Processed(_outcome_of(values["state"]))
+
+    def deliver_notification(self, row_id: uuid.UUID, token: datetime) -> Processed:
+        """One attempt at a notification to one recipient on one channel, logged and settled like a
+        webhook delivery; an answer the provider classifies as permanent settles it dead at once."""
+        with self.session() as session:
+            with session.begin():
+                renewed = self._take_over(session, row_id, token, utcnow())
+                if renewed is None:
+                    return Processed(Outcome.STALE)
+            with session.begin():
+                row = session.get_one(OutboxRow, row_id)
+        attempted = self.notifications.deliver(row)
+        result = attempted.result
+        if attempted.permanent:
+            values = delivery.dead_outcome(row.attempts, result.error or "refused")
+        else:
+            values = delivery.outcome(row.attempts, result, self.policy, utcnow(), self._rng.random())
+        with self.session() as session, session.begin():
+            settled = leases.settle(session, row_id, renewed, values)
+            delivery.log_attempt(session, row, result, utcnow())
+            if settled:
+                notifications.record_attempt(session, row, values, attempted)
+        if not settled:
+            return Processed(Outcome.STALE)
+        return Processed(_outcome_of(values["state"]))
 
     def _take_over(
         self, session: Session, row_id: uuid.UUID, token: datetime, now: datetime

@@ -29,6 +29,7 @@ from huiliu.settings import Settings
 from huiliu.worker.processor import OutboxProcessor
 from huiliu.worker.queue import make_huey
 from huiliu.worker.tasks import register_tasks
+from huiliu.worker.timers import TimerSweeper
 
 log = logging.getLogger("huiliu.worker")
 
@@ -160,12 +161,16 @@ def run_worker(settings: Settings) -> None:
         "redis" if settings.redis_url else settings.huey_sqlite_path,
         settings.outbox_lease_seconds,
     )
+    # Ticket timers (SLA, time rules) on their own thread and event loop (huiliu.worker.timers).
+    timer_sweeper = TimerSweeper(settings)
     for thread in loops:
         thread.start()
+    timer_sweeper.start()
     try:
         consumer.run()
     finally:
         stop_loops()
+        timer_sweeper.stop(timeout=settings.webhook_timeout_seconds + 5)
         for thread in loops:
             thread.join(timeout=settings.webhook_timeout_seconds + 5)
         http.close()

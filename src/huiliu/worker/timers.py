@@ -12,7 +12,7 @@ import logging
 import threading
 
 from huiliu.core.clock import utcnow
-from huiliu.db.session import Database
+from huiliu.reactions import install_reactors
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings
 from huiliu.timers.service import SweepResult, sweep
@@ -21,18 +21,6 @@ log = logging.getLogger("huiliu.worker.timers")
 
 # After a failed sweep (database unreachable …) the next one waits at least this long.
 ERROR_PAUSE_SECONDS = 1.0
-
-
-def install_reactors(db: Database) -> None:
-    """The reactors and timer handlers, in the API's order: automation triggers, routing, SLA."""
-    from huiliu.automation.reactor import install as install_automation
-    from huiliu.routing.reactor import RoutingReactor
-    from huiliu.sla.reactor import install as install_sla
-
-    install_automation(db)
-    if not any(isinstance(reactor, RoutingReactor) for reactor in db.reactors):
-        db.reactors.append(RoutingReactor())
-    install_sla(db)
 
 
 class TimerSweeper:

@@ -1,0 +1,26 @@
+"""Wiring: the reactors every process installs on its database, in order, and the timer handlers
+they register (docs/decisions/0015). The API (``huiliu.app``) and the worker's timer sweeper
+(``huiliu.worker.timers``) both call ``install_reactors`` so a change reacts the same wherever it is
+made.
+
+Order matters: event triggers first (a rule may assign, tag or re-prioritise), then routing (new
+tickets no rule assigned go to the tenant's default policy), then SLA (clocks start, pause and move
+after rules and routing changed the ticket), then replies owed to WeChat / WeCom customers (an outbox
+row per public agent message, whoever wrote it)."""
+
+from __future__ import annotations
+
+from huiliu.automation.reactor import install as install_automation
+from huiliu.channels.tencent.replies import ChannelReplies
+from huiliu.db.session import Database
+from huiliu.routing.reactor import install as install_routing
+from huiliu.sla.reactor import install as install_sla
+
+
+def install_reactors(db: Database) -> None:
+    """Register every reactor and timer handler on ``db`` (idempotent)."""
+    install_automation(db)
+    install_routing(db)
+    install_sla(db)
+    if not any(isinstance(reactor, ChannelReplies) for reactor in db.reactors):
+        db.reactors.append(ChannelReplies())
