@@ -235,6 +235,9 @@ def api_server(url: str, workers: int = API_WORKERS, pool: tuple[int, int] = DB_
             HUILIU_DB_POOL_SIZE=str(pool[0]),
             HUILIU_DB_MAX_OVERFLOW=str(pool[1]),
         )
+        # Settings a run varies on purpose: BENCH_SERVER_HUILIU_X=v becomes HUILIU_X=v for the server.
+        prefix = "BENCH_SERVER_"
+        env.update({k.removeprefix(prefix): v for k, v in os.environ.items() if k.startswith(prefix)})
         log_path = Path(tmp) / "server.log"
         command = [
             sys.executable,

@@ -43,6 +43,10 @@ export const TICKET_EVENT_TYPES = [
   'ticket.reopened',
 ] as const
 
+// A rule or SLA tier notified someone (published with the ticket change), and a new in-app
+// notification stored by the worker (published over Redis when the deployment has it).
+export const NOTIFICATION_EVENT_TYPES = ['ticket.notified', 'notification.created'] as const
+
 const STREAM_URL = '/api/v1/events/stream'
 
 export class LiveStream {
@@ -62,7 +66,7 @@ export class LiveStream {
       }
       for (const handler of this.handlers) handler(envelope)
     }
-    for (const type of [...TICKET_EVENT_TYPES, 'presence', 'reset']) {
+    for (const type of [...TICKET_EVENT_TYPES, ...NOTIFICATION_EVENT_TYPES, 'presence', 'reset']) {
       source.addEventListener(type, dispatch as EventListener)
     }
     source.onopen = () => this.stateHandlers.forEach((handler) => handler(true))

@@ -155,7 +155,8 @@ export const slaApi = {
   deletePolicy: (id: string) => call<void>('DELETE', `${BASE}/policies/${id}`),
   reorder: (ids: string[]) => call<{ items: SlaPolicy[] }>('POST', `${BASE}/policies:reorder`, { ids }).then((r) => r.items),
   presets: () => call<{ installed: string[] }>('POST', `${BASE}/presets`),
-  ticket: (ticketId: string) => call<TicketSla>('GET', `${BASE}/tickets/${ticketId}`),
+  /** undefined (204) when no SLA policy covers the ticket. */
+  ticket: (ticketId: string) => call<TicketSla | undefined>('GET', `${BASE}/tickets/${ticketId}`),
   breachingSoon: (withinMinutes: number, includeOverdue: boolean) =>
     call<{ now: string; until: string; items: BreachingItem[] }>(
       'GET',

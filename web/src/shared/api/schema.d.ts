@@ -924,6 +924,9 @@ export interface paths {
          * @description Run the intake pipeline on one message: 201 when it opened a ticket, 200 when it joined one
          *     (``outcome`` threaded, folded, alarm) or repeated an earlier delivery (``repeat``: nothing written).
          *     422 for an unknown entry point, identity kind or malformed identity, with nothing written.
+         *
+         *     Under load, single messages of one sender share transactions (group commit, decision 0020); each
+         *     request is answered after the transaction holding its message committed.
          */
         post: operations["submit_message_api_v1_intake_messages_post"];
         delete?: never;
@@ -1246,6 +1249,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/callbacks/wechat/{entry_point_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * WeChat Official Account URL verification
+         * @description Answers ``echostr`` when ``signature`` is SHA1 over the sorted token, timestamp and nonce.
+         */
+        get: operations["verify_wechat_url_callbacks_wechat__entry_point_id__get"];
+        put?: never;
+        /**
+         * Receive a WeChat Official Account message or event
+         * @description Plaintext, compatible or safe mode (``encrypt_type=aes``). Answers ``success`` once the message
+         *     is committed (a repeat of the same MsgId changes nothing).
+         */
+        post: operations["receive_wechat_callback_callbacks_wechat__entry_point_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/callbacks/wecom/{entry_point_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * WeCom callback URL verification
+         * @description Answers ``echostr`` decrypted when ``msg_signature`` signs it.
+         */
+        get: operations["verify_wecom_url_callbacks_wecom__entry_point_id__get"];
+        put?: never;
+        /**
+         * Receive a WeCom app message or event, or a 微信客服 notice
+         * @description A wecom_app message or external-contact change is committed before ``success``; a wecom_kf
+         *     notice is acknowledged at once and its messages are pulled with ``sync_msg`` right after.
+         */
+        post: operations["receive_wecom_callback_callbacks_wecom__entry_point_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/entry-points/{entry_point_id}/tencent-setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What to paste into the WeChat / WeCom admin for this entry point */
+        get: operations["tencent_setup_api_v1_entry_points__entry_point_id__tencent_setup_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/entry-points/{entry_point_id}/tencent-test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask the platform for a new access token with the stored credentials
+         * @description ``ok`` with the new token's expiry, or the platform's ``errcode`` / ``errmsg`` (wrong secret,
+         *     server IP not in the allow-list …). The new token replaces the cached one for every process.
+         */
+        post: operations["tencent_test_api_v1_entry_points__entry_point_id__tencent_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sla/preview": {
         parameters: {
             query?: never;
@@ -1262,6 +1353,215 @@ export interface paths {
          *     exactly the rest of a working period lands on that period's closing instant.
          */
         post: operations["preview_api_v1_sla_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/calendars": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's business calendars */
+        get: operations["list_calendars_api_v1_sla_calendars_get"];
+        put?: never;
+        /**
+         * Create a business calendar
+         * @description The preview's calendar shape with a ``name``; the tenant's first calendar is its default.
+         */
+        post: operations["create_calendar_api_v1_sla_calendars_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/calendars/{calendar_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A business calendar */
+        get: operations["get_calendar_api_v1_sla_calendars__calendar_id__get"];
+        /** Replace a business calendar */
+        put: operations["replace_calendar_api_v1_sla_calendars__calendar_id__put"];
+        post?: never;
+        /**
+         * Delete a business calendar
+         * @description Refused (409) while a policy uses it or while it is the default.
+         */
+        delete: operations["delete_calendar_api_v1_sla_calendars__calendar_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/calendars/{calendar_id}/month": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A month on a business calendar
+         * @description Every day of ``month``: workday, weekend, holiday (this calendar's or China's statutory) or
+         *     makeup_workday (an extra working day or a 调休 make-up day), with its working periods.
+         */
+        get: operations["calendar_month_api_v1_sla_calendars__calendar_id__month_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's SLA policies in matching order */
+        get: operations["list_policies_api_v1_sla_policies_get"];
+        put?: never;
+        /**
+         * Create an SLA policy
+         * @description Conditions, targets and tiers are checked as a whole: one 422 lists every problem with its path
+         *     (tier actions use the automation action schema).
+         */
+        post: operations["create_policy_api_v1_sla_policies_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/policies:reorder": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put every SLA policy in a new order */
+        post: operations["reorder_policies_api_v1_sla_policies_reorder_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/policies/{policy_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An SLA policy */
+        get: operations["get_policy_api_v1_sla_policies__policy_id__get"];
+        /** Replace an SLA policy */
+        put: operations["replace_policy_api_v1_sla_policies__policy_id__put"];
+        post?: never;
+        /** Delete an SLA policy */
+        delete: operations["delete_policy_api_v1_sla_policies__policy_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/presets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Install the standard calendar and policy (idempotent)
+         * @description The standard calendar (Asia/Shanghai, 09:00-12:00 and 13:00-18:00 on working days, China's
+         *     statutory holidays and 调休) and the standard policy (targets per priority, tiers at 75 %, 100 %
+         *     and 150 %), each once.
+         */
+        post: operations["install_presets_api_v1_sla_presets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/tickets/{ticket_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A ticket's SLA clocks and deadlines
+         * @description The policy, each metric's target, business minutes used, percent used and deadline, and the
+         *     outcome fields. 204 (no body) when no SLA policy covers the ticket — the ticket page asks for every
+         *     ticket; 404 when the ticket is not visible to the caller.
+         */
+        get: operations["ticket_sla_api_v1_sla_tickets__ticket_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sla/breaching-soon": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tickets whose SLA deadline is near
+         * @description Open SLA deadlines within ``within_minutes`` (real minutes) on tickets the caller sees, soonest
+         *     first; overdue ones (already breached) first when included.
+         */
+        get: operations["breaching_soon_api_v1_sla_breaching_soon_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rules/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a rule definition may use (for the rule builder)
+         * @description Fields, operators per field type, events, time anchors, actions with their parameters and the
+         *     lists the reference pickers load; ``references.routing_policies`` is null until the server has a
+         *     routing policies API.
+         */
+        get: operations["rule_catalog_api_v1_rules_catalog_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1392,10 +1692,535 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tickets/{ticket_id}/rating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record the customer's rating of a ticket (an agent, e.g. for a rating given by phone)
+         * @description Needs ``ticket.update`` on a ticket the caller sees. Runs the ``rating.given`` rules.
+         */
+        post: operations["post_rating_api_v1_tickets__ticket_id__rating_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/progress/{token}/rating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The customer rates their ticket on the progress page
+         * @description The signed progress link is the credential (404 for anything not genuine); rate limited per
+         *     client IP like the page's other writes.
+         */
+        post: operations["post_progress_rating_api_v1_public_progress__token__rating_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routing/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's routing policies */
+        get: operations["list_policies_api_v1_routing_policies_get"];
+        put?: never;
+        /**
+         * Create a routing policy
+         * @description The definition is checked by the routing domain and stored normalised; ``is_default`` takes the
+         *     flag from the previous default policy.
+         */
+        post: operations["create_policy_api_v1_routing_policies_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routing/policies/{policy_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A routing policy */
+        get: operations["get_policy_api_v1_routing_policies__policy_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a routing policy */
+        delete: operations["delete_policy_api_v1_routing_policies__policy_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a routing policy */
+        patch: operations["update_policy_api_v1_routing_policies__policy_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/routing/policies/{policy_id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Which agent this policy would choose for a ticket now, and why (writes nothing)
+         * @description Works on inactive policies too, so a policy can be checked before it is switched on.
+         */
+        post: operations["preview_policy_api_v1_routing_policies__policy_id__preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routing/tickets/{ticket_id}:route": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Route a ticket now with a policy (the tenant's default when none is named)
+         * @description The same code path as automatic routing: the decision's reason is recorded on the
+         *     ``ticket.assigned`` event, with the caller's name in the routing actor.
+         */
+        post: operations["route_ticket_api_v1_routing_tickets__ticket_id__route_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routing/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agents with their routing profiles and open load
+         * @description Users with a routing profile; ``all_users=true`` lists every user (``has_profile`` false for
+         *     those routing does not consider yet).
+         */
+        get: operations["list_agents_api_v1_routing_agents_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routing/agents/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One agent's routing profile and open load */
+        get: operations["get_agent_api_v1_routing_agents__user_id__get"];
+        /** Create or change an agent's routing profile */
+        put: operations["put_agent_api_v1_routing_agents__user_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routing/presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's own presence */
+        get: operations["get_presence_api_v1_routing_presence_get"];
+        /** Set the caller's own presence */
+        put: operations["put_presence_api_v1_routing_presence_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My notifications, unread first */
+        get: operations["list_notifications_api_v1_notifications_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many of mine are unread */
+        get: operations["unread_count_api_v1_notifications_unread_count_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications:read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark all of mine read */
+        post: operations["read_all_api_v1_notifications_read_all_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{notification_id}:read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark one read */
+        post: operations["read_one_api_v1_notifications__notification_id__read_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My notification preferences */
+        get: operations["get_preferences_api_v1_notifications_preferences_get"];
+        /** Replace my preferences */
+        put: operations["put_preferences_api_v1_notifications_preferences_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Delivery log: deliveries newest first, by state and ticket */
+        get: operations["list_deliveries_api_v1_notifications_deliveries_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deliveries given up on */
+        get: operations["dead_letters_api_v1_notifications_dead_letters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/deliveries/{delivery_id}:retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-queue a dead delivery (409 unless it is dead) */
+        post: operations["retry_delivery_api_v1_notifications_deliveries__delivery_id__retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Configured providers */
+        get: operations["list_channels_api_v1_notification_channels_get"];
+        put?: never;
+        /**
+         * Configure a provider
+         * @description Credentials go in ``secrets`` and are never returned (``secret_hints`` shows their last
+         *     characters).
+         */
+        post: operations["create_channel_api_v1_notification_channels_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-channels/{channel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A provider */
+        get: operations["get_channel_api_v1_notification_channels__channel_id__get"];
+        put?: never;
+        post?: never;
+        /** Remove a provider */
+        delete: operations["delete_channel_api_v1_notification_channels__channel_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a provider */
+        patch: operations["update_channel_api_v1_notification_channels__channel_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/notification-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Templates, variables, defaults */
+        get: operations["list_templates_api_v1_notification_templates_get"];
+        put?: never;
+        /** Word an event's notifications */
+        post: operations["create_template_api_v1_notification_templates_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-templates:preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Render without saving */
+        post: operations["preview_template_api_v1_notification_templates_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-templates/{template_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a template */
+        delete: operations["delete_template_api_v1_notification_templates__template_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a template */
+        patch: operations["update_template_api_v1_notification_templates__template_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/classify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Classify a customer message and extract entities */
+        post: operations["classify_api_v1_classify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ActionOut */
+        ActionOut: {
+            /** Type */
+            type: string;
+            /** Label Key */
+            label_key: string;
+            /** Params */
+            params: components["schemas"]["ParamOut"][];
+        };
+        /** AgentList */
+        AgentList: {
+            /** Items */
+            items: components["schemas"]["AgentOut"][];
+        };
+        /** AgentOut */
+        AgentOut: {
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /** Name */
+            name: string;
+            /** Email */
+            email: string;
+            /** Team Id */
+            team_id: string | null;
+            /** Is Active */
+            is_active: boolean;
+            /** Has Profile */
+            has_profile: boolean;
+            /**
+             * Presence
+             * @enum {string}
+             */
+            presence: "online" | "away" | "offline";
+            /** Presence Changed At */
+            presence_changed_at: string | null;
+            /** Skills */
+            skills: {
+                [key: string]: number;
+            };
+            /** Regions */
+            regions: string[];
+            /** Senior */
+            senior: boolean;
+            /** Capacity */
+            capacity: number | null;
+            /**
+             * Shift
+             * @description "always" or {"timezone", "hours"}
+             */
+            shift: unknown;
+            /** Last Assigned At */
+            last_assigned_at: string | null;
+            /**
+             * Open Load
+             * @description open tickets by priority
+             */
+            open_load: {
+                [key: string]: number;
+            };
+            /** Open Total */
+            open_total: number;
+        };
+        /**
+         * AgentProfileIn
+         * @description Fields left out keep their values.
+         */
+        AgentProfileIn: {
+            /** Presence */
+            presence?: ("online" | "away" | "offline") | null;
+            /**
+             * Skills
+             * @description skill name → level 1–5
+             */
+            skills?: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Regions
+             * @description region paths, e.g. 华南/广东/深圳
+             */
+            regions?: string[] | null;
+            /** Senior */
+            senior?: boolean | null;
+            /**
+             * Capacity
+             * @description most open tickets at once; null: no cap
+             */
+            capacity?: number | null;
+            /**
+             * Shift
+             * @description "always", null (always) or {"timezone": "Asia/Shanghai", "hours": {"mon": [["09:00","18:00"]]}}
+             */
+            shift?: unknown;
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /** Name */
@@ -1581,6 +2406,54 @@ export interface components {
              */
             status: 200 | 201;
         };
+        /** BreachingItem */
+        BreachingItem: {
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+            /** Number */
+            number: number;
+            /** Title */
+            title: string;
+            /** Status */
+            status: string;
+            /** Priority */
+            priority: string;
+            /** Team Id */
+            team_id: string | null;
+            /** Assignee Id */
+            assignee_id: string | null;
+            /** Policy Name */
+            policy_name: string;
+            /** Metric */
+            metric: string | null;
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+            /** Overdue */
+            overdue: boolean;
+            /** Minutes Left */
+            minutes_left: number;
+        };
+        /** BreachingList */
+        BreachingList: {
+            /**
+             * Now
+             * Format: date-time
+             */
+            now: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /** Items */
+            items: components["schemas"]["BreachingItem"][];
+        };
         /** BulkAction */
         BulkAction: {
             /** Ticket Ids */
@@ -1649,6 +2522,275 @@ export interface components {
              */
             cn_statutory: boolean;
         };
+        /** CalendarList */
+        CalendarList: {
+            /** Items */
+            items: components["schemas"]["CalendarOut"][];
+        };
+        /** CalendarOut */
+        CalendarOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Timezone */
+            timezone: string;
+            /** Hours */
+            hours: {
+                [key: string]: string[][];
+            };
+            /** Holidays */
+            holidays: string[];
+            /** Workdays */
+            workdays: string[];
+            /** Cn Statutory */
+            cn_statutory: boolean;
+            /** Is Default */
+            is_default: boolean;
+            /** Preset Key */
+            preset_key: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * CalendarWrite
+         * @description A stored business calendar: the preview's calendar shape with a name.
+         */
+        CalendarWrite: {
+            /**
+             * Timezone
+             * @description IANA time zone name
+             * @default Asia/Shanghai
+             */
+            timezone: string;
+            /**
+             * Hours
+             * @description working periods per weekday (mon…sun) as ["HH:MM", "HH:MM"] pairs, "24:00" allowed as a closing time; a weekday left out is closed. Default: mon–fri 09:00–12:00 and 13:00–18:00
+             * @example {
+             *       "mon": [
+             *         [
+             *           "09:00",
+             *           "12:00"
+             *         ],
+             *         [
+             *           "13:00",
+             *           "18:00"
+             *         ]
+             *       ]
+             *     }
+             */
+            hours?: {
+                [key: string]: [
+                    string,
+                    string
+                ][];
+            } | null;
+            /**
+             * Holidays
+             * @description closed dates
+             */
+            holidays?: string[];
+            /**
+             * Workdays
+             * @description extra working dates; they follow the standard Monday–Friday hours
+             */
+            workdays?: string[];
+            /**
+             * Cn Statutory
+             * @description include China's statutory holidays and 调休 make-up working days (chinese-calendar)
+             * @default false
+             */
+            cn_statutory: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Is Default
+             * @description policies without a calendar of their own use it
+             * @default false
+             */
+            is_default: boolean;
+        };
+        /** CatalogOut */
+        CatalogOut: {
+            /** Kinds */
+            kinds: string[];
+            /** Events */
+            events: string[];
+            /** Field Groups */
+            field_groups: string[];
+            /** Fields */
+            fields: components["schemas"]["FieldOut"][];
+            /** Dynamic Fields */
+            dynamic_fields: components["schemas"]["DynamicFieldOut"][];
+            /** Operators */
+            operators: string[];
+            /** Operators By Type */
+            operators_by_type: {
+                [key: string]: string[];
+            };
+            /** Ordered Operators */
+            ordered_operators: string[];
+            /** Change Operators */
+            change_operators: string[];
+            /** No Value Operators */
+            no_value_operators: string[];
+            /** List Operators */
+            list_operators: string[];
+            /** Time Anchors */
+            time_anchors: components["schemas"]["TimeAnchorOut"][];
+            /** Actions */
+            actions: components["schemas"]["ActionOut"][];
+            /** Notify Channels */
+            notify_channels: string[];
+            /** Severities */
+            severities: string[];
+            /** Template Variables */
+            template_variables: string[];
+            limits: components["schemas"]["LimitsOut"];
+            references: components["schemas"]["ReferencesOut"];
+        };
+        /** ChannelCreate */
+        ChannelCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "dingtalk" | "feishu" | "wecom" | "aliyun_sms" | "tencent_sms" | "email";
+            /**
+             * Config
+             * @description Settings shown back (base_url, template ids …)
+             */
+            config?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Secrets
+             * @description Credentials; write-only, never returned
+             */
+            secrets?: {
+                [key: string]: string;
+            };
+            /**
+             * Is Active
+             * @default true
+             */
+            is_active: boolean;
+        };
+        /** ChannelList */
+        ChannelList: {
+            /** Items */
+            items: components["schemas"]["ChannelOut"][];
+        };
+        /** ChannelOut */
+        ChannelOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Secret Hints
+             * @description Each stored credential's last characters, masked
+             */
+            secret_hints: {
+                [key: string]: string;
+            };
+            /** Is Active */
+            is_active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ChannelUpdate */
+        ChannelUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Config */
+            config?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Secrets
+             * @description Credentials to set or replace (others are kept)
+             */
+            secrets?: {
+                [key: string]: string;
+            } | null;
+            /** Is Active */
+            is_active?: boolean | null;
+        };
+        /** ClassifyConfidence */
+        ClassifyConfidence: {
+            /** Scenario */
+            scenario: number;
+            /** Category */
+            category: number;
+            /** Priority */
+            priority: number;
+            /** Sentiment */
+            sentiment: number;
+        };
+        /** ClassifyEntities */
+        ClassifyEntities: {
+            /** Order No */
+            order_no: string[];
+            /** Phone */
+            phone: string[];
+            /** Email */
+            email: string[];
+            /** Tracking No */
+            tracking_no: string[];
+            /** Amount */
+            amount: string[];
+            /** Device Sn */
+            device_sn: string[];
+        };
+        /** ClassifyIn */
+        ClassifyIn: {
+            /** Text */
+            text: string;
+        };
+        /** ClassifyOut */
+        ClassifyOut: {
+            /** Scenario */
+            scenario: string;
+            /** Category */
+            category: string;
+            /** Priority */
+            priority: string;
+            /** Sentiment */
+            sentiment: string;
+            confidence: components["schemas"]["ClassifyConfidence"];
+            entities: components["schemas"]["ClassifyEntities"];
+        };
         /** ColumnOut */
         ColumnOut: {
             /** Header */
@@ -1658,6 +2800,17 @@ export interface components {
              * @description what the column was read as; null: kept as a customer attribute
              */
             field: string | null;
+        };
+        /** ConnectionTest */
+        ConnectionTest: {
+            /** Ok */
+            ok: boolean;
+            /** Errcode */
+            errcode?: number | null;
+            /** Errmsg */
+            errmsg?: string | null;
+            /** Token Expires At */
+            token_expires_at?: string | null;
         };
         /** Customer360Tickets */
         Customer360Tickets: {
@@ -1849,60 +3002,6 @@ export interface components {
              */
             created_at: string;
         };
-        /** DeliveryOut */
-        DeliveryOut: {
-            /**
-             * Id
-             * Format: uuid
-             * @description delivery id, sent as X-Huiliu-Delivery
-             */
-            id: string;
-            /**
-             * Event Id
-             * Format: uuid
-             * @description the event's id (the envelope's id): the deduplication key
-             */
-            event_id: string;
-            /** Event Type */
-            event_type: string;
-            /**
-             * State
-             * @enum {string}
-             */
-            state: "pending" | "delivered" | "dead";
-            /**
-             * Attempts
-             * @description attempts in the current retry schedule
-             */
-            attempts: number;
-            /** Next Attempt At */
-            next_attempt_at: string | null;
-            /** Delivered At */
-            delivered_at: string | null;
-            /** Last Error */
-            last_error: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /**
-             * Payload
-             * @description the event envelope, the body of every attempt
-             */
-            payload: {
-                [key: string]: unknown;
-            };
-            /** Attempt Log */
-            attempt_log: components["schemas"]["DeliveryAttemptOut"][];
-        };
-        /** DeliveryPage */
-        DeliveryPage: {
-            /** Items */
-            items: components["schemas"]["DeliveryOut"][];
-            /** Next Cursor */
-            next_cursor: string | null;
-        };
         /** DryRunOut */
         DryRunOut: {
             /**
@@ -1971,6 +3070,19 @@ export interface components {
              * @description only these rules (default: all)
              */
             rule_ids?: string[] | null;
+        };
+        /** DynamicFieldOut */
+        DynamicFieldOut: {
+            /** Prefix */
+            prefix: string;
+            /** Type */
+            type: string;
+            /** Group */
+            group: string;
+            /** Settable */
+            settable: boolean;
+            /** Label Key */
+            label_key: string;
         };
         /** EntryPointCount */
         EntryPointCount: {
@@ -2195,6 +3307,27 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** FieldOut */
+        FieldOut: {
+            /** Path */
+            path: string;
+            /** Type */
+            type: string;
+            /** Group */
+            group: string;
+            /** Choices */
+            choices: string[];
+            /** Ordered */
+            ordered: boolean;
+            /** Changeable */
+            changeable: boolean;
+            /** Settable */
+            settable: boolean;
+            /** Reference */
+            reference: string | null;
+            /** Label Key */
+            label_key: string;
         };
         /** FormDefinition */
         FormDefinition: {
@@ -2427,6 +3560,40 @@ export interface components {
             /** Items */
             items: components["schemas"]["ImportJobOut"][];
         };
+        /** InboxItemOut */
+        InboxItemOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Ticket Id */
+            ticket_id: string | null;
+            /** Severity */
+            severity: string;
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /** Link */
+            link: string | null;
+            /** Read At */
+            read_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** InboxPage */
+        InboxPage: {
+            /** Items */
+            items: components["schemas"]["InboxItemOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Unread */
+            unread: number;
+        };
         /**
          * IngestOutcome
          * @enum {string}
@@ -2515,6 +3682,17 @@ export interface components {
             message_id: string | null;
             /** @description created, threaded, folded, alarm or repeat */
             outcome: components["schemas"]["IngestOutcome"];
+        };
+        /** LimitsOut */
+        LimitsOut: {
+            /** Max Depth */
+            max_depth: number;
+            /** Max Conditions */
+            max_conditions: number;
+            /** Max Group Size */
+            max_group_size: number;
+            /** Max Actions */
+            max_actions: number;
         };
         /** LinkCreate */
         LinkCreate: {
@@ -2699,6 +3877,86 @@ export interface components {
             created_at: string;
             /** Attachments */
             attachments?: components["schemas"]["AttachmentOut"][];
+        };
+        /** MetricOut */
+        MetricOut: {
+            /**
+             * Metric
+             * @enum {string}
+             */
+            metric: "first_response" | "next_response" | "resolution";
+            /** Target Minutes */
+            target_minutes: number;
+            /** Used Minutes */
+            used_minutes: number;
+            /** Percent Used */
+            percent_used: number;
+            /** Due At */
+            due_at: string | null;
+            /**
+             * Active
+             * @description the cycle is open: a response or the resolution is owed
+             */
+            active: boolean;
+            /** Running */
+            running: boolean;
+            /** Breached */
+            breached: boolean;
+            /** Breached At */
+            breached_at: string | null;
+            /** Stopped At */
+            stopped_at: string | null;
+            /**
+             * Fired
+             * @description tier percents acted on in this cycle
+             */
+            fired: number[];
+        };
+        /** MonthDay */
+        MonthDay: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Weekday */
+            weekday: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "workday" | "weekend" | "holiday" | "makeup_workday";
+            /**
+             * Source
+             * @description why: working, closed, holiday (this calendar's), extra_workday (this calendar's), statutory_holiday or adjusted_workday (China's, chinese-calendar)
+             */
+            source: string;
+            /** Periods */
+            periods: string[][];
+            /**
+             * Name
+             * @description the statutory holiday's name, when known
+             */
+            name?: string | null;
+            /**
+             * Weekly Only
+             * @description cn_statutory was asked for but the year has no data yet
+             */
+            weekly_only: boolean;
+        };
+        /** MonthOut */
+        MonthOut: {
+            /**
+             * Calendar Id
+             * Format: uuid
+             */
+            calendar_id: string;
+            /** Month */
+            month: string;
+            /** Timezone */
+            timezone: string;
+            /** Days */
+            days: components["schemas"]["MonthDay"][];
         };
         /** OpportunityCreate */
         OpportunityCreate: {
@@ -2953,6 +4211,84 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** OutcomeOut */
+        OutcomeOut: {
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+            /**
+             * Policy Id
+             * Format: uuid
+             */
+            policy_id: string;
+            /** Policy Name */
+            policy_name: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "assign" | "team_queue" | "unassigned";
+            /** Agent Id */
+            agent_id: string | null;
+            /** Team Id */
+            team_id: string | null;
+            /**
+             * Reason
+             * @description English text, as recorded on the ticket.assigned event
+             */
+            reason: string;
+            /**
+             * Code
+             * @description i18n code of the reason (routing.*)
+             */
+            code: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Fallback */
+            fallback: boolean;
+            /** Alert */
+            alert: boolean;
+            /** Steps */
+            steps: components["schemas"]["StepOut"][];
+            /**
+             * Applied
+             * @description the ticket changed (always false for a preview)
+             */
+            applied: boolean;
+        };
+        /** ParamOut */
+        ParamOut: {
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @description text, template, enum, bool, json, field, reference, references or channels
+             */
+            type: string;
+            /**
+             * Required
+             * @default false
+             */
+            required: boolean;
+            /**
+             * Choices
+             * @default []
+             */
+            choices: string[];
+            /**
+             * Reference
+             * @description for reference(s): users, teams, roles, routing_policies
+             */
+            reference?: string | null;
+            /** Default */
+            default?: unknown;
+            /** Label Key */
+            label_key: string;
+        };
         /** PasswordChange */
         PasswordChange: {
             /** Current Password */
@@ -2988,6 +4324,100 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+        };
+        /** PolicyWrite */
+        PolicyWrite: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Position */
+            position?: number | null;
+            /**
+             * Active
+             * @default true
+             */
+            active: boolean;
+            /**
+             * Calendar Id
+             * @description None: the tenant's default calendar
+             */
+            calendar_id?: string | null;
+            /**
+             * Conditions
+             * @description all must hold: [{"field": "priority|customer_level|category|channel", "op": "is|is_not|in|not_in", "value": "…" or ["…"]}]
+             */
+            conditions?: unknown[];
+            /**
+             * Targets
+             * @description business minutes per priority and metric: {"urgent": {"first_response": 30, "next_response": 60, "resolution": 240}, …}; a metric left out is not tracked
+             */
+            targets: {
+                [key: string]: unknown;
+            };
+            /**
+             * Tiers
+             * @description [{"percent": 75, "actions": [<automation action>, …]}, …]; 100 % is the breach
+             */
+            tiers?: unknown[];
+        };
+        /** Preferences */
+        Preferences: {
+            /**
+             * Event Channels
+             * @description Channels per event (rule, sla_tier, or * for every event); a rule that names channels overrides them
+             */
+            event_channels?: {
+                [key: string]: string[];
+            };
+            /**
+             * Quiet Start
+             * @description HH:MM local time; with quiet_end
+             */
+            quiet_start?: string | null;
+            /** Quiet End */
+            quiet_end?: string | null;
+            /**
+             * Timezone
+             * @default Asia/Shanghai
+             */
+            timezone: string;
+            /**
+             * Phone
+             * @description For SMS and robot @-mentions
+             */
+            phone?: string | null;
+            /**
+             * Digest Minutes
+             * @description Gather info notifications on push channels into one message every N minutes
+             */
+            digest_minutes?: number | null;
+        };
+        /** PresenceIn */
+        PresenceIn: {
+            /**
+             * Presence
+             * @enum {string}
+             */
+            presence: "online" | "away" | "offline";
+        };
+        /** PresenceOut */
+        PresenceOut: {
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /**
+             * Presence
+             * @enum {string}
+             */
+            presence: "online" | "away" | "offline";
+            /** Presence Changed At */
+            presence_changed_at: string | null;
         };
         /** PresenceUpdate */
         PresenceUpdate: {
@@ -3032,6 +4462,21 @@ export interface components {
              * @description preset keys the tenant already had
              */
             already_installed: string[];
+        };
+        /** PresetsOut */
+        PresetsOut: {
+            /** Installed */
+            installed: string[];
+            /**
+             * Calendar Id
+             * Format: uuid
+             */
+            calendar_id: string;
+            /**
+             * Policy Id
+             * Format: uuid
+             */
+            policy_id: string;
         };
         /** PresetsRequest */
         PresetsRequest: {
@@ -3091,6 +4536,14 @@ export interface components {
             weekly_only_years: number[];
             /** Warnings */
             warnings: components["schemas"]["PreviewWarning"][];
+        };
+        /** PreviewRequest */
+        PreviewRequest: {
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
         };
         /** PreviewWarning */
         PreviewWarning: {
@@ -3183,10 +4636,66 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** RatingIn */
+        RatingIn: {
+            /**
+             * Rating
+             * @description 1 (very unhappy) to 5 (very happy) stars
+             */
+            rating: number;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+        };
+        /** RatingOut */
+        RatingOut: {
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+            /** Rating */
+            rating: number;
+            /** Comment */
+            comment: string;
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+        };
+        /** ReadAll */
+        ReadAll: {
+            /** Marked */
+            marked: number;
+        };
+        /** ReferencesOut */
+        ReferencesOut: {
+            /** Users */
+            users: string;
+            /** Teams */
+            teams: string;
+            /** Roles */
+            roles: string;
+            /** Entry Points */
+            entry_points: string;
+            /**
+             * Routing Policies
+             * @description null while the server has no routing policies API
+             */
+            routing_policies?: string | null;
+        };
         /** ReopenRequest */
         ReopenRequest: {
             /** Reason */
             reason?: string | null;
+        };
+        /** ReorderIn */
+        ReorderIn: {
+            /** Ids */
+            ids: string[];
         };
         /** ReorderRequest */
         ReorderRequest: {
@@ -3245,6 +4754,14 @@ export interface components {
             permissions?: string[] | null;
             /** Data Scope */
             data_scope?: ("own" | "team" | "department" | "all") | null;
+        };
+        /** RouteRequest */
+        RouteRequest: {
+            /**
+             * Policy
+             * @description a policy id or name; the tenant's default when left out
+             */
+            policy?: string | null;
         };
         /** RowErrorOut */
         RowErrorOut: {
@@ -3440,6 +4957,30 @@ export interface components {
             /** Reason */
             reason?: string | null;
         };
+        /** StepOut */
+        StepOut: {
+            /** Strategy */
+            strategy: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "chosen" | "no_candidate" | "not_applicable";
+            /** Considered */
+            considered: number;
+            /** Candidates */
+            candidates: number;
+            /** Excluded */
+            excluded: {
+                [key: string]: number;
+            };
+            /** Text */
+            text: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+        };
         /** SubmissionReceipt */
         SubmissionReceipt: {
             /** Ticket Number */
@@ -3501,6 +5042,150 @@ export interface components {
             name?: string | null;
             /** Parent Id */
             parent_id?: string | null;
+        };
+        /** TemplateCreate */
+        TemplateCreate: {
+            /**
+             * Event
+             * @default *
+             * @enum {string}
+             */
+            event: "*" | "rule" | "sla_tier";
+            /**
+             * Channel
+             * @default *
+             * @enum {string}
+             */
+            channel: "*" | "in_app" | "email" | "sms" | "wecom" | "dingtalk" | "feishu" | "wechat";
+            /**
+             * Locale
+             * @default zh-CN
+             * @enum {string}
+             */
+            locale: "zh-CN" | "en";
+            /**
+             * Title
+             * @description Jinja2 (sandboxed); see the variables
+             */
+            title: string;
+            /** Body */
+            body: string;
+            /**
+             * Is Active
+             * @default true
+             */
+            is_active: boolean;
+        };
+        /** TemplateList */
+        TemplateList: {
+            /** Items */
+            items: components["schemas"]["TemplateOut"][];
+            /** Variables */
+            variables: {
+                [key: string]: string;
+            };
+            /** Defaults */
+            defaults: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+        };
+        /** TemplateOut */
+        TemplateOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Event */
+            event: string;
+            /** Channel */
+            channel: string;
+            /** Locale */
+            locale: string;
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /** Is Active */
+            is_active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** TemplatePreview */
+        TemplatePreview: {
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /**
+             * Context
+             * @description Variables to render with; a sample if unset
+             */
+            context?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** TemplatePreviewOut */
+        TemplatePreviewOut: {
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+        };
+        /** TemplateUpdate */
+        TemplateUpdate: {
+            /** Title */
+            title?: string | null;
+            /** Body */
+            body?: string | null;
+            /** Is Active */
+            is_active?: boolean | null;
+        };
+        /** TencentSetup */
+        TencentSetup: {
+            /**
+             * Entry Point Id
+             * Format: uuid
+             */
+            entry_point_id: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Callback Url
+             * @description 服务器地址 (URL) to paste into the WeChat / WeCom admin
+             */
+            callback_url: string;
+            /** Token */
+            token: string;
+            /** Encoding Aes Key */
+            encoding_aes_key: string;
+            /**
+             * Encryption Mode
+             * @description wechat_mp: plaintext, compatible or safe
+             */
+            encryption_mode?: string | null;
+            /**
+             * Receive Id
+             * @description the AppID (wechat_mp) or CorpID (WeCom) the messages are encrypted for
+             */
+            receive_id: string;
+            /** Api Base Url */
+            api_base_url: string;
+            /**
+             * Token Expires At
+             * @description the cached access token's expiry
+             */
+            token_expires_at?: string | null;
         };
         /** TicketCount */
         TicketCount: {
@@ -3704,6 +5389,47 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** TicketSlaOut */
+        TicketSlaOut: {
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+            /** Policy Id */
+            policy_id: string | null;
+            /** Policy Name */
+            policy_name: string;
+            /** Priority */
+            priority: string;
+            /** Paused */
+            paused: boolean;
+            /**
+             * Now
+             * Format: date-time
+             */
+            now: string;
+            /** Next Due At */
+            next_due_at: string | null;
+            /** First Response Due At */
+            first_response_due_at: string | null;
+            /** Next Response Due At */
+            next_response_due_at: string | null;
+            /** Resolution Due At */
+            resolution_due_at: string | null;
+            /** First Response Met */
+            first_response_met: boolean | null;
+            /** First Response Minutes */
+            first_response_minutes: number | null;
+            /** Resolution Met */
+            resolution_met: boolean | null;
+            /** Resolution Minutes */
+            resolution_minutes: number | null;
+            /** Next Response Breaches */
+            next_response_breaches: number;
+            /** Metrics */
+            metrics: components["schemas"]["MetricOut"][];
+        };
         /** TicketSummary */
         TicketSummary: {
             /**
@@ -3760,6 +5486,13 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** TimeAnchorOut */
+        TimeAnchorOut: {
+            /** Field */
+            field: string;
+            /** Unit */
+            unit: string;
+        };
         /** TokenOut */
         TokenOut: {
             /** Access Token */
@@ -3771,6 +5504,11 @@ export interface components {
             token_type: string;
             /** Expires In */
             expires_in: number;
+        };
+        /** UnreadCount */
+        UnreadCount: {
+            /** Unread */
+            unread: number;
         };
         /** UserCreate */
         UserCreate: {
@@ -4017,6 +5755,147 @@ export interface components {
              */
             verified: boolean;
         };
+        /** DeliveryOut */
+        huiliu__notifications__schemas__DeliveryOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Notification Id
+             * Format: uuid
+             */
+            notification_id: string;
+            /** Ticket Id */
+            ticket_id: string | null;
+            /** Recipient Id */
+            recipient_id: string | null;
+            /** Channel */
+            channel: string;
+            /** Provider Channel Id */
+            provider_channel_id: string | null;
+            /** Digest Id */
+            digest_id: string | null;
+            /** Severity */
+            severity: string;
+            /** State */
+            state: string;
+            /** Attempts */
+            attempts: number;
+            /** Not Before */
+            not_before: string | null;
+            /** Provider Message Id */
+            provider_message_id: string | null;
+            /** Last Error */
+            last_error: string | null;
+            /** Delivered At */
+            delivered_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** DeliveryPage */
+        huiliu__notifications__schemas__DeliveryPage: {
+            /** Items */
+            items: components["schemas"]["huiliu__notifications__schemas__DeliveryOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** PolicyList */
+        huiliu__routing__schemas__PolicyList: {
+            /** Items */
+            items: components["schemas"]["huiliu__routing__schemas__PolicyOut"][];
+        };
+        /** PolicyOut */
+        huiliu__routing__schemas__PolicyOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /**
+             * Definition
+             * @description the normalised policy (every step written out)
+             */
+            definition: {
+                [key: string]: unknown;
+            };
+            /** Is Default */
+            is_default: boolean;
+            /** Active */
+            active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** PolicyList */
+        huiliu__sla__schemas__PolicyList: {
+            /** Items */
+            items: components["schemas"]["huiliu__sla__schemas__PolicyOut"][];
+        };
+        /** PolicyOut */
+        huiliu__sla__schemas__PolicyOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Position */
+            position: number;
+            /** Active */
+            active: boolean;
+            /** Calendar Id */
+            calendar_id: string | null;
+            /** Conditions */
+            conditions: {
+                [key: string]: unknown;
+            }[];
+            /** Targets */
+            targets: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            /** Tiers */
+            tiers: {
+                [key: string]: unknown;
+            }[];
+            /** Preset Key */
+            preset_key: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** MergeRequest */
         huiliu__tickets__schemas__MergeRequest: {
             /**
@@ -4039,6 +5918,60 @@ export interface components {
             at: string;
             message?: components["schemas"]["MessageOut"] | null;
             event?: components["schemas"]["EventOut"] | null;
+        };
+        /** DeliveryOut */
+        huiliu__webhooks__schemas__DeliveryOut: {
+            /**
+             * Id
+             * Format: uuid
+             * @description delivery id, sent as X-Huiliu-Delivery
+             */
+            id: string;
+            /**
+             * Event Id
+             * Format: uuid
+             * @description the event's id (the envelope's id): the deduplication key
+             */
+            event_id: string;
+            /** Event Type */
+            event_type: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "delivered" | "dead";
+            /**
+             * Attempts
+             * @description attempts in the current retry schedule
+             */
+            attempts: number;
+            /** Next Attempt At */
+            next_attempt_at: string | null;
+            /** Delivered At */
+            delivered_at: string | null;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Payload
+             * @description the event envelope, the body of every attempt
+             */
+            payload: {
+                [key: string]: unknown;
+            };
+            /** Attempt Log */
+            attempt_log: components["schemas"]["DeliveryAttemptOut"][];
+        };
+        /** DeliveryPage */
+        huiliu__webhooks__schemas__DeliveryPage: {
+            /** Items */
+            items: components["schemas"]["huiliu__webhooks__schemas__DeliveryOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
     };
     responses: never;
@@ -6230,7 +8163,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeliveryPage"];
+                    "application/json": components["schemas"]["huiliu__webhooks__schemas__DeliveryPage"];
                 };
             };
             /** @description Validation Error */
@@ -6262,7 +8195,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeliveryOut"];
+                    "application/json": components["schemas"]["huiliu__webhooks__schemas__DeliveryOut"];
                 };
             };
             /** @description Validation Error */
@@ -7185,6 +9118,324 @@ export interface operations {
             };
         };
     };
+    verify_wechat_url_callbacks_wechat__entry_point_id__get: {
+        parameters: {
+            query?: {
+                signature?: string | null;
+                timestamp?: string | null;
+                nonce?: string | null;
+                echostr?: string | null;
+            };
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Malformed or unsafe XML (malformed-xml), or a ciphertext that does not decrypt */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or wrong signature / msg_signature (bad-signature) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No active wechat_mp entry point with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    receive_wechat_callback_callbacks_wechat__entry_point_id__post: {
+        parameters: {
+            query?: {
+                signature?: string | null;
+                timestamp?: string | null;
+                nonce?: string | null;
+                encrypt_type?: string | null;
+                msg_signature?: string | null;
+            };
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Malformed or unsafe XML (malformed-xml), or a ciphertext that does not decrypt */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or wrong signature / msg_signature (bad-signature) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No active wechat_mp entry point with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    verify_wecom_url_callbacks_wecom__entry_point_id__get: {
+        parameters: {
+            query?: {
+                msg_signature?: string | null;
+                timestamp?: string | null;
+                nonce?: string | null;
+                echostr?: string | null;
+            };
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Malformed or unsafe XML (malformed-xml), or a ciphertext that does not decrypt */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or wrong msg_signature (bad-signature) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No active wecom_app or wecom_kf entry point with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    receive_wecom_callback_callbacks_wecom__entry_point_id__post: {
+        parameters: {
+            query?: {
+                msg_signature?: string | null;
+                timestamp?: string | null;
+                nonce?: string | null;
+            };
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Malformed or unsafe XML (malformed-xml), or a ciphertext that does not decrypt */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or wrong msg_signature (bad-signature) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No active wecom_app or wecom_kf entry point with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tencent_setup_api_v1_entry_points__entry_point_id__tencent_setup_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TencentSetup"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tencent_test_api_v1_entry_points__entry_point_id__tencent_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTest"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     preview_api_v1_sla_preview_post: {
         parameters: {
             query?: never;
@@ -7214,6 +9465,482 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_calendars_api_v1_sla_calendars_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarList"];
+                };
+            };
+        };
+    };
+    create_calendar_api_v1_sla_calendars_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalendarWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_calendar_api_v1_sla_calendars__calendar_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                calendar_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    replace_calendar_api_v1_sla_calendars__calendar_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                calendar_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalendarWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_calendar_api_v1_sla_calendars__calendar_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                calendar_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    calendar_month_api_v1_sla_calendars__calendar_id__month_get: {
+        parameters: {
+            query: {
+                /** @description YYYY-MM, e.g. 2026-10 */
+                month: string;
+            };
+            header?: never;
+            path: {
+                calendar_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_policies_api_v1_sla_policies_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__sla__schemas__PolicyList"];
+                };
+            };
+        };
+    };
+    create_policy_api_v1_sla_policies_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__sla__schemas__PolicyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reorder_policies_api_v1_sla_policies_reorder_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReorderIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__sla__schemas__PolicyList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_policy_api_v1_sla_policies__policy_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__sla__schemas__PolicyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    replace_policy_api_v1_sla_policies__policy_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__sla__schemas__PolicyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_policy_api_v1_sla_policies__policy_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    install_presets_api_v1_sla_presets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresetsOut"];
+                };
+            };
+        };
+    };
+    ticket_sla_api_v1_sla_tickets__ticket_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketSlaOut"];
+                };
+            };
+            /** @description no SLA policy covers this ticket */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    breaching_soon_api_v1_sla_breaching_soon_get: {
+        parameters: {
+            query?: {
+                /** @description deadlines up to this far ahead */
+                within_minutes?: number;
+                /** @description also list deadlines already passed */
+                include_overdue?: boolean;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreachingList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rule_catalog_api_v1_rules_catalog_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogOut"];
                 };
             };
         };
@@ -7489,6 +10216,1033 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RuleChangeList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    post_rating_api_v1_tickets__ticket_id__rating_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RatingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RatingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    post_progress_rating_api_v1_public_progress__token__rating_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RatingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RatingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_policies_api_v1_routing_policies_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__routing__schemas__PolicyList"];
+                };
+            };
+        };
+    };
+    create_policy_api_v1_routing_policies_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__routing__schemas__PolicyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_policy_api_v1_routing_policies__policy_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__routing__schemas__PolicyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_policy_api_v1_routing_policies__policy_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_policy_api_v1_routing_policies__policy_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__routing__schemas__PolicyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_policy_api_v1_routing_policies__policy_id__preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutcomeOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    route_ticket_api_v1_routing_tickets__ticket_id__route_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RouteRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutcomeOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_agents_api_v1_routing_agents_get: {
+        parameters: {
+            query?: {
+                all_users?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_agent_api_v1_routing_agents__user_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_agent_api_v1_routing_agents__user_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentProfileIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_presence_api_v1_routing_presence_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresenceOut"];
+                };
+            };
+        };
+    };
+    put_presence_api_v1_routing_presence_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PresenceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresenceOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_notifications_api_v1_notifications_get: {
+        parameters: {
+            query?: {
+                unread_only?: boolean;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unread_count_api_v1_notifications_unread_count_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadCount"];
+                };
+            };
+        };
+    };
+    read_all_api_v1_notifications_read_all_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadAll"];
+                };
+            };
+        };
+    };
+    read_one_api_v1_notifications__notification_id__read_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notification_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxItemOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_preferences_api_v1_notifications_preferences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+        };
+    };
+    put_preferences_api_v1_notifications_preferences_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Preferences"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_deliveries_api_v1_notifications_deliveries_get: {
+        parameters: {
+            query?: {
+                state?: ("pending" | "delivered" | "dead" | "digested") | null;
+                ticket_id?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__notifications__schemas__DeliveryPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    dead_letters_api_v1_notifications_dead_letters_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__notifications__schemas__DeliveryPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retry_delivery_api_v1_notifications_deliveries__delivery_id__retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["huiliu__notifications__schemas__DeliveryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_channels_api_v1_notification_channels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelList"];
+                };
+            };
+        };
+    };
+    create_channel_api_v1_notification_channels_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_channel_api_v1_notification_channels__channel_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_channel_api_v1_notification_channels__channel_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_channel_api_v1_notification_channels__channel_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_templates_api_v1_notification_templates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateList"];
+                };
+            };
+        };
+    };
+    create_template_api_v1_notification_templates_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_template_api_v1_notification_templates_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplatePreview"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplatePreviewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_template_api_v1_notification_templates__template_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_template_api_v1_notification_templates__template_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    classify_api_v1_classify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClassifyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassifyOut"];
                 };
             };
             /** @description Validation Error */
