@@ -25,6 +25,7 @@ from huiliu.sla.domain import (
     BusinessCalendar,
     CalendarError,
     DayKind,
+    cn_statutory_covers,
     compute_deadline,
 )
 from huiliu.sla.domain.hours import format_clock
@@ -164,10 +165,9 @@ async def delete_calendar(calendar_id: uuid.UUID, actor: ActorDep, runtime: Runt
 
 
 def _holiday_name(day: date) -> str | None:
-    try:
-        _, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
+    if not cn_statutory_covers(day.year):
         return None
+    _, name = chinese_calendar.get_holiday_detail(day)
     return str(name) if name else None
 
 
