@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, select
@@ -192,71 +193,73 @@ class OutboxProcessor:
     def deliver_rule_webhook(self, row_id: uuid.UUID, token: datetime) -> Processed:
         """One attempt at a rule's "call webhook" action (the rule's own URL, no subscription),
         logged and settled like a subscription's delivery: delivered, retry later, dead."""
-        with self.session() as session:
-            with session.begin():
-                renewed = self._take_over(session, row_id, token, utcnow())
-                if renewed is None:
-                    return Processed(Outcome.STALE)
-            with session.begin():
-                row = session.get_one(OutboxRow, row_id)
-        result = post_rule_webhook(self.http, row)
-        values = delivery.outcome(row.attempts, result, self.policy, utcnow(), self._rng.random())
-        with self.session() as session, session.begin():
-            settled = leases.settle(session, row_id, renewed, values)
-            delivery.log_attempt(session, row, result, utcnow())
-        if not settled:
-            return Processed(Outcome.STALE)
-        return Processed(_outcome_of(values["state"]))
+        processed, _ = self._attempt(row_id, token, lambda row: (post_rule_webhook(self.http, row), False))
+        return processed
 
     def deliver_channel_message(self, row_id: uuid.UUID, token: datetime) -> Processed:
         """One attempt at an agent's reply to a WeChat / WeCom customer, logged and settled like a
         webhook delivery; an answer no retry can change (48-hour window closed …) settles it dead."""
-        with self.session() as session:
-            with session.begin():
-                renewed = self._take_over(session, row_id, token, utcnow())
-                if renewed is None:
-                    return Processed(Outcome.STALE)
-            with session.begin():
-                row = session.get_one(OutboxRow, row_id)
-        delivered = self.channels.deliver(row)
-        result = delivered.result
-        if delivered.permanent:
-            values = delivery.dead_outcome(row.attempts, result.error or "refused")
-        else:
-            values = delivery.outcome(row.attempts, result, self.policy, utcnow(), self._rng.random())
-        with self.session() as session, session.begin():
-            settled = leases.settle(session, row_id, renewed, values)
-            delivery.log_attempt(session, row, result, utcnow())
-        if not settled:
-            return Processed(Outcome.STALE)
-        if values["state"] == STATE_DEAD and not delivered.permanent:
+
+        permanent: list[bool] = []
+
+        def send(row: OutboxRow) -> tuple[AttemptResult, bool]:
+            delivered = self.channels.deliver(row)
+            permanent.append(delivered.permanent)
+            return delivered.result, delivered.permanent
+
+        processed, row = self._attempt(row_id, token, send)
+        if row is not None and processed.outcome is Outcome.DEAD and permanent == [False]:
+            # Retries ran out on a transient error: the message itself is marked failed.
             self.channels.mark_failed(row)
-        return Processed(_outcome_of(values["state"]))
+        return processed
 
     def deliver_notification(self, row_id: uuid.UUID, token: datetime) -> Processed:
         """One attempt at a notification to one recipient on one channel, logged and settled like a
         webhook delivery; an answer the provider classifies as permanent settles it dead at once."""
+        attempts: list[Any] = []
+
+        def send(row: OutboxRow) -> tuple[AttemptResult, bool]:
+            attempted = self.notifications.deliver(row)
+            attempts.append(attempted)
+            return attempted.result, attempted.permanent
+
+        def record(session: Session, row: OutboxRow, values: dict[str, Any]) -> None:
+            notifications.record_attempt(session, row, values, attempts[0])
+
+        processed, _ = self._attempt(row_id, token, send, record)
+        return processed
+
+    def _attempt(
+        self,
+        row_id: uuid.UUID,
+        token: datetime,
+        send: Callable[[OutboxRow], tuple[AttemptResult, bool]],
+        record: Callable[[Session, OutboxRow, dict[str, Any]], None] | None = None,
+    ) -> tuple[Processed, OutboxRow | None]:
+        """Take the claimed row over, make one attempt with ``send`` (its result and whether no retry
+        can help), then settle the row — dead when permanent or out of attempts, else delivered or
+        retried with backoff — log the attempt, and let ``record`` write alongside the settlement.
+        Returns what happened and the row (``None`` when the lease was no longer ours)."""
         with self.session() as session:
             with session.begin():
                 renewed = self._take_over(session, row_id, token, utcnow())
                 if renewed is None:
-                    return Processed(Outcome.STALE)
+                    return Processed(Outcome.STALE), None
             with session.begin():
                 row = session.get_one(OutboxRow, row_id)
-        attempted = self.notifications.deliver(row)
-        result = attempted.result
-        if attempted.permanent:
+        result, permanent = send(row)
+        if permanent:
             values = delivery.dead_outcome(row.attempts, result.error or "refused")
         else:
             values = delivery.outcome(row.attempts, result, self.policy, utcnow(), self._rng.random())
         with self.session() as session, session.begin():
             settled = leases.settle(session, row_id, renewed, values)
             delivery.log_attempt(session, row, result, utcnow())
-            if settled:
-                notifications.record_attempt(session, row, values, attempted)
+            if settled and record is not None:
+                record(session, row, values)
         if not settled:
-            return Processed(Outcome.STALE)
-        return Processed(_outcome_of(values["state"]))
+            return Processed(Outcome.STALE), row
+        return Processed(_outcome_of(values["state"])), row
 
     def _take_over(
         self, session: Session, row_id: uuid.UUID, token: datetime, now: datetime
