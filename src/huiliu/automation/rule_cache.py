@@ -9,7 +9,6 @@ processes see the change within ``ttl`` — the same window ``TenantFlagCache`` 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from huiliu.automation import queries
 from huiliu.automation.domain import EventType, Rule, RuleDefinitionError, RuleKind, RuleSet, compile_rules
 from huiliu.automation.domain import parse_rule as parse_definition
+from huiliu.db.session import TenantCache
 
 log = logging.getLogger("huiliu.automation")
 
@@ -74,27 +74,19 @@ class RuleCache:
 
     def __init__(self, ttl: float = DEFAULT_TTL) -> None:
         self.ttl = ttl
-        self._entries: dict[uuid.UUID, tuple[float, TenantRules]] = {}
+        self._entries: TenantCache[TenantRules] = TenantCache(ttl)
 
     def peek(self, tenant_id: uuid.UUID) -> TenantRules | None:
         """The fresh entry, if any, without loading."""
-        hit = self._entries.get(tenant_id)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
+        return self._entries.get(tenant_id)
 
     async def get(self, session: AsyncSession, tenant_id: uuid.UUID) -> TenantRules:
         """The tenant's compiled rules, loaded with ``session`` (scoped to the tenant) when stale."""
-        hit = self.peek(tenant_id)
+        hit = self._entries.get(tenant_id)
         if hit is not None:
             return hit
         rows = await queries.list_rules(session)
-        rules = compile_tenant_rules([(row.id, row.definition) for row in rows])
-        self._entries[tenant_id] = (time.monotonic() + self.ttl, rules)
-        return rules
+        return self._entries.put(tenant_id, compile_tenant_rules([(row.id, row.definition) for row in rows]))
 
     def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:
-        if tenant_id is None:
-            self._entries.clear()
-        else:
-            self._entries.pop(tenant_id, None)
+        self._entries.invalidate(tenant_id)

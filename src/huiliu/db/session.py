@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -23,6 +23,8 @@ from huiliu.db.base import TenantScoped
 from huiliu.db.driver import DriverPool
 
 log = logging.getLogger("huiliu.db")
+
+T = TypeVar("T")
 
 TENANT_KEY = "tenant_id"
 SYSTEM_KEY = "system"
@@ -88,22 +90,23 @@ class Reactor(Protocol):
     async def react(self, uow: UnitOfWork, events: Sequence[DomainEvent]) -> None: ...
 
 
-class TenantFlagCache:
-    """A per-tenant boolean with a time to live, for ``Reactor.applies``: ``get`` answers from memory
-    when fresh, ``invalidate`` drops a tenant (the process that changed the configuration sees the
-    change at once; other processes within ``ttl`` seconds)."""
+class TenantCache(Generic[T]):
+    """A per-tenant value with a time to live, for ``Reactor.applies`` and the configuration reactors
+    read (compiled rules …): ``get`` answers from memory when fresh, ``invalidate`` drops a tenant (the
+    process that changed the configuration sees the change at once; other processes within ``ttl``
+    seconds)."""
 
     def __init__(self, ttl: float = 2.0) -> None:
         self.ttl = ttl
-        self._values: dict[uuid.UUID, tuple[float, bool]] = {}
+        self._values: dict[uuid.UUID, tuple[float, T]] = {}
 
-    def get(self, tenant_id: uuid.UUID) -> bool | None:
+    def get(self, tenant_id: uuid.UUID) -> T | None:
         hit = self._values.get(tenant_id)
         if hit is None or hit[0] < time.monotonic():
             return None
         return hit[1]
 
-    def put(self, tenant_id: uuid.UUID, value: bool) -> bool:
+    def put(self, tenant_id: uuid.UUID, value: T) -> T:
         self._values[tenant_id] = (time.monotonic() + self.ttl, value)
         return value
 
@@ -112,6 +115,10 @@ class TenantFlagCache:
             self._values.clear()
         else:
             self._values.pop(tenant_id, None)
+
+
+# Whether a reactor applies to a tenant.
+TenantFlagCache = TenantCache[bool]
 
 
 class Database:

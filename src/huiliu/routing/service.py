@@ -18,7 +18,7 @@ from huiliu.auth.domain import Actor, system_actor
 from huiliu.auth.models import User
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, NotFound, ValidationFailed
-from huiliu.db.session import TenantFlagCache, UnitOfWork
+from huiliu.db.session import TenantCache, UnitOfWork
 from huiliu.routing import queries
 from huiliu.routing.domain import (
     AgentState,
@@ -355,7 +355,7 @@ def _invalidate(uow: UnitOfWork) -> None:
     def drop() -> None:
         for reactor in db.reactors:
             flags = getattr(reactor, "flags", None)
-            if reactor.name == REACTOR_NAME and isinstance(flags, TenantFlagCache):
+            if reactor.name == REACTOR_NAME and isinstance(flags, TenantCache):
                 flags.invalidate(tenant_id)
 
     uow.after_commit(drop)
