@@ -3,7 +3,7 @@
  * response models (src/huiliu/routing/schemas.py) until the generated client includes them. Requests
  * carry the session cookie and the CSRF header; problem+json errors become `ApiError`.
  */
-import { ApiError, csrfHeaders } from '@/shared/api/client'
+import { requestJson } from '@/shared/api/client'
 
 export const STRATEGIES = ['round_robin', 'least_loaded', 'skills', 'region', 'vip_senior', 'familiar_agent'] as const
 export type Strategy = (typeof STRATEGIES)[number]
@@ -117,20 +117,7 @@ export interface PresenceState {
   presence_changed_at: string | null
 }
 
-async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json', ...csrfHeaders(method) }
-  if (body !== undefined) headers['Content-Type'] = 'application/json'
-  const response = await fetch(url, {
-    method,
-    credentials: 'same-origin',
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  if (response.status === 204) return undefined as T
-  const data: unknown = await response.json().catch(() => ({}))
-  if (!response.ok) throw new ApiError(response.status, data as ConstructorParameters<typeof ApiError>[1])
-  return data as T
-}
+const call = requestJson
 
 const BASE = '/api/v1/routing'
 

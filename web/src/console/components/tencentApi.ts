@@ -3,7 +3,7 @@
  * mirror the server's response models (src/huiliu/channels/tencent/api.py) until the generated client
  * includes them. Requests carry the session cookie and the CSRF header; problem+json becomes `ApiError`.
  */
-import { ApiError, csrfHeaders } from '@/shared/api/client'
+import { requestJson } from '@/shared/api/client'
 
 export const TENCENT_KINDS = ['wechat_mp', 'wecom_app', 'wecom_kf'] as const
 export type TencentKind = (typeof TENCENT_KINDS)[number]
@@ -46,16 +46,7 @@ export interface ConnectionTest {
   token_expires_at: string | null
 }
 
-async function call<T>(method: string, url: string): Promise<T> {
-  const response = await fetch(url, {
-    method,
-    credentials: 'same-origin',
-    headers: { Accept: 'application/json', ...csrfHeaders(method) },
-  })
-  const data: unknown = await response.json().catch(() => ({}))
-  if (!response.ok) throw new ApiError(response.status, data as ConstructorParameters<typeof ApiError>[1])
-  return data as T
-}
+const call = requestJson
 
 export const tencentApi = {
   setup: (id: string) => call<TencentSetup>('GET', `/api/v1/entry-points/${encodeURIComponent(id)}/tencent-setup`),

@@ -122,6 +122,29 @@ export async function unwrap<T>(call: Promise<FetchResult<T>>): Promise<T> {
   return data as T
 }
 
+/**
+ * A JSON request outside the typed client (pages whose endpoints carry local types): session cookie,
+ * CSRF header, a 401 reported like the typed client's; 204 answers `undefined`; a problem+json
+ * answer throws `ApiError`.
+ */
+export async function requestJson<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...csrfHeaders(method) }
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  const response = await fetch(url, {
+    method,
+    credentials: 'same-origin',
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  if (response.status === 204) return undefined as T
+  const data: unknown = await response.json().catch(() => ({}))
+  if (!response.ok) {
+    if (response.status === 401) onUnauthorized?.()
+    throw new ApiError(response.status, data as Problem)
+  }
+  return data as T
+}
+
 /** Upload one file (multipart field "file"); the id goes into a reply's attachment_ids. */
 export async function uploadAttachment(file: File, ticketId?: string): Promise<AttachmentCreated> {
   const form = new FormData()
