@@ -216,6 +216,13 @@ def parser() -> argparse.ArgumentParser:
     intake.add_argument("--batch-concurrency", type=int, default=2, help="batch requests in flight")
     intake.add_argument("--concurrency", type=int, default=64, help="single requests in flight")
     intake.add_argument("--duration", type=float, default=10.0, help="seconds of single requests")
+    intake.add_argument(
+        "--py-spy",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sample the API workers with py-spy during the single-request phase",
+    )
 
     everything = sub.add_parser("all", parents=[common], help="create on both databases, then list/detail")
     everything.add_argument("--duration", type=float, default=10.0)
@@ -291,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
                         pg_server=args.pg_server,
                         pool=args.pool,
                         console=console,
+                        py_spy_dir=args.py_spy,
                     )
                 )
         elif args.command == "statements":

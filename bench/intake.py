@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from rich.console import Console
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
+from bench import profile
 from bench.harness import (
     DB_POOL,
     LUA_DIR,
@@ -73,6 +75,7 @@ def run_intake(
     pool: tuple[int, int] = DB_POOL,
     settle: float = 90.0,
     console: Console | None = None,
+    py_spy_dir: Path | None = None,
 ) -> Report:
     """Start a server on a fresh database, create an ``api`` entry point, then run the batch phase
     and the single-request phase, each followed by a count of what was stored."""
@@ -121,6 +124,11 @@ def run_intake(
                     script_args=["warm1", str(entry_point_id), str(20_000_000)],
                 )
             busy = wait_for_quiet(timeout=settle)
+            sampler = None
+            if py_spy_dir is not None:
+                sampler = profile.start_sampling(
+                    server.worker_pids(), max(1, round(duration) - 1), py_spy_dir, f"intake-single-{db}"
+                )
             single = run_wrk(
                 endpoint,
                 INTAKE_SCRIPT,
@@ -140,6 +148,12 @@ def run_intake(
             )
             if stored < acknowledged:
                 report.notes.append(f"LOST: {acknowledged} acknowledged by wrk, {stored} stored")
+            if sampler is not None:
+                sampler.wait(timeout=duration + 30)
+                summary_path = py_spy_dir / f"intake-single-{db}-summary.txt" if py_spy_dir else None
+                if summary_path is not None:
+                    summary_path.write_text(profile.summarize(sampler.outputs) + "\n")
+                    report.notes.append(f"py-spy profile of the single phase: {summary_path}")
         report.notes.append(
             "stored = messages of the phase found in the database afterwards; when wrk stops, up to "
             f"{concurrency} single requests in flight may be stored without being counted as answered"
