@@ -1,0 +1,1 @@
+"""Alert rules on analytics metrics: conditions, incidents, firings and their notifications."""
