@@ -20,7 +20,10 @@ from huiliu.channels.tencent.api import router as tencent_setup_router
 from huiliu.channels.webform.api import router as webform_router
 from huiliu.channels.webhook.api import router as webhook_intake_router
 from huiliu.channels.wechat.api import router as wechat_router
+from huiliu.channels.wechat.miniprogram import router as miniprogram_router
 from huiliu.channels.wecom.api import router as wecom_router
+from huiliu.channels.wecom.login import router as wecom_login_router
+from huiliu.channels.wecom.sidebar import router as wecom_sidebar_router
 from huiliu.core.problem import install_problem_handlers
 from huiliu.customers.api import router as customers_router
 from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
@@ -107,6 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(wechat_router)
     app.include_router(wecom_router)
     app.include_router(tencent_setup_router)
+    app.include_router(wecom_login_router)
+    app.include_router(wecom_sidebar_router)
+    app.include_router(miniprogram_router)
     app.include_router(sla_router)
     app.include_router(rules_catalog_router)  # before rules_router: /rules/{rule_id} would take "catalog"
     app.include_router(rules_router)

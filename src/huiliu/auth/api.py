@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Response
 
 from huiliu.auth import service
-from huiliu.auth.deps import CSRF_COOKIE, SESSION_COOKIE, ActorDep, RuntimeDep
+from huiliu.auth.deps import CSRF_COOKIE, SESSION_COOKIE, ActorDep, RuntimeDep, start_console_session
 from huiliu.auth.domain import Actor
 from huiliu.auth.models import User
 from huiliu.auth.schemas import LoginRequest, MeOut, PasswordChange, ProfileUpdate, TokenOut
@@ -21,28 +20,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 async def login(body: LoginRequest, response: Response, runtime: RuntimeDep) -> dict[str, Any]:
     """Returns a bearer token for API clients and sets the console's session cookie (HttpOnly,
     SameSite=Lax) with a readable CSRF cookie that the console echoes in ``X-CSRF-Token``."""
-    settings = runtime.settings
     user = await service.login(runtime.db, body.email, body.password)
-    token = service.issue_token(settings.secret_key, user, settings.access_token_minutes)
-    max_age = settings.access_token_minutes * 60
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=max_age,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
-    response.set_cookie(
-        CSRF_COOKIE,
-        secrets.token_urlsafe(24),
-        max_age=max_age,
-        httponly=False,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
+    token, max_age = start_console_session(response, runtime.settings, user)
     return {"access_token": token, "token_type": "bearer", "expires_in": max_age}
 
 

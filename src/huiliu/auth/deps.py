@@ -4,16 +4,19 @@ console's session cookie with its CSRF check)."""
 from __future__ import annotations
 
 import hmac
+import secrets
 import time
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from huiliu.auth.domain import Actor
-from huiliu.auth.service import actor_for_api_key, actor_for_user, decode_token_with_expiry
+from huiliu.auth.models import User
+from huiliu.auth.service import actor_for_api_key, actor_for_user, decode_token_with_expiry, issue_token
 from huiliu.core.errors import NotAuthenticated, PermissionDenied
 from huiliu.runtime import Runtime
+from huiliu.settings import Settings
 
 SESSION_COOKIE = "huiliu_session"
 CSRF_COOKIE = "huiliu_csrf"
@@ -68,3 +71,19 @@ def _decoded(runtime: Runtime, token: str) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def start_console_session(response: Response, settings: Settings, user: User) -> tuple[str, int]:
+    """Set the console's session cookie (HttpOnly, SameSite=Lax) and the readable CSRF cookie the
+    console echoes in ``X-CSRF-Token``; returns the bearer token and its lifetime in seconds."""
+    token = issue_token(settings.secret_key, user, settings.access_token_minutes)
+    max_age = settings.access_token_minutes * 60
+    secure = settings.cookie_secure
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
+    )
+    csrf = secrets.token_urlsafe(24)
+    response.set_cookie(
+        CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="lax", secure=secure, path="/"
+    )
+    return token, max_age

@@ -41,7 +41,10 @@ class Role(IdMixin, TenantScoped, CreatedAtMixin, Base):
 
 class User(IdMixin, TenantScoped, CreatedAtMixin, Base):
     __tablename__ = "users"
-    __table_args__ = (Index("ix_users_tenant_team", "tenant_id", "team_id"),)
+    __table_args__ = (
+        Index("ix_users_tenant_team", "tenant_id", "team_id"),
+        UniqueConstraint("tenant_id", "wecom_userid"),
+    )
 
     # E-mail is the login name, unique across the installation.
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -52,6 +55,8 @@ class User(IdMixin, TenantScoped, CreatedAtMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str] = mapped_column(String(16), default="zh-CN")
     last_login_at: Mapped[datetime | None]
+    # The member's WeCom UserID, for WeCom login (扫码登录 / OAuth in the WeCom client) and app messages.
+    wecom_userid: Mapped[str | None] = mapped_column(String(64))
 
 
 class ApiKey(IdMixin, TenantScoped, CreatedAtMixin, Base):

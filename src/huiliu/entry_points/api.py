@@ -19,6 +19,7 @@ from huiliu.auth.domain import Actor
 # Kind-specific config checks live with their channels; the router composes them (see pyproject's
 # import contracts: this is the one place entry points look up at the channels).
 from huiliu.channels.tencent.config import (
+    check_wechat_miniprogram_config,
     check_wechat_mp_config,
     check_wecom_app_config,
     check_wecom_kf_config,
@@ -47,6 +48,7 @@ CONFIG_CHECKS: dict[str, service.ConfigCheck] = {
     domain.WECHAT_MP: check_wechat_mp_config,
     domain.WECOM_APP: check_wecom_app_config,
     domain.WECOM_KF: check_wecom_kf_config,
+    domain.WECHAT_MINIPROGRAM: check_wechat_miniprogram_config,
 }
 MAX_REPORT_DAYS = 366
 QR_SCALE = {"png": 10, "svg": 10}

@@ -28,6 +28,8 @@ API = "api"
 WECHAT_MP = "wechat_mp"
 WECOM_APP = "wecom_app"
 WECOM_KF = "wecom_kf"
+# WeChat mini-program (小程序): code2session attributes the customer; subscribe messages carry notices.
+WECHAT_MINIPROGRAM = "wechat_miniprogram"
 
 MAX_NAME_LENGTH = 200
 MAX_CATEGORY_LENGTH = 100
@@ -161,6 +163,12 @@ def _base_url(key: str, value: Any) -> str:
     return value.strip().rstrip("/")
 
 
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationFailed(f"config.{key} must be true or false")
+    return value
+
+
 Check = Callable[[str, Any], Any]
 
 COMMON_KEYS: dict[str, Check] = {
@@ -226,8 +234,25 @@ KINDS: dict[str, KindSpec] = {
             "encoding_aes_key": lambda key, value: _text(key, value, 43),
             "encryption_mode": lambda key, value: _text(key, value, 16),
             "api_base_url": _base_url,
+            # Progress notices outside the 48-hour window: a template message (模板消息).
+            "notice_template_id": lambda key, value: _text(key, value, 128),
+            "notice_fields": _object,
         },
         {"zh-CN": "微信公众号", "en": "WeChat Official Account"},
+    ),
+    WECHAT_MINIPROGRAM: KindSpec(
+        WECHAT_MINIPROGRAM,
+        WECHAT_MINIPROGRAM,
+        {
+            "app_id": lambda key, value: _text(key, value, 64),
+            "app_secret": lambda key, value: _text(key, value, 128),
+            "api_base_url": _base_url,
+            "notice_template_id": lambda key, value: _text(key, value, 128),
+            "notice_fields": _object,
+            "notice_page": lambda key, value: _text(key, value, 256),
+            "miniprogram_state": lambda key, value: _text(key, value, 16),
+        },
+        {"zh-CN": "微信小程序", "en": "WeChat mini-program"},
     ),
     WECOM_APP: KindSpec(
         WECOM_APP,
@@ -239,6 +264,10 @@ KINDS: dict[str, KindSpec] = {
             "token": lambda key, value: _text(key, value, 64),
             "encoding_aes_key": lambda key, value: _text(key, value, 43),
             "api_base_url": _base_url,
+            # WeCom login for the console (扫码登录 and OAuth inside the WeCom client).
+            "console_login": _flag,
+            "login_base_url": _base_url,
+            "oauth_base_url": _base_url,
         },
         {"zh-CN": "企业微信自建应用", "en": "WeCom app"},
     ),

@@ -2,9 +2,11 @@
 threaded ``http.server``), started per test by the ``fake_api`` fixture.
 
 It implements what Huiliu calls — ``/cgi-bin/token``, ``/cgi-bin/gettoken``, customer-service send,
-subscribe send, media get, user info, WeCom app send, 微信客服 ``kf/sync_msg`` and ``kf/send_msg`` —
-with the platforms' documented answers, and refuses a wrong access token (40014) or an expired one
-(42001) as they do, so the refresh-and-retry path runs for real. Tests read what was sent from it."""
+template and subscribe sends (Official Account and mini-program), media get, user info, WeCom app
+send, WeCom ``auth/getuserinfo``, mini-program ``sns/jscode2session``, 微信客服 ``kf/sync_msg`` and
+``kf/send_msg`` — with the platforms' documented answers, and refuses a wrong access token (40014) or
+an expired one (42001) as they do, so the refresh-and-retry path runs for real. Codes (login,
+jscode) work once, as on the platforms. Tests read what was sent from it."""
 
 from __future__ import annotations
 
@@ -27,6 +29,17 @@ APP_SECRET = "mp-app-secret-for-tests"
 CORP_ID = "wx5823bf96d3bd56c7"
 CORP_SECRETS = frozenset({"wecom-app-secret-for-tests", "wecom-kf-secret-for-tests"})
 MEDIA = b"\x89PNG\r\n\x1a\nfake image bytes"
+MINI_APP_ID = "wxminiprogram0001"
+MINI_APP_SECRET = "mini-app-secret-for-tests"
+APPS = {APP_ID: APP_SECRET, MINI_APP_ID: MINI_APP_SECRET}
+# Sends that take a recipient and a template (everything but the customer-service message).
+TEMPLATE_SENDS = frozenset(
+    {
+        "/cgi-bin/message/template/send",
+        "/cgi-bin/message/subscribe/send",
+        "/cgi-bin/message/subscribe/bizsend",
+    }
+)
 
 
 @dataclass
@@ -41,6 +54,12 @@ class FakeState:
     kf_messages: list[dict[str, Any]] = field(default_factory=list)
     # 客户联系: external_userid -> the ``external_contact`` object of externalcontact/get.
     external_contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # WeCom OAuth / web-login codes: code -> the auth/getuserinfo answer (used once).
+    login_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Mini-program wx.login codes: code -> the jscode2session answer (used once).
+    js_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Recipients a send refuses, with the platform's errcode (45015 outside 48 hours, 43101 …).
+    refusing: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def expire_all(self) -> None:
@@ -88,9 +107,21 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         if url.path == "/cgi-bin/token":
-            if query.get("appid") != APP_ID or query.get("secret") != APP_SECRET:
+            if query.get("grant_type") != "client_credential":
+                return self._error(40002, "invalid grant_type")
+            if APPS.get(query.get("appid", "")) != query.get("secret"):
                 return self._error(40125, "invalid appsecret")
             return self._issue()
+        if url.path == "/sns/jscode2session":
+            if query.get("grant_type") != "authorization_code":
+                return self._error(40002, "invalid grant_type")
+            if query.get("appid") != MINI_APP_ID or query.get("secret") != MINI_APP_SECRET:
+                return self._error(40125, "invalid appsecret")
+            with self.state.lock:
+                answer = self.state.js_codes.pop(query.get("js_code", ""), None)
+            if answer is None:
+                return self._error(40029, "invalid code")
+            return self._reply({"session_key": "tiihtNczf5v6AKRyjwEUhQ==", **answer})
         if url.path == "/cgi-bin/gettoken":
             if query.get("corpid") != CORP_ID or query.get("corpsecret") not in CORP_SECRETS:
                 return self._error(40001, "invalid secret")
@@ -114,6 +145,12 @@ class _Handler(BaseHTTPRequestHandler):
             if contact is None:
                 return self._error(84061, "not external contact")
             return self._reply({"errcode": 0, "errmsg": "ok", "external_contact": contact, "follow_user": []})
+        if url.path == "/cgi-bin/auth/getuserinfo":
+            with self.state.lock:
+                answer = self.state.login_codes.pop(query.get("code", ""), None)
+            if answer is None:
+                return self._error(40029, "invalid code")
+            return self._reply({"errcode": 0, "errmsg": "ok", **answer})
         if url.path == "/cgi-bin/user/info":
             return self._reply(
                 {"subscribe": 1, "openid": query.get("openid"), "unionid": "o6_union", "errcode": 0}
@@ -130,14 +167,30 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(47001, "data format error")
         if not self._token_ok(query, url.path):
             return None
-        if url.path in {
+        if url.path in TEMPLATE_SENDS | {
             "/cgi-bin/message/custom/send",
-            "/cgi-bin/message/subscribe/bizsend",
             "/cgi-bin/message/send",
             "/cgi-bin/externalcontact/add_msg_template",
         }:
             if not body.get("touser") and not body.get("external_userid"):
                 return self._error(40003, "invalid openid")
+            if url.path in TEMPLATE_SENDS:
+                if not body.get("template_id"):
+                    return self._error(40037, "invalid template_id")
+                data = body.get("data")
+                if not isinstance(data, dict) or not all(
+                    isinstance(item, dict) and "value" in item for item in data.values()
+                ):
+                    return self._error(47003, "argument invalid! data.value empty")
+            if url.path == "/cgi-bin/message/send" and body.get("msgtype") == "textcard":
+                card = body.get("textcard") or {}
+                if not card.get("title") or not card.get("description") or not card.get("url"):
+                    return self._error(41016, "missing title, description or url")
+            refused = self.state.refusing.get(str(body.get("touser") or ""))
+            if refused is not None:
+                with self.state.lock:
+                    self.state.rejected.append((url.path, refused))
+                return self._error(refused, "refused by the fake for this recipient")
             with self.state.lock:
                 self.state.sent.append((url.path, body))
             return self._reply({"errcode": 0, "errmsg": "ok"})

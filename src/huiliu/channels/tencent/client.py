@@ -17,7 +17,7 @@ import httpx
 
 from huiliu.channels.tencent.config import DEFAULT_MP_API, DEFAULT_WECOM_API
 from huiliu.channels.tencent.tokens import TokenKey, TokenStore
-from huiliu.entry_points.domain import WECHAT_MP
+from huiliu.entry_points.domain import WECHAT_MINIPROGRAM, WECHAT_MP
 
 INVALID_TOKEN_CODES = frozenset({40001, 40014, 42001})
 JSAPI_TICKET = "jsapi_ticket"
@@ -53,7 +53,9 @@ class Account:
 
     @property
     def is_official_account(self) -> bool:
-        return self.kind == WECHAT_MP
+        """An account of the WeChat 公众平台 (Official Account or mini-program): AppID + AppSecret on
+        api.weixin.qq.com, rather than a WeCom corp."""
+        return self.kind in (WECHAT_MP, WECHAT_MINIPROGRAM)
 
     @property
     def base_url(self) -> str:
@@ -167,6 +169,70 @@ class TencentClient:
         if page:
             body["page"] = page
         return self.call("POST", "/cgi-bin/message/subscribe/bizsend", body=body)
+
+    def send_template_message(
+        self,
+        openid: str,
+        template_id: str,
+        data: Mapping[str, str],
+        *,
+        url: str | None = None,
+        client_msg_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Official Account template message (模板消息, ``message/template/send``): a progress notice
+        to a follower outside the 48-hour window. ``client_msg_id`` lets WeChat drop a repeat."""
+        body: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {name: {"value": value} for name, value in data.items()},
+        }
+        if url:
+            body["url"] = url
+        if client_msg_id:
+            body["client_msg_id"] = client_msg_id[:64]
+        return self.call("POST", "/cgi-bin/message/template/send", body=body)
+
+    def send_miniprogram_subscribe(
+        self,
+        openid: str,
+        template_id: str,
+        data: Mapping[str, str],
+        *,
+        page: str | None = None,
+        miniprogram_state: str | None = None,
+    ) -> dict[str, Any]:
+        """Mini-program subscribe message (``subscribeMessage.send``): one message per subscription
+        the user granted in the mini-program (``wx.requestSubscribeMessage``)."""
+        body: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {name: {"value": value} for name, value in data.items()},
+            "lang": "zh_CN",
+        }
+        if page:
+            body["page"] = page
+        if miniprogram_state:
+            body["miniprogram_state"] = miniprogram_state
+        return self.call("POST", "/cgi-bin/message/subscribe/send", body=body)
+
+    def code2session(self, js_code: str) -> dict[str, Any]:
+        """Mini-program login (``sns/jscode2session``): the user's ``openid`` (and ``unionid`` when the
+        mini-program is bound to an open-platform account) for a ``wx.login`` code. Takes AppID and
+        AppSecret, no access token; the answer's ``session_key`` must never leave the server."""
+        config = self.account.config
+        params = {
+            "appid": str(config.get("app_id", "")),
+            "secret": str(config.get("app_secret", "")),
+            "js_code": js_code,
+            "grant_type": "authorization_code",
+        }
+        response = self.http.get(self.account.base_url + "/sns/jscode2session", params=params)
+        return _checked(_json(response), response.status_code)
+
+    def member_of_code(self, code: str) -> dict[str, Any]:
+        """WeCom ``auth/getuserinfo``: who the OAuth / web-login ``code`` belongs to — ``userid`` for a
+        member of the corp, ``openid`` (and no userid) for anyone else."""
+        return self.call("GET", "/cgi-bin/auth/getuserinfo", params={"code": code})
 
     def user_info(self, openid: str) -> dict[str, Any]:
         return self.call("GET", "/cgi-bin/user/info", params={"openid": openid, "lang": "zh_CN"})

@@ -5,8 +5,10 @@ WeChat / WeCom admin console, not invented there). Pure."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
+from collections.abc import Mapping
 from typing import Any
 
 from huiliu.channels.tencent.crypto import ENCODING_AES_KEY_LENGTH, aes_key
@@ -16,6 +18,16 @@ ENCRYPTION_MODES = ("plaintext", "compatible", "safe")
 TOKEN_LENGTH = 32
 DEFAULT_MP_API = "https://api.weixin.qq.com"
 DEFAULT_WECOM_API = "https://qyapi.weixin.qq.com"
+# WeCom web login (企业微信Web登录, the QR page) and OAuth inside the WeCom client (网页授权登录).
+DEFAULT_WECOM_LOGIN = "https://login.work.weixin.qq.com"
+DEFAULT_WECOM_OAUTH = "https://open.weixin.qq.com"
+MINIPROGRAM_STATES = ("formal", "trial", "developer")
+# What a notice's template fields may say: {name} of these, around fixed text.
+NOTICE_VARIABLES = ("ticket_number", "ticket_title", "status", "message", "link", "time")
+NOTICE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,63}$")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+MAX_NOTICE_FIELDS = 10
+MAX_NOTICE_FIELD_LENGTH = 200
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -57,6 +69,7 @@ def check_wechat_mp_config(config: dict[str, Any]) -> dict[str, Any]:
     if mode not in ENCRYPTION_MODES:
         raise ValidationFailed(f"config.encryption_mode must be one of {', '.join(ENCRYPTION_MODES)}")
     _callback_keys(clean)
+    _notice(clean)
     return clean
 
 
@@ -73,4 +86,51 @@ def check_wecom_kf_config(config: dict[str, Any]) -> dict[str, Any]:
     clean = dict(config)
     _require(clean, "wecom_kf", "corp_id", "secret")
     _callback_keys(clean)
+    return clean
+
+
+def check_notice_fields(fields: Mapping[str, Any]) -> dict[str, str]:
+    """The template keywords of a notice (``thing1``, ``character_string2`` …) with what each says,
+    e.g. ``{"thing1": "{ticket_title}"}``: only the known ``{variables}`` are allowed."""
+    if not fields or len(fields) > MAX_NOTICE_FIELDS:
+        raise ValidationFailed(f"config.notice_fields needs 1 to {MAX_NOTICE_FIELDS} template keywords")
+    clean: dict[str, str] = {}
+    for key, value in fields.items():
+        if not NOTICE_KEY.match(str(key)):
+            raise ValidationFailed(f"config.notice_fields: {key!r} is not a template keyword")
+        if not isinstance(value, str) or not 0 < len(value) <= MAX_NOTICE_FIELD_LENGTH:
+            raise ValidationFailed(f"config.notice_fields.{key} must be text of 1-{MAX_NOTICE_FIELD_LENGTH}")
+        unknown = sorted(set(_PLACEHOLDER.findall(value)) - set(NOTICE_VARIABLES))
+        if unknown:
+            raise ValidationFailed(
+                f"config.notice_fields.{key}: unknown {{{unknown[0]}}}; use {', '.join(NOTICE_VARIABLES)}"
+            )
+        clean[str(key)] = value
+    return clean
+
+
+def render_notice_fields(fields: Mapping[str, str], values: Mapping[str, str]) -> dict[str, str]:
+    """Each keyword's text with its ``{variables}`` filled in (an unknown one stays as written)."""
+    return {
+        key: _PLACEHOLDER.sub(lambda match: str(values.get(match.group(1), match.group(0))), text)
+        for key, text in fields.items()
+    }
+
+
+def _notice(clean: dict[str, Any]) -> None:
+    if "notice_fields" in clean:
+        clean["notice_fields"] = check_notice_fields(clean["notice_fields"])
+    if bool(clean.get("notice_template_id")) != bool(clean.get("notice_fields")):
+        raise ValidationFailed("config.notice_template_id and config.notice_fields go together")
+
+
+def check_wechat_miniprogram_config(config: dict[str, Any]) -> dict[str, Any]:
+    """``app_id`` and ``app_secret`` are required; subscribe notices need ``notice_template_id`` with
+    ``notice_fields`` (and optionally ``notice_page``, ``miniprogram_state``)."""
+    clean = dict(config)
+    _require(clean, "wechat_miniprogram", "app_id", "app_secret")
+    state = clean.get("miniprogram_state")
+    if state is not None and state not in MINIPROGRAM_STATES:
+        raise ValidationFailed(f"config.miniprogram_state must be one of {', '.join(MINIPROGRAM_STATES)}")
+    _notice(clean)
     return clean
