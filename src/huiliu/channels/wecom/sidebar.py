@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from huiliu.auth.deps import ActorDep, RuntimeDep
+from huiliu.auth.domain import system_actor
 from huiliu.channels.tencent.callbacks import sync_engine
 from huiliu.channels.tencent.client import AGENT_TICKET, JSAPI_TICKET, Account, ApiError, TencentClient
 from huiliu.channels.tencent.crypto import jsapi_signature
@@ -185,8 +186,11 @@ async def sidebar_ticket(
     async with runtime.db.uow(actor.tenant_id) as uow:
         result = await intake.ingest(uow, actor, message, defaults=defaults_from(runtime.settings))
     if result.created and body.priority is not Priority.NORMAL:
+        # The agent may not see the new ticket (data scope "own" before routing assigns it): the
+        # priority they chose is applied on their behalf, under a name that says so in the audit log.
+        on_behalf = system_actor(actor.tenant_id, f"WeCom sidebar: {actor.name}")
         async with runtime.db.uow(actor.tenant_id) as uow:
-            await update_ticket(uow, actor, result.ticket_id, TicketUpdate(priority=body.priority))
+            await update_ticket(uow, on_behalf, result.ticket_id, TicketUpdate(priority=body.priority))
     return {
         "ticket_id": result.ticket_id,
         "ticket_number": result.ticket_number,
