@@ -70,6 +70,11 @@ class Ticket(IdMixin, TenantScoped, CreatedAtMixin, Base):
     # was open. Both are NULL on tickets that are not alarms; rules can test the count ("three crashes").
     alarm_key: Mapped[str | None] = mapped_column(String(255))
     alarm_occurrences: Mapped[int | None]
+    # The ticket template version the ticket was made with (ticket_templates); its fields are checked
+    # against that version for the ticket's whole life, whatever the template becomes later.
+    template_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ticket_template_versions.id", ondelete="SET NULL")
+    )
 
 
 class TicketCounter(TenantScoped, Base):
@@ -135,7 +140,11 @@ class TicketEvent(IdMixin, TenantScoped, CreatedAtMixin, Base):
     """Append-only audit: who changed what, before and after, and why."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_ticket_events_ticket", "ticket_id", "created_at"),
+        # The analytics refresher reads a tenant's events in (created_at, id) order from its cursor.
+        Index("ix_ticket_events_tenant_created", "tenant_id", "created_at", "id"),
+    )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(64))

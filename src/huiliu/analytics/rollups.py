@@ -1,0 +1,260 @@
+"""Keeping the ticket facts up to date.
+
+``refresh`` reads a tenant's new audit events in (created_at, id) order from its stored cursor, in
+batches, and recomputes the facts of the tickets those events touched — a recomputation from the
+ticket, its SLA outcomes, its events and its messages, so applying it twice changes nothing. Nothing
+runs on the ticket write path (no shared counter rows to contend on); the worker calls it every
+``analytics_refresh_seconds``. Events are read only once they are ``settle`` old, so a transaction
+that commits a little after it stamped its events is not skipped; back-dated writes older than the
+cursor (imports replaying history) are picked up by ``rebuild`` (``huiliu analytics rebuild``).
+docs/decisions/0027."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from huiliu.analytics.domain import (
+    ASSIGNED,
+    RATED,
+    STATUS_CHANGED,
+    EventRow,
+    SlaOutcome,
+    TicketRow,
+    build_fact,
+)
+from huiliu.analytics.models import RollupCursor, TicketFact
+from huiliu.auth.models import Tenant
+from huiliu.core.clock import ensure_utc, utcnow
+from huiliu.customers.models import Customer
+from huiliu.db.session import Database
+from huiliu.sla.models import TicketSla
+from huiliu.tickets.models import Message, Ticket, TicketEvent
+
+# Events older than this are taken to be committed (see the module docstring).
+SETTLE = timedelta(seconds=30)
+EVENT_BATCH = 2000
+TICKET_BATCH = 500
+REGION_FIELD = "region"
+FACT_EVENT_TYPES = (ASSIGNED, STATUS_CHANGED, "ticket.reopened", RATED)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    events: int
+    tickets: int
+
+
+def _region(fields: dict[str, Any] | None, attributes: dict[str, Any] | None) -> str | None:
+    for source in (fields or {}, attributes or {}):
+        value = source.get(REGION_FIELD)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+async def refresh_tickets(
+    session: AsyncSession, tenant_id: uuid.UUID, ticket_ids: Sequence[uuid.UUID]
+) -> int:
+    """Recompute the facts of ``ticket_ids`` (same tenant) in the session's transaction; returns how
+    many facts were written (merged tickets have none)."""
+    ids = list(dict.fromkeys(ticket_ids))
+    if not ids:
+        return 0
+    tickets = (
+        await session.execute(
+            select(
+                Ticket.id,
+                Ticket.created_at,
+                Ticket.status,
+                Ticket.priority,
+                Ticket.category,
+                Ticket.scenario,
+                Ticket.channel,
+                Ticket.entry_point_id,
+                Ticket.team_id,
+                Ticket.assignee_id,
+                Ticket.first_response_at,
+                Ticket.resolved_at,
+                Ticket.reopen_count,
+                Ticket.merged_into_id,
+                Ticket.fields,
+                Customer.level,
+                Customer.attributes,
+            )
+            .outerjoin(Customer, Customer.id == Ticket.customer_id)
+            .where(Ticket.id.in_(ids))
+        )
+    ).all()
+    slas = {
+        row.ticket_id: SlaOutcome(
+            row.first_response_minutes, row.first_response_met, row.resolution_minutes, row.resolution_met
+        )
+        for row in (
+            await session.execute(
+                select(
+                    TicketSla.ticket_id,
+                    TicketSla.first_response_minutes,
+                    TicketSla.first_response_met,
+                    TicketSla.resolution_minutes,
+                    TicketSla.resolution_met,
+                ).where(TicketSla.ticket_id.in_(ids))
+            )
+        ).all()
+    }
+    events: dict[uuid.UUID, list[EventRow]] = defaultdict(list)
+    for row in (
+        await session.execute(
+            select(TicketEvent.ticket_id, TicketEvent.type, TicketEvent.created_at, TicketEvent.changes)
+            .where(TicketEvent.ticket_id.in_(ids), TicketEvent.type.in_(FACT_EVENT_TYPES))
+            .order_by(TicketEvent.created_at, TicketEvent.id)
+        )
+    ).all():
+        events[row.ticket_id].append(EventRow(row.type, ensure_utc(row.created_at), row.changes or {}))
+    replies = {
+        row.ticket_id: int(row.n)
+        for row in (
+            await session.execute(
+                select(Message.ticket_id, func.count().label("n"))
+                .where(Message.ticket_id.in_(ids), Message.author_kind == "agent", Message.public.is_(True))
+                .group_by(Message.ticket_id)
+            )
+        ).all()
+    }
+    facts: list[dict[str, Any]] = []
+    now = utcnow()
+    for row in tickets:
+        ticket = TicketRow(
+            id=row.id,
+            created_at=ensure_utc(row.created_at),
+            status=row.status,
+            priority=row.priority,
+            category=row.category,
+            scenario=row.scenario,
+            channel=row.channel,
+            entry_point_id=row.entry_point_id,
+            team_id=row.team_id,
+            assignee_id=row.assignee_id,
+            first_response_at=row.first_response_at,
+            resolved_at=row.resolved_at,
+            reopen_count=row.reopen_count or 0,
+            merged_into_id=row.merged_into_id,
+            region=_region(row.fields, row.attributes),
+            customer_level=row.level,
+        )
+        fact = build_fact(tenant_id, ticket, slas.get(row.id), events.get(row.id, []), replies.get(row.id, 0))
+        if fact is not None:
+            fact["refreshed_at"] = now
+            facts.append(fact)
+    await session.execute(delete(TicketFact).where(TicketFact.ticket_id.in_(ids)))
+    if facts:
+        await session.execute(insert(TicketFact), facts)
+    return len(facts)
+
+
+async def _cursor(session: AsyncSession, tenant_id: uuid.UUID) -> RollupCursor:
+    cursor = await session.get(RollupCursor, tenant_id)
+    if cursor is None:
+        cursor = RollupCursor(tenant_id=tenant_id, event_created_at=None, event_id=None, updated_at=utcnow())
+        session.add(cursor)
+    return cursor
+
+
+async def refresh(
+    db: Database, tenant_id: uuid.UUID, *, settle: timedelta = SETTLE, batch: int = EVENT_BATCH
+) -> RefreshResult:
+    """Bring the tenant's facts up to the events that are ``settle`` old; one transaction per batch."""
+    horizon = utcnow() - settle
+    total_events = total_tickets = 0
+    while True:
+        async with db.uow(tenant_id) as uow:
+            cursor = await _cursor(uow.session, tenant_id)
+            where = [TicketEvent.created_at <= horizon]
+            if cursor.event_created_at is not None and cursor.event_id is not None:
+                where.append(
+                    tuple_(TicketEvent.created_at, TicketEvent.id)
+                    > tuple_(ensure_utc(cursor.event_created_at), cursor.event_id)
+                )
+            rows = (
+                await uow.session.execute(
+                    select(TicketEvent.created_at, TicketEvent.id, TicketEvent.ticket_id)
+                    .where(*where)
+                    .order_by(TicketEvent.created_at, TicketEvent.id)
+                    .limit(batch)
+                )
+            ).all()
+            if not rows:
+                await uow.commit()
+                break
+            total_tickets += await refresh_tickets(uow.session, tenant_id, [row.ticket_id for row in rows])
+            total_events += len(rows)
+            cursor.event_created_at = ensure_utc(rows[-1].created_at)
+            cursor.event_id = rows[-1].id
+            cursor.updated_at = utcnow()
+            await uow.commit()
+        if len(rows) < batch:
+            break
+    return RefreshResult(total_events, total_tickets)
+
+
+async def rebuild(
+    db: Database, tenant_id: uuid.UUID, *, progress: Progress | None = None, batch: int = TICKET_BATCH
+) -> int:
+    """Recompute every fact of the tenant, then continue incrementally from the events that existed
+    when the rebuild started (later ones are read again by ``refresh``: recomputing is idempotent)."""
+    async with db.read(tenant_id) as session:
+        total = int((await session.execute(select(func.count()).select_from(Ticket))).scalar_one())
+        last = (
+            await session.execute(
+                select(TicketEvent.created_at, TicketEvent.id)
+                .order_by(TicketEvent.created_at.desc(), TicketEvent.id.desc())
+                .limit(1)
+            )
+        ).first()
+    done = 0
+    after: uuid.UUID | None = None
+    if progress is not None:
+        progress(0, total)
+    while True:
+        async with db.uow(tenant_id) as uow:
+            query = select(Ticket.id).order_by(Ticket.id).limit(batch)
+            if after is not None:
+                query = query.where(Ticket.id > after)
+            ids = list((await uow.session.execute(query)).scalars())
+            if not ids:
+                break
+            await refresh_tickets(uow.session, tenant_id, ids)
+            await uow.commit()
+        after = ids[-1]
+        done += len(ids)
+        if progress is not None:
+            progress(done, total)
+    async with db.uow(tenant_id) as uow:
+        cursor = await _cursor(uow.session, tenant_id)
+        cursor.event_created_at = ensure_utc(last.created_at) if last is not None else None
+        cursor.event_id = last.id if last is not None else None
+        cursor.updated_at = utcnow()
+        await uow.commit()
+    return done
+
+
+async def tenant_ids(db: Database) -> list[uuid.UUID]:
+    async with db.read(None, system=True) as session:
+        return list((await session.execute(select(Tenant.id).order_by(Tenant.id))).scalars())
+
+
+async def refresh_all(db: Database, *, settle: timedelta = SETTLE) -> dict[uuid.UUID, RefreshResult]:
+    """``refresh`` every tenant (the worker's periodic step)."""
+    results: dict[uuid.UUID, RefreshResult] = {}
+    for tenant_id in await tenant_ids(db):
+        results[tenant_id] = await refresh(db, tenant_id, settle=settle)
+    return results
