@@ -52,7 +52,7 @@ API_KEY_PREFIX = "hl_"
 
 DEFAULT_ROLES: dict[str, tuple[frozenset[str], DataScope]] = {
     "admin": (PERMISSIONS, DataScope.ALL),
-    "lead": (AGENT_PERMISSIONS | {"admin.users"}, DataScope.DEPARTMENT),
+    "lead": (AGENT_PERMISSIONS | {"admin.users", "analytics.read"}, DataScope.DEPARTMENT),
     "agent": (AGENT_PERMISSIONS, DataScope.TEAM),
 }
 
