@@ -34,6 +34,14 @@ SLA_POLICY_CHANGED = "sla.policy_changed"
 SLA_WARNING = "sla.warning"
 SLA_BREACHED = "sla.breached"
 SLA_ESCALATED = "sla.escalated"
+# Workflows (huiliu.workflows): every step of a run on a ticket, with its reason.
+WORKFLOW_STARTED = "workflow.started"
+WORKFLOW_STEP_ENTERED = "workflow.step_entered"
+WORKFLOW_STEP_COMPLETED = "workflow.step_completed"
+WORKFLOW_APPROVAL_REQUESTED = "workflow.approval_requested"
+WORKFLOW_APPROVED = "workflow.approved"
+WORKFLOW_REJECTED = "workflow.rejected"
+WORKFLOW_COMPLETED = "workflow.completed"
 
 EVENT_TYPES: frozenset[str] = frozenset(
     {
@@ -58,6 +66,13 @@ EVENT_TYPES: frozenset[str] = frozenset(
         SLA_WARNING,
         SLA_BREACHED,
         SLA_ESCALATED,
+        WORKFLOW_STARTED,
+        WORKFLOW_STEP_ENTERED,
+        WORKFLOW_STEP_COMPLETED,
+        WORKFLOW_APPROVAL_REQUESTED,
+        WORKFLOW_APPROVED,
+        WORKFLOW_REJECTED,
+        WORKFLOW_COMPLETED,
     }
 )
 
