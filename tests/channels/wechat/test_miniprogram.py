@@ -146,3 +146,37 @@ async def test_notice_settings_are_checked(
         notice_fields={"thing1": "{ticket_title}", "character_string2": "#{ticket_number}"},
         miniprogram_state="trial",
     )
+
+
+async def test_the_mini_program_intake_attributes_the_request_by_the_token(
+    runtime: Any, client: httpx.AsyncClient, app: Any, fake_api: FakeApi
+) -> None:
+    tenant = await make_tenant(runtime)
+    admin = await make_member(runtime, tenant, "admin")
+    entry_id = await _miniprogram(client, admin, fake_api)
+    other_id = await _miniprogram(client, admin, fake_api)
+    fake_api.state.js_codes["JS4"] = {"openid": "oMini-openid-4", "unionid": "oUnion-4"}
+    async with public_client(app) as mini:
+        session = (
+            await mini.post(f"/api/v1/public/miniprogram/{entry_id}/session", json={"code": "JS4"})
+        ).json()
+        auth = {"Authorization": f"Bearer {session['identity_token']}", "Idempotency-Key": "req-1"}
+        body = {"title": "蛋糕延迟", "description": "订单 DD20261130 的蛋糕还没送到"}
+        url = f"/api/v1/public/miniprogram/{entry_id}/tickets"
+        before = await counts(runtime, tenant.id)
+        assert (await mini.post(url, json=body)).status_code == 401
+        assert (
+            await mini.post(url, json=body, headers={"Authorization": "Bearer v1.x.y"})
+        ).status_code == 401
+        foreign = await mini.post(f"/api/v1/public/miniprogram/{other_id}/tickets", json=body, headers=auth)
+        assert foreign.status_code == 401
+        assert await counts(runtime, tenant.id) == before
+        created = await mini.post(url, json=body, headers=auth)
+        assert created.status_code == 201, created.text
+        repeat = await mini.post(url, json=body, headers=auth)
+        assert repeat.json()["ticket_number"] == created.json()["ticket_number"]
+        assert created.json()["progress_url"].startswith(runtime.settings.public_url.rstrip("/") + "/h5/p/")
+    listed = await client.get(f"/api/v1/customers/{session['customer_id']}/360", headers=admin.headers)
+    customer = listed.json()
+    assert customer["tickets"]["recent"][0]["number"] == created.json()["ticket_number"]
+    assert {item["value"] for item in customer["customer"]["identities"]} >= {"oMini-openid-4", "oUnion-4"}

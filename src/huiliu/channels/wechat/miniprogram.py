@@ -2,17 +2,21 @@
 H5 form): the mini-program sends the ``wx.login`` code; the server asks ``sns/jscode2session`` for the
 user's openid (and unionid), records them as the customer's identities, and answers with a signed
 identity token (``channels.wechat.identity_token``) the H5 / mini-program intake accepts to
-attribute the submission. The ``session_key`` never leaves the server (it is not even stored)."""
+attribute the submission. The ``session_key`` never leaves the server (it is not even stored).
+
+``POST /api/v1/public/miniprogram/{entry_point_id}/tickets`` is that intake for the mini-program
+itself: with the token as ``Authorization: Bearer``, the customer's request becomes (or joins) a
+ticket of the mini-program entry point, attributed to the openid / unionid the token carries."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 
 from huiliu.auth.deps import RuntimeDep
@@ -20,12 +24,17 @@ from huiliu.auth.domain import system_actor
 from huiliu.channels.tencent.callbacks import open_entry_point, sync_engine
 from huiliu.channels.tencent.client import Account, ApiError, TencentClient
 from huiliu.channels.tencent.tokens import TokenStore
-from huiliu.channels.wechat.identity_token import issue_identity_token
+from huiliu.channels.webform.domain import progress_token, progress_url
+from huiliu.channels.wechat.identity_token import BadIdentityToken, issue_identity_token, read_identity_token
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import HuiliuError, ValidationFailed
 from huiliu.customers.domain import WECHAT_OPENID, WECHAT_UNIONID
 from huiliu.customers.service import resolve_identities
 from huiliu.entry_points.domain import WECHAT_MINIPROGRAM
+from huiliu.intake import service as intake
+from huiliu.intake.domain import InboundMessage, SenderIdentity
+from huiliu.intake.service import defaults_from
+from huiliu.orders.lookup import OrderLookupDep
 
 router = APIRouter(prefix="/api/v1/public/miniprogram", tags=["wechat"])
 API_TIMEOUT_SECONDS = 10.0
@@ -98,4 +107,63 @@ async def miniprogram_session(
         "expires_at": expires_at,
         "customer_id": resolution.customer_id,
         "has_unionid": len(identities) > 1,
+    }
+
+
+class MiniProgramRequest(BaseModel):
+    description: str = Field(min_length=1, max_length=5000)
+    title: str | None = Field(default=None, max_length=300)
+
+
+class MiniProgramReceipt(BaseModel):
+    ticket_number: int
+    outcome: str = Field(description="created, or threaded onto the customer's open ticket")
+    progress_url: str
+
+
+@router.post(
+    "/{entry_point_id}/tickets",
+    status_code=201,
+    response_model=MiniProgramReceipt,
+    summary="A customer's request from the mini-program, attributed by the identity token",
+    responses={
+        401: {"description": "No identity token, or not a genuine, unexpired one for this entry point"},
+        404: {"description": "No active wechat_miniprogram entry point with this id"},
+    },
+)
+async def miniprogram_ticket(
+    entry_point_id: uuid.UUID,
+    body: MiniProgramRequest,
+    runtime: RuntimeDep,
+    order_lookup: OrderLookupDep,
+    authorization: Annotated[str | None, Header(max_length=1200)] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> dict[str, Any]:
+    """Resending with the same ``Idempotency-Key`` is a repeat: the same ticket, nothing new."""
+    entry_point = await open_entry_point(runtime.db, entry_point_id, {WECHAT_MINIPROGRAM})
+    scheme, _, credential = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credential:
+        raise BadIdentityToken("send the identity token of the mini-program login as a Bearer token")
+    identity = read_identity_token(runtime.settings.secret_key, credential.strip(), utcnow())
+    if identity.entry_point_id != entry_point.id or identity.tenant_id != entry_point.tenant_id:
+        raise BadIdentityToken("this identity token belongs to another mini-program")
+    message = InboundMessage(
+        channel=entry_point.channel,
+        text=body.description,
+        received_at=utcnow(),
+        entry_point_id=entry_point.id,
+        external_id=f"mp:{idempotency_key}" if idempotency_key else None,
+        identities=tuple(SenderIdentity(kind, value) for kind, value in identity.identities),
+        title=body.title or None,
+    )
+    actor = system_actor(entry_point.tenant_id, f"mini-program: {entry_point.name}")
+    async with runtime.db.uow(entry_point.tenant_id) as uow:
+        result = await intake.ingest(
+            uow, actor, message, defaults=defaults_from(runtime.settings), order_lookup=order_lookup
+        )
+    token = progress_token(runtime.settings.secret_key, entry_point.tenant_id, result.ticket_id)
+    return {
+        "ticket_number": result.ticket_number,
+        "outcome": result.outcome.value,
+        "progress_url": progress_url(runtime.settings.public_url, token),
     }
