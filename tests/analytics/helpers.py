@@ -69,7 +69,7 @@ async def build_week(runtime: Runtime) -> Week:
     | ticket | created (SH)  | team/agent     | first reply | resolved      | notes                       |
     |--------|---------------|----------------|-------------|---------------|-----------------------------|
     | T1     | Mon 10:00     | A / a1         | 10:30 (30)  | 11:30 (90)    | 5 stars, 广东/深圳, wechat    |
-    | T2     | Mon 17:30     | A / a1 → a2    | Tue 09:45 (75, breached), 2nd reply 10:30 | Tue 11:00 (150) | 2 stars, transfer |
+    | T2     | Mon 17:30     | A / a1 → a2    | Tue 09:45 (75) | Tue 11:00 (150) | 2 stars, 2nd reply 10:30 |
     | T3     | Tue 14:00     | B / b1         | —           | —             | open, 广东/广州               |
     | T4     | Tue 15:00     | B / b1         | 15:20 (20)  | 16:00, reopened 16:30 | 浙江/杭州              |
     | T5     | Sat 10:00     | A / none → a1 (Mon 03-09 09:05) | Mon 09:10 (10) | Mon 09:40 (40) | web |

@@ -51,7 +51,7 @@ async def test_facts_hold_business_minutes_and_outcomes(week: Week) -> None:
 
 async def test_volume_resolved_and_backlog_by_day(week: Week) -> None:
     volume = await _series(week, "volume")
-    assert [p.bucket_start for p in volume][0] == PERIOD_START
+    assert volume[0].bucket_start == PERIOD_START
     assert [p.value for p in volume] == [2, 2, 0, 0, 0, 1, 0]
     resolved = await _series(week, "resolved")
     assert [p.value for p in resolved] == [1, 1, 0, 0, 0, 0, 0]
