@@ -54,6 +54,10 @@ class InboundMessage:
     # Structured form fields (template fields once templates exist).
     fields: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The ticket template the fields were checked against, when the channel used one (the H5 form of
+    # an entry point with a template): ``template_id``, ``template_version``, ``template_version_id``,
+    # ``workflow_id``. A new ticket pins that version and its ``ticket.created`` event carries these.
+    template: Mapping[str, Any] | None = None
 
 
 class IngestOutcome(StrEnum):

@@ -383,7 +383,10 @@ async def _run(
             ticket_id = new_id()
             creates.append(
                 tickets.InboundTicket(
-                    _columns(ticket_id, item, entry_point, teams, customer_id, entities), draft, context
+                    _columns(ticket_id, item, entry_point, teams, customer_id, entities),
+                    draft,
+                    context,
+                    template=dict(message.template) if message.template else None,
                 )
             )
             ref = TicketRef(ticket_id, Status.NEW.value, message.entry_point_id, now)
@@ -511,6 +514,9 @@ def _columns(
         "fields": fields,
         "alarm_key": item.alarm.key if item.alarm else None,
         "alarm_occurrences": 1 if item.alarm else None,
+        "template_version_id": (
+            uuid.UUID(str(message.template["template_version_id"])) if message.template else None
+        ),
     }
 
 

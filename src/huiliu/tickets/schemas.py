@@ -34,6 +34,11 @@ class TicketCreate(StrictModel):
     tags: list[str] = Field(default_factory=list, max_length=30)
     fields: dict[str, Any] = Field(default_factory=dict)
     parent_id: uuid.UUID | None = None
+    template_id: uuid.UUID | None = Field(
+        default=None,
+        description="a published ticket template: fields are checked against it, its defaults fill "
+        "priority, team, tags, category and scenario when the request leaves them out",
+    )
 
 
 class TicketUpdate(StrictModel):
@@ -109,6 +114,7 @@ class TicketOut(TicketSummary):
     reopened_at: datetime | None
     reopen_count: int
     last_message_at: datetime | None
+    template_version_id: uuid.UUID | None = None
 
 
 class AttachmentOut(BaseModel):

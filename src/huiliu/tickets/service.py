@@ -29,6 +29,7 @@ from huiliu.core.outbox import OutboxRow
 from huiliu.customers.merges import register_customer_records
 from huiliu.customers.service import resolve_customer, settle_lost_identity
 from huiliu.db.session import Database, UnitOfWork, publish
+from huiliu.ticket_templates import service as ticket_templates
 from huiliu.tickets import pg_create
 from huiliu.tickets.domain import Milestones, Status, apply_transition, diff, normalize_tags
 from huiliu.tickets.models import (
@@ -239,11 +240,21 @@ async def create_ticket(
         parent = await uow.session.get(Ticket, request.parent_id)
         if parent is None or not actor.sees(team_id=parent.team_id, assignee_id=parent.assignee_id):
             raise ValidationFailed("parent ticket does not exist")
+    template_use = None
+    if request.template_id is not None:
+        template_use = await ticket_templates.use_for_new_ticket(
+            uow, actor, request.template_id, request.fields, channel=request.channel
+        )
+        request = await _with_template(uow, request, template_use)
     row, customer_name, identities = _new_ticket(actor, request, ticket_id, entry_point_id)
     created = {"status": {"from": None, "to": row["status"]}}
+    extra = None
+    if template_use is not None:
+        row["template_version_id"] = template_use.version_id
+        extra = template_use.event_data()
     fast = _uses_pg_fast_path(uow, customer_name, identities)
     if fast and not await uow.db.reactions_apply(actor.tenant_id):
-        audit_row, domain_event = build_event(actor, row, ev.TICKET_CREATED, created)
+        audit_row, domain_event = build_event(actor, row, ev.TICKET_CREATED, created, extra=extra)
         uow.emit(domain_event)
         [domain_event] = uow.take_events()
         number, customer_id, resolution = await pg_create.create_and_commit(
@@ -270,9 +281,35 @@ async def create_ticket(
             insert(TicketTag),
             [{"tenant_id": actor.tenant_id, "ticket_id": row["id"], "tag": tag} for tag in row["tags"]],
         )
-    record(uow, actor, row, ev.TICKET_CREATED, created)
+    record(uow, actor, row, ev.TICKET_CREATED, created, extra=extra)
     await uow.commit()
     return row
+
+
+async def _with_template(
+    uow: UnitOfWork, request: TicketCreate, use: ticket_templates.TemplateUse
+) -> TicketCreate:
+    """The request with the template's checked field values, and its defaults where the request
+    leaves priority, team, tags, category or scenario out. A default team that can no longer take
+    tickets is skipped (the ticket lands unassigned) rather than refusing the ticket."""
+    given = request.model_fields_set
+    changes: dict[str, Any] = {"fields": use.values}
+    defaults = use.defaults
+    if "priority" not in given and defaults.priority:
+        changes["priority"] = defaults.priority
+    if request.category is None and defaults.category:
+        changes["category"] = defaults.category
+    if not request.tags and defaults.tags:
+        changes["tags"] = list(defaults.tags)
+    if request.scenario is None:
+        changes["scenario"] = use.ticket_scenario
+    if request.team_id is None and request.assignee_id is None and defaults.team_id is not None:
+        try:
+            await check_assignable(uow, team_id=defaults.team_id, assignee_id=None)
+            changes["team_id"] = defaults.team_id
+        except ValidationFailed:
+            pass
+    return TicketCreate.model_validate({**request.model_dump(), **changes})
 
 
 def creates_directly(db: Database, request: TicketCreate) -> bool:
@@ -281,6 +318,8 @@ def creates_directly(db: Database, request: TicketCreate) -> bool:
     if db.driver_pool is None:
         return False
     if request.team_id is not None or request.assignee_id is not None or request.parent_id is not None:
+        return False
+    if request.template_id is not None:
         return False
     customer = request.customer
     if customer is None:
@@ -374,6 +413,11 @@ async def update_ticket(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, req
     for required in ("title", "priority"):
         if required in wanted and wanted[required] is None:
             raise ValidationFailed(f"{required} cannot be empty")
+    if wanted.get("fields") is not None and ticket.template_version_id is not None:
+        # Checked against the template version the ticket was made with, as the actor's role sees it.
+        wanted["fields"] = await ticket_templates.values_for_update(
+            uow, actor, ticket.template_version_id, ticket.fields, wanted["fields"]
+        )
     before = {name: getattr(ticket, name) for name in wanted}
     changes = diff(before, wanted)
     if changes:
@@ -788,6 +832,8 @@ class InboundTicket:
     columns: dict[str, Any]
     message: InboundDraft
     context: dict[str, Any]
+    # The ticket template use (``ticket_templates.service.TemplateUse.event_data``), when there was one.
+    template: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -1084,6 +1130,7 @@ async def announce_inbound(
             extra={
                 "message": _message_data(inbound.message, sanitize_body(inbound.message.body)),
                 "intake": inbound.context,
+                **(inbound.template or {}),
             },
         )
         audit_rows.append(audit_row)

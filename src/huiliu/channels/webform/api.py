@@ -121,12 +121,14 @@ async def get_form(public_key: str, request: Request, runtime: RuntimeDep) -> di
     """What the H5 page shows for an entry point's QR code: its name, texts and fields."""
     await _limit_read(request, runtime)
     entry_point = await service.open_form(runtime.db, public_key)
-    return domain.form_definition(
+    definition = domain.form_definition(
         public_key=entry_point.public_key,
         name=entry_point.name,
         config=entry_point.config,
         max_photo_bytes=_photo_limit(runtime),
     )
+    definition["template"] = await service.form_template(runtime.db, entry_point)
+    return definition
 
 
 async def _bounded(stream: AsyncIterator[bytes], limit: int) -> bytes:

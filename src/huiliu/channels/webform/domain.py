@@ -96,7 +96,13 @@ def _field_value(name: str, value: Any) -> Any:
         return value.strip()
     if isinstance(value, list) and len(value) <= MAX_FIELD_ITEMS:
         return [_field_value(name, item) for item in value if not isinstance(item, list | dict)]
-    raise ValidationFailed(f"fields.{name} must be text, a number, true/false or a short list of them")
+    if isinstance(value, dict) and len(value) <= 10 and all(FIELD_NAME.match(key) for key in value):
+        # A small flat object, e.g. a template's location field {"lat", "lng", "address"}.
+        flat = {key: item for key, item in value.items() if not isinstance(item, list | dict)}
+        return {key: _field_value(name, item) for key, item in flat.items()}
+    raise ValidationFailed(
+        f"fields.{name} must be text, a number, true/false, a short list of them or a small flat object"
+    )
 
 
 def check_form_fields(fields: Mapping[str, Any]) -> dict[str, Any]:

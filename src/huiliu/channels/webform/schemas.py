@@ -105,6 +105,11 @@ class FormDefinition(BaseModel):
     max_photos: int
     max_photo_bytes: int
     fields: list[FormField]
+    template: dict[str, Any] | None = Field(
+        default=None,
+        description="the entry point's published ticket template as this form shows it: "
+        "{id, version, name, fields} (fields are sent in the submission's ``fields``)",
+    )
 
 
 class ProgressMessageIn(StrictModel):

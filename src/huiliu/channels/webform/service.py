@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete
 
@@ -34,6 +35,7 @@ from huiliu.intake.domain import (
     SenderIdentity,
 )
 from huiliu.orders.lookup import OrderLookup
+from huiliu.ticket_templates import service as ticket_templates
 from huiliu.tickets import service as tickets
 from huiliu.tickets.models import Message
 from huiliu.tickets.queries import get_visible_ticket
@@ -114,6 +116,7 @@ async def submit(
         raise ValidationFailed(f"this form takes at most {allowed} photos")
     content_types = check_photos(photos)
     tenant_id = entry_point.tenant_id
+    fields, template = await _template_fields(db, entry_point, submission)
     added_files: list[Path] = []
     attachment_ids: list[uuid.UUID] = []
     try:
@@ -130,7 +133,8 @@ async def submit(
             title=submission.title or None,
             attachment_ids=tuple(attachment_ids),
             source=submission.source,
-            fields=dict(submission.fields),
+            fields=fields,
+            template=template,
         )
         actor = system_actor(tenant_id, f"H5 form: {entry_point.name}")
         async with db.uow(tenant_id) as uow:
@@ -147,6 +151,37 @@ async def submit(
         for path in added_files:
             path.unlink(missing_ok=True)
     return Accepted(result, tenant_id)
+
+
+def _template_id(entry_point: EntryPoint) -> uuid.UUID | None:
+    configured = entry_point.config.get("default_template_id")
+    return uuid.UUID(str(configured)) if configured else None
+
+
+async def form_template(db: Database, entry_point: EntryPoint) -> dict[str, Any] | None:
+    """The entry point's published ticket template as the form shows it (None: no template)."""
+    template_id = _template_id(entry_point)
+    if template_id is None:
+        return None
+    async with db.uow(entry_point.tenant_id) as uow:
+        return await ticket_templates.public_form(uow, template_id, entry_point.channel)
+
+
+async def _template_fields(
+    db: Database, entry_point: EntryPoint, submission: SubmissionIn
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The submission's fields checked against the entry point's published template (422 with
+    per-field errors when they do not pass), and the template use the ticket records; the fields as
+    sent when the entry point has no template."""
+    template_id = _template_id(entry_point)
+    if template_id is None:
+        return dict(submission.fields), None
+    actor = system_actor(entry_point.tenant_id, f"H5 form: {entry_point.name}")
+    async with db.uow(entry_point.tenant_id) as uow:
+        use = await ticket_templates.use_for_new_ticket(
+            uow, actor, template_id, submission.fields, channel=entry_point.channel
+        )
+    return use.values, use.event_data()
 
 
 async def _record_photos(

@@ -1,0 +1,1 @@
+"""Ticket templates (工单模板): versioned field schemas, their validation and the industry presets."""
