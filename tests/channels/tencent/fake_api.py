@@ -58,8 +58,8 @@ class FakeState:
     login_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Mini-program wx.login codes: code -> the jscode2session answer (used once).
     js_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Recipients a send refuses, with the platform's errcode (45015 outside 48 hours, 43101 …).
-    refusing: dict[str, int] = field(default_factory=dict)
+    # (path, recipient) pairs a send refuses, with the platform's errcode (45015 outside 48 hours …).
+    refusing: dict[tuple[str, str], int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def expire_all(self) -> None:
@@ -186,7 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
                 card = body.get("textcard") or {}
                 if not card.get("title") or not card.get("description") or not card.get("url"):
                     return self._error(41016, "missing title, description or url")
-            refused = self.state.refusing.get(str(body.get("touser") or ""))
+            refused = self.state.refusing.get((url.path, str(body.get("touser") or "")))
             if refused is not None:
                 with self.state.lock:
                     self.state.rejected.append((url.path, refused))

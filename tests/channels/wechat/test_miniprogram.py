@@ -61,7 +61,10 @@ async def test_code_becomes_an_identity_token_for_one_customer(
         assert reused.status_code == 422
     identity = read_identity_token(runtime.settings.secret_key, body["identity_token"], utcnow())
     assert identity.tenant_id == tenant.id and str(identity.entry_point_id) == entry_id
-    assert identity.identities == (("wechat_openid", "oMini-openid-1"), ("wechat_unionid", "oUnion-1"))
+    assert identity.identities == (
+        ("external", f"wxmini:{fake.MINI_APP_ID}:oMini-openid-1"),
+        ("wechat_unionid", "oUnion-1"),
+    )
 
 
 async def test_refusals_write_nothing(
@@ -179,4 +182,5 @@ async def test_the_mini_program_intake_attributes_the_request_by_the_token(
     listed = await client.get(f"/api/v1/customers/{session['customer_id']}/360", headers=admin.headers)
     customer = listed.json()
     assert customer["tickets"]["recent"][0]["number"] == created.json()["ticket_number"]
-    assert {item["value"] for item in customer["customer"]["identities"]} >= {"oMini-openid-4", "oUnion-4"}
+    values = {item["value"] for item in customer["customer"]["identities"]}
+    assert values >= {f"wxmini:{fake.MINI_APP_ID}:oMini-openid-4", "oUnion-4"}

@@ -5,7 +5,12 @@ in the worker (sync engine, sync HTTP; no transaction open across the call):
   48 hours of the customer's last message (errcode 45015 after that: the row is dead, not retried);
 - wecom_kf: 微信客服 ``kf/send_msg`` to the customer's external_userid through the entry point's
   ``open_kfid`` (or the account its messages came from);
-- wecom_app: an app message to the member (userid) who wrote to the app.
+- wecom_app: an app message to the member (userid) who wrote to the app;
+- wechat_miniprogram: a subscribe message (the only way to reach a mini-program user afterwards).
+
+When WeChat answers 45015 (the 48 hours are over) and the entry point configures a notice template,
+the reply goes out as a template message instead, telling the customer there is news on their
+ticket (``notifications.providers.wechat_customer``); without one the row is dead at once.
 
 A ``channel_media`` row has the worker download a customer's image / voice / video (``media/get``)
 into an attachment of their message.
@@ -20,6 +25,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import Engine, select, update
@@ -32,6 +39,7 @@ from huiliu.channels.tencent.client import Account, ApiError, TencentClient
 from huiliu.channels.tencent.models import KfCursor
 from huiliu.channels.tencent.replies import KIND_CHANNEL_MEDIA, KIND_CHANNEL_MESSAGE
 from huiliu.channels.tencent.tokens import TokenStore, TokenUnavailable
+from huiliu.channels.wechat.domain import miniprogram_identity
 from huiliu.channels.wecom.domain import wecom_user_identity
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import HuiliuError
@@ -39,9 +47,15 @@ from huiliu.core.ids import new_id
 from huiliu.core.outbox import OutboxRow
 from huiliu.customers.models import CustomerIdentity
 from huiliu.db.session import ScopedSession, scope_sync_session
-from huiliu.entry_points.domain import WECHAT_MP, WECOM_APP, WECOM_KF
+from huiliu.entry_points.domain import WECHAT_MINIPROGRAM, WECHAT_MP, WECOM_APP, WECOM_KF
 from huiliu.entry_points.models import EntryPoint
-from huiliu.tickets.models import Message
+from huiliu.notifications.providers.base import DeliveryFailed
+from huiliu.notifications.providers.wechat_customer import (
+    OUTSIDE_WINDOW,
+    notice_configured,
+    send_customer_notice,
+)
+from huiliu.tickets.models import Message, Ticket
 from huiliu.webhooks.delivery import AttemptResult
 
 WECHAT_OPENID = "wechat_openid"
@@ -53,6 +67,16 @@ PERMANENT_ERRCODES = frozenset({40003, 43004, 45015, 45047, 48001, 95000})
 # media/get: invalid media_id (temporary media live three days).
 MEDIA_EXPIRED = 40007
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOTICE_MESSAGE_LIMIT = 20  # a template "thing" keyword takes at most 20 characters
+STATUS_WORDS = {
+    "new": "待受理",
+    "open": "处理中",
+    "pending": "待您反馈",
+    "on_hold": "挂起",
+    "resolved": "已解决",
+    "closed": "已关闭",
+}
 
 
 @dataclass(frozen=True)
@@ -93,15 +117,22 @@ class ChannelDelivery:
                     entry_point.tenant_id, entry_point.id, entry_point.kind, dict(entry_point.config)
                 )
                 recipient = self._recipient(session, entry_point, payload.get("customer_id") or None)
+                values = _notice_values(session, payload)
             if recipient is None:
                 return self._failed(row, "the customer has no identity on this channel", started)
             client = TencentClient(self.http, self.tokens, account)
             if account.kind == WECHAT_MP:
-                client.send_custom_text(recipient[0], payload["body"])
+                self._custom_or_notice(client, recipient[0], payload["body"], values, row)
+            elif account.kind == WECHAT_MINIPROGRAM:
+                send_customer_notice(client, recipient[0], values, idempotency_key=str(row.id))
             elif account.kind == WECOM_KF:
                 client.kf_send_text(recipient[0], recipient[1], payload["body"])
             else:
                 client.send_app_text(recipient[0], payload["body"])
+        except DeliveryFailed as exc:
+            if not exc.retryable:
+                return self._failed(row, exc.reason, started, exc.status_code)
+            return Delivered(AttemptResult(False, exc.status_code, exc.reason, _ms(started)))
         except ApiError as exc:
             if exc.errcode in PERMANENT_ERRCODES:
                 return self._failed(row, str(exc), started, exc.status_code)
@@ -110,6 +141,19 @@ class ChannelDelivery:
             return Delivered(AttemptResult(False, None, f"{type(exc).__name__}: {exc}", _ms(started)))
         self._mark(row, "delivered")
         return Delivered(AttemptResult(True, 200, None, _ms(started)))
+
+    def _custom_or_notice(
+        self, client: TencentClient, openid: str, body: str, values: dict[str, str], row: OutboxRow
+    ) -> None:
+        """A customer-service message; outside the 48 hours, the entry point's notice template."""
+        try:
+            client.send_custom_text(openid, body)
+        except ApiError as exc:
+            if exc.errcode != OUTSIDE_WINDOW or not notice_configured(
+                client.account.kind, client.account.config
+            ):
+                raise
+            send_customer_notice(client, openid, values, idempotency_key=str(row.id))
 
     def fetch_media(self, row: OutboxRow) -> Delivered:
         """Download a customer's image / voice / video (``media/get``) and attach it to their message:
@@ -182,14 +226,21 @@ class ChannelDelivery:
         """(user, open_kfid or "") the reply goes to, from the ticket customer's identities."""
         if not customer_id:
             return None
-        kind = {WECHAT_MP: WECHAT_OPENID, WECOM_KF: WECOM_EXTERNAL_USERID, WECOM_APP: EXTERNAL}[
-            entry_point.kind
-        ]
+        kind = {
+            WECHAT_MP: WECHAT_OPENID,
+            WECOM_KF: WECOM_EXTERNAL_USERID,
+            WECOM_APP: EXTERNAL,
+            WECHAT_MINIPROGRAM: EXTERNAL,
+        }[entry_point.kind]
         values = session.scalars(
             select(CustomerIdentity.value)
             .where(CustomerIdentity.customer_id == uuid.UUID(customer_id), CustomerIdentity.kind == kind)
             .order_by(CustomerIdentity.created_at.desc())
         ).all()
+        if entry_point.kind == WECHAT_MINIPROGRAM:
+            prefix = miniprogram_identity(str(entry_point.config.get("app_id", "")), "")
+            openids = [value.removeprefix(prefix) for value in values if value.startswith(prefix)]
+            return (openids[0], "") if openids else None
         if entry_point.kind == WECOM_APP:
             prefix = wecom_user_identity(str(entry_point.config.get("corp_id", "")), "")
             users = [value.removeprefix(prefix) for value in values if value.startswith(prefix)]
@@ -223,6 +274,22 @@ class ChannelDelivery:
                 .values(delivery_state=state)
                 .execution_options(synchronize_session=False)
             )
+
+
+def _notice_values(session: Session, payload: dict[str, Any]) -> dict[str, str]:
+    """What a notice template may say about the reply's ticket (config.notice_fields variables)."""
+    ticket = session.get(Ticket, uuid.UUID(payload["ticket_id"]))
+    body = " ".join(str(payload.get("body") or "").split())
+    message = body if len(body) <= NOTICE_MESSAGE_LIMIT else body[: NOTICE_MESSAGE_LIMIT - 1] + "…"
+    now = utcnow().astimezone(SHANGHAI)
+    return {
+        "ticket_number": str(ticket.number) if ticket is not None else "",
+        "ticket_title": (ticket.title[:NOTICE_MESSAGE_LIMIT] if ticket is not None else ""),
+        "status": STATUS_WORDS.get(str(ticket.status) if ticket is not None else "", ""),
+        "message": message or "您的工单有新回复",
+        "link": "",
+        "time": now.strftime("%Y年%m月%d日 %H:%M"),
+    }
 
 
 def _ms(started: float) -> float:

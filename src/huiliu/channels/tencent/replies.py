@@ -1,7 +1,8 @@
 """Agent replies owed to WeChat and WeCom customers, as outbox rows written in the same transaction as
 the reply (docs/decisions/0019): a ``Reactor`` (decision 0015) that sees ``ticket.message_added`` and,
-for a public agent message on a ticket that came through a wechat_mp, wecom_app or wecom_kf entry
-point, adds one ``channel_message`` row. The worker delivers it (``channels.tencent.delivery``)."""
+for a public agent message on a ticket that came through a wechat_mp, wecom_app, wecom_kf or
+wechat_miniprogram entry point, adds one ``channel_message`` row. The worker delivers it
+(``channels.tencent.delivery``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from huiliu.core.events import DomainEvent
 from huiliu.core.ids import new_id
 from huiliu.core.outbox import STATE_PENDING, OutboxRow
 from huiliu.db.session import Database, UnitOfWork
-from huiliu.entry_points.domain import WECHAT_MP, WECOM_APP, WECOM_KF
+from huiliu.entry_points.domain import WECHAT_MINIPROGRAM, WECHAT_MP, WECOM_APP, WECOM_KF
 from huiliu.intake.domain import IngestResult
 
 KIND_CHANNEL_MESSAGE = "channel_message"
@@ -57,7 +58,7 @@ def media_row(
     )
 
 
-TENCENT_CHANNELS = frozenset({WECHAT_MP, WECOM_APP, WECOM_KF})
+TENCENT_CHANNELS = frozenset({WECHAT_MP, WECOM_APP, WECOM_KF, WECHAT_MINIPROGRAM})
 REPLY_AUTHORS = frozenset({"agent", "system"})
 
 

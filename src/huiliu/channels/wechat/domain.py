@@ -131,3 +131,12 @@ def to_inbound(fields: dict[str, Any], *, entry_point_id: uuid.UUID, channel: st
         source=source_of(fields),
         metadata={"wechat": _metadata(fields)},
     )
+
+
+# A mini-program openid is per app and not the person's Official Account openid: it is kept as an
+# ``external`` identity qualified by the AppID (the unionid ties the person together).
+MINIPROGRAM_PREFIX = "wxmini:"
+
+
+def miniprogram_identity(app_id: str, openid: str) -> str:
+    return f"{MINIPROGRAM_PREFIX}{app_id}:{openid}"

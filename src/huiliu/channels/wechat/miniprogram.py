@@ -25,10 +25,11 @@ from huiliu.channels.tencent.callbacks import open_entry_point, sync_engine
 from huiliu.channels.tencent.client import Account, ApiError, TencentClient
 from huiliu.channels.tencent.tokens import TokenStore
 from huiliu.channels.webform.domain import progress_token, progress_url
+from huiliu.channels.wechat.domain import miniprogram_identity
 from huiliu.channels.wechat.identity_token import BadIdentityToken, issue_identity_token, read_identity_token
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import HuiliuError, ValidationFailed
-from huiliu.customers.domain import WECHAT_OPENID, WECHAT_UNIONID
+from huiliu.customers.domain import EXTERNAL, WECHAT_UNIONID
 from huiliu.customers.service import resolve_identities
 from huiliu.entry_points.domain import WECHAT_MINIPROGRAM
 from huiliu.intake import service as intake
@@ -91,7 +92,9 @@ async def miniprogram_session(
     openid = answer.get("openid")
     if not isinstance(openid, str) or not openid:
         raise LoginUnavailable("the jscode2session answer has no openid")
-    identities: list[tuple[str, str]] = [(WECHAT_OPENID, openid)]
+    identities: list[tuple[str, str]] = [
+        (EXTERNAL, miniprogram_identity(str(entry_point.config.get("app_id", "")), openid))
+    ]
     unionid = answer.get("unionid")
     if isinstance(unionid, str) and unionid:
         identities.append((WECHAT_UNIONID, unionid))
