@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from huiliu.analytics import tasks as analytics_tasks
 from huiliu.intelligence import commands as intelligence_commands
 from huiliu.settings import Settings, get_settings
 
@@ -347,6 +348,12 @@ async def _import_file(
 
 app.command("eval")(intelligence_commands.eval_command)
 app.command("train")(intelligence_commands.train_command)
+
+# --- analytics (docs/analytics.md) --------------------------------------------------------------------
+
+analytics_app = typer.Typer(help="Analytics: the ticket facts behind the dashboards.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
+analytics_app.command("rebuild")(analytics_tasks.rebuild_command)
 
 
 # --- bench -------------------------------------------------------------------------------------------
