@@ -3,6 +3,7 @@ must be present. Pure; raises ``ValueError`` naming the first problem."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ SECRET_KEYS: dict[str, frozenset[str]] = {
     "aliyun_sms": frozenset({"access_key_secret"}),
     "tencent_sms": frozenset({"secret_key"}),
     "email": frozenset({"password"}),
+    "wecom_app": frozenset(),
 }
 REQUIRED: dict[str, frozenset[str]] = {
     "dingtalk": frozenset({"access_token"}),
@@ -22,6 +24,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "aliyun_sms": frozenset({"access_key_id", "access_key_secret", "sign_name", "template_code"}),
     "tencent_sms": frozenset({"secret_id", "secret_key", "sdk_app_id", "sign_name", "template_id"}),
     "email": frozenset({"host", "from_address"}),
+    # The wecom_app entry point whose app sends (its secret stays on the entry point).
+    "wecom_app": frozenset({"entry_point_id"}),
 }
 SECURITY_MODES = ("starttls", "tls", "none")
 
@@ -47,6 +51,11 @@ def check_channel_settings(
         parts = urlsplit(str(base_url))
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("base_url must be an http(s) URL with a host")
+    if kind == "wecom_app" and "entry_point_id" in config:
+        try:
+            uuid.UUID(str(config["entry_point_id"]))
+        except ValueError as exc:
+            raise ValueError("entry_point_id must be the id of a wecom_app entry point") from exc
     if kind == "email":
         security = config.get("security", "starttls")
         if security not in SECURITY_MODES:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from huiliu.notifications import domain
 from huiliu.notifications.channel_settings import check_channel_settings
 
-ProviderKind = Literal["dingtalk", "feishu", "wecom", "aliyun_sms", "tencent_sms", "email"]
+ProviderKind = Literal["dingtalk", "feishu", "wecom", "aliyun_sms", "tencent_sms", "email", "wecom_app"]
 DeliveryState = Literal["pending", "delivered", "dead", "digested"]
 
 
