@@ -3,10 +3,9 @@ start-up and handed to requests through ``auth.deps.get_runtime``; no module-lev
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
-from huiliu.auth.service import ActorCache
+from huiliu.auth.service import ActorCache, TokenClaims
 from huiliu.core.pubsub import Hub, make_hub
 from huiliu.db.driver import DriverPool
 from huiliu.db.engine import is_sqlite, make_async_engine
@@ -21,7 +20,7 @@ class Runtime:
     hub: Hub
     actor_cache: ActorCache = field(default_factory=ActorCache)
     # Verified bearer/session tokens -> (user id, tenant id, expiry as Unix time); see auth.deps.
-    token_cache: dict[str, tuple[uuid.UUID, uuid.UUID, float]] = field(default_factory=dict)
+    token_cache: dict[str, TokenClaims] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

@@ -125,7 +125,7 @@ async def reset_password(
     user_id: uuid.UUID, body: PasswordReset, actor: ActorDep, runtime: RuntimeDep
 ) -> Response:
     async with runtime.db.uow(actor.tenant_id) as uow:
-        await service.reset_password(uow, actor, user_id, body.password)
+        await service.reset_password(uow, actor, user_id, body.password, runtime.actor_cache)
     return Response(status_code=204)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from huiliu.auth import service
 from huiliu.auth.deps import CSRF_COOKIE, SESSION_COOKIE, ActorDep, RuntimeDep, start_console_session
@@ -48,11 +48,20 @@ async def update_me(body: ProfileUpdate, actor: ActorDep, runtime: RuntimeDep) -
 
 
 @router.post("/me/password", status_code=204, summary="Change your own password")
-async def change_password(body: PasswordChange, actor: ActorDep, runtime: RuntimeDep) -> Response:
-    """Needs the current password; a wrong one is a 422 pointing at ``current_password``."""
+async def change_password(
+    body: PasswordChange, actor: ActorDep, runtime: RuntimeDep, request: Request
+) -> Response:
+    """Needs the current password; a wrong one is a 422 pointing at ``current_password``. Every
+    session and bearer token issued before ends; a console session (cookie) continues on a fresh
+    cookie set in this answer, bearer clients log in again."""
     async with runtime.db.uow(actor.tenant_id) as uow:
-        await service.change_own_password(uow, actor, body.current_password, body.new_password)
-    return Response(status_code=204)
+        user = await service.change_own_password(
+            uow, actor, body.current_password, body.new_password, runtime.actor_cache
+        )
+    response = Response(status_code=204)
+    if SESSION_COOKIE in request.cookies:
+        start_console_session(response, runtime.settings, user)
+    return response
 
 
 async def _me(runtime: Runtime, actor: Actor) -> dict[str, Any]:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
 from huiliu.auth.domain import Actor
 from huiliu.auth.models import User
-from huiliu.auth.service import actor_for_api_key, actor_for_user, decode_token_with_expiry, issue_token
+from huiliu.auth.service import TokenClaims, actor_for_api_key, actor_for_user, decode_token, issue_token
 from huiliu.core.errors import NotAuthenticated, PermissionDenied
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings
@@ -43,8 +42,10 @@ async def current_actor(request: Request, runtime: RuntimeDep) -> Actor:
         credential = credential.strip()
         if credential.startswith("hl_"):
             return await actor_for_api_key(runtime.db, credential, runtime.actor_cache)
-        user_id, tenant_id = _decoded(runtime, credential)
-        return await actor_for_user(runtime.db, user_id, tenant_id, runtime.actor_cache)
+        claims = _decoded(runtime, credential)
+        return await actor_for_user(
+            runtime.db, claims.user_id, claims.tenant_id, runtime.actor_cache, claims.version
+        )
     session = request.cookies.get(SESSION_COOKIE)
     if not session:
         raise NotAuthenticated()
@@ -53,21 +54,23 @@ async def current_actor(request: Request, runtime: RuntimeDep) -> Actor:
         expected = request.cookies.get(CSRF_COOKIE, "")
         if not expected or not hmac.compare_digest(expected, request.headers.get(CSRF_HEADER, "")):
             raise PermissionDenied("missing or wrong CSRF token")
-    user_id, tenant_id = _decoded(runtime, session)
-    return await actor_for_user(runtime.db, user_id, tenant_id, runtime.actor_cache)
+    claims = _decoded(runtime, session)
+    return await actor_for_user(
+        runtime.db, claims.user_id, claims.tenant_id, runtime.actor_cache, claims.version
+    )
 
 
-def _decoded(runtime: Runtime, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+def _decoded(runtime: Runtime, token: str) -> TokenClaims:
     """Verify a token once and remember its claims until it expires: the HMAC check and JSON
     decoding are a measurable share of a cheap request."""
     cached = runtime.token_cache.get(token)
-    if cached is not None and cached[2] > time.time():
-        return cached[0], cached[1]
-    user_id, tenant_id, expires_at = decode_token_with_expiry(runtime.settings.secret_key, token)
+    if cached is not None and cached.expires_at > time.time():
+        return cached
+    claims = decode_token(runtime.settings.secret_key, token)
     if len(runtime.token_cache) > 50_000:
         runtime.token_cache.clear()
-    runtime.token_cache[token] = (user_id, tenant_id, expires_at)
-    return user_id, tenant_id
+    runtime.token_cache[token] = claims
+    return claims
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

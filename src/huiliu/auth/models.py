@@ -55,6 +55,9 @@ class User(IdMixin, TenantScoped, CreatedAtMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str] = mapped_column(String(16), default="zh-CN")
     last_login_at: Mapped[datetime | None]
+    # Carried in every access token (claim ``ver``); a password change or reset raises it, which ends
+    # every session and token issued before.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # The member's WeCom UserID, for WeCom login (扫码登录 / OAuth in the WeCom client) and app messages.
     wecom_userid: Mapped[str | None] = mapped_column(String(64))
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -175,19 +176,32 @@ def issue_token(secret: str, user: User, minutes: int) -> str:
         "iat": now,
         "exp": now + minutes * 60,
         "typ": "access",
+        "ver": user.token_version or 0,
     }
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
-def decode_token_with_expiry(secret: str, token: str) -> tuple[uuid.UUID, uuid.UUID, float]:
-    """Verify an access token: (user id, tenant id, expiry as Unix time); NotAuthenticated otherwise."""
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    expires_at: float  # Unix time
+    version: int  # the user's token_version when it was issued
+
+
+def decode_token(secret: str, token: str) -> TokenClaims:
+    """Verify an access token; NotAuthenticated otherwise. Tokens issued before ``ver`` existed count
+    as version 0."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp", "sub", "tid"]}
         )
         if claims.get("typ") != "access":
             raise NotAuthenticated("not an access token")
-        return uuid.UUID(claims["sub"]), uuid.UUID(claims["tid"]), float(claims["exp"])
+        version = claims.get("ver", 0)
+        if not isinstance(version, int):
+            raise NotAuthenticated("invalid token")
+        return TokenClaims(uuid.UUID(claims["sub"]), uuid.UUID(claims["tid"]), float(claims["exp"]), version)
     except (jwt.PyJWTError, ValueError) as exc:
         raise NotAuthenticated("invalid or expired token") from exc
 
@@ -210,22 +224,24 @@ async def login(db: Database, email: str, password: str) -> User:
 
 class ActorCache:
     """Actors by user id, kept a few seconds so a request costs no query for who is asking.
-    Role or team changes take effect within ``ttl`` seconds."""
+    Role or team changes, deactivation and a password change take effect within ``ttl`` seconds in
+    other processes (at once in the one that made the change). A user's entry remembers the token
+    version it was loaded with: a token of another version misses and is checked against the database."""
 
     def __init__(self, ttl: float = 5.0) -> None:
         self.ttl = ttl
-        self._entries: dict[Any, tuple[float, Actor]] = {}
+        self._entries: dict[Any, tuple[float, Actor, int]] = {}
 
-    def get(self, key: Any) -> Actor | None:
+    def get(self, key: Any, version: int = 0) -> Actor | None:
         entry = self._entries.get(key)
-        if entry is None or entry[0] < time.monotonic():
+        if entry is None or entry[0] < time.monotonic() or entry[2] != version:
             return None
         return entry[1]
 
-    def put(self, key: Any, actor: Actor) -> None:
+    def put(self, key: Any, actor: Actor, version: int = 0) -> None:
         if len(self._entries) > 10_000:
             self._entries.clear()
-        self._entries[key] = (time.monotonic() + self.ttl, actor)
+        self._entries[key] = (time.monotonic() + self.ttl, actor, version)
 
     def discard(self, key: Any) -> None:
         """Forget one entry (a user id, or an API key's hash) so the next request loads it afresh."""
@@ -235,20 +251,39 @@ class ActorCache:
         self._entries.clear()
 
 
-async def actor_for_user(db: Database, user_id: uuid.UUID, tenant_id: uuid.UUID, cache: ActorCache) -> Actor:
-    cached = cache.get(user_id)
+async def actor_for_user(
+    db: Database,
+    user_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    cache: ActorCache,
+    token_version: int | None = None,
+) -> Actor:
+    """The actor of a signed-in user. ``token_version`` (from the token) must be the user's current
+    one — a password change or reset since the token was issued ends it; ``None`` skips that check
+    (the caller holds no token: it has just authenticated the user another way)."""
+    cached = cache.get(user_id, token_version) if token_version is not None else None
     if cached is not None:
         return cached
     async with db.read(tenant_id) as session:
         row = (
             await session.execute(
-                select(User.id, User.name, User.team_id, User.is_active, Role.permissions, Role.data_scope)
+                select(
+                    User.id,
+                    User.name,
+                    User.team_id,
+                    User.is_active,
+                    User.token_version,
+                    Role.permissions,
+                    Role.data_scope,
+                )
                 .join(Role, Role.id == User.role_id)
                 .where(User.id == user_id)
             )
         ).first()
         if row is None or not row.is_active:
             raise NotAuthenticated("user is unknown or inactive")
+        if token_version is not None and token_version != row.token_version:
+            raise NotAuthenticated("this session ended when the password changed; log in again")
         team_ids: frozenset[uuid.UUID] = frozenset()
         if row.data_scope == DataScope.DEPARTMENT.value and row.team_id is not None:
             parents = {
@@ -265,7 +300,7 @@ async def actor_for_user(db: Database, user_id: uuid.UUID, tenant_id: uuid.UUID,
         row.team_id,
         team_ids,
     )
-    cache.put(user_id, actor)
+    cache.put(user_id, actor, row.token_version)
     return actor
 
 
@@ -453,13 +488,22 @@ async def update_user(
     return user
 
 
-async def reset_password(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID, password: str) -> None:
-    """An administrator sets a new password for a user (who forgot theirs)."""
+async def reset_password(
+    uow: UnitOfWork, actor: Actor, user_id: uuid.UUID, password: str, cache: ActorCache
+) -> None:
+    """An administrator sets a new password for a user (who forgot theirs, or whose account may be in
+    the wrong hands): every session and token the user holds ends."""
     actor.require("admin.users")
     user = await _user(uow, user_id)
     await _check_manageable(uow, actor, user)
-    user.password_hash = hash_password(password)
+    _set_password(uow, cache, user, password)
     await uow.commit()
+
+
+def _set_password(uow: UnitOfWork, cache: ActorCache, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.token_version = (user.token_version or 0) + 1
+    _forget_actors_after_commit(uow, cache, user.id)
 
 
 def _require_user_actor(actor: Actor) -> uuid.UUID:
@@ -479,9 +523,10 @@ async def update_profile(uow: UnitOfWork, actor: Actor, request: ProfileUpdate, 
 
 
 async def change_own_password(
-    uow: UnitOfWork, actor: Actor, current_password: str, new_password: str
-) -> None:
-    """The caller changes their password, proving they know the current one."""
+    uow: UnitOfWork, actor: Actor, current_password: str, new_password: str, cache: ActorCache
+) -> User:
+    """The caller changes their password, proving they know the current one. Every session and token
+    issued before ends, the caller's own included: the API hands the console a fresh session."""
     user = await _user(uow, _require_user_actor(actor))
     if not verify_password(user.password_hash, current_password):
         raise ValidationFailed(
@@ -494,8 +539,9 @@ async def change_own_password(
                 }
             ],
         )
-    user.password_hash = hash_password(new_password)
+    _set_password(uow, cache, user, new_password)
     await uow.commit()
+    return user
 
 
 async def add_team(uow: UnitOfWork, actor: Actor, request: TeamCreate, *, team_id: uuid.UUID) -> Team:
