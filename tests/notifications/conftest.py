@@ -38,7 +38,9 @@ def worker_settings(settings: Settings) -> Settings:
 @pytest.fixture
 def processor(worker_settings: Settings, sync_engine: Engine) -> Iterator[OutboxProcessor]:
     with httpx.Client(timeout=worker_settings.webhook_timeout_seconds) as http:
-        yield OutboxProcessor(worker_settings, sync_engine, http)
+        processor = OutboxProcessor(worker_settings, sync_engine, http)
+        yield processor
+        processor.close()
 
 
 @pytest.fixture

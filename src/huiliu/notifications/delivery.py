@@ -15,36 +15,32 @@ delivery's id (stored once however often it runs) and publish a live event."""
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-import httpx
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from huiliu.auth.models import User
 from huiliu.core.clock import utcnow
 from huiliu.core.outbox import STATE_DEAD, STATE_DELIVERED, STATE_PENDING, OutboxRow
-from huiliu.db.session import ScopedSession, scope_sync_session
+from huiliu.db.session import scope_sync_session
 from huiliu.notifications import templates
 from huiliu.notifications.domain import (
     CHANNEL_PROVIDERS,
     CRITICAL,
-    DEDUPE_WINDOW,
     DIGEST_SEVERITY,
     DIGESTED,
     DUPLICATE,
     GROUP_CHANNELS,
     IN_APP,
     KIND_NOTIFICATION_DELIVERY,
-    RATE_LIMIT_DIGEST_MINUTES,
-    RATE_LIMIT_PER_HOUR,
+    FloodLimits,
     QuietHours,
     channels_for,
     delivery_id,
@@ -53,16 +49,16 @@ from huiliu.notifications.domain import (
     fingerprint,
     is_digested,
     parse_clock,
+    release_after,
 )
 from huiliu.notifications.models import (
-    InboxItem,
     NotificationChannel,
     NotificationDelivery,
+    NotificationPolicy,
     NotificationPreference,
     NotificationTemplate,
 )
-from huiliu.notifications.providers import DeliveryFailed, OutgoingMessage, Sent, build_notifier
-from huiliu.settings import Settings
+from huiliu.notifications.providers import OutgoingMessage
 from huiliu.webhooks.delivery import AttemptResult
 
 log = logging.getLogger("huiliu.notifications")
@@ -84,7 +80,7 @@ class Attempted:
     included: tuple[uuid.UUID, ...] = ()
 
 
-def _insert_if_absent(session: Session, model: type[Any]) -> Any:
+def insert_if_absent(session: Session, model: type[Any]) -> Any:
     dialect = session.get_bind().dialect.name
     table = cast(Table, model.__table__)
     if dialect == "postgresql":
@@ -99,25 +95,166 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def fan_out(session: Session, row: OutboxRow, now: datetime) -> int:
+@dataclass
+class FanOutContext:
+    """What fanning out a batch of notification rows shares: the flood limits, and per tenant its
+    active providers and its quiet hours (read once per batch, not once per row)."""
+
+    limits: FloodLimits = field(default_factory=FloodLimits)
+    _providers: dict[uuid.UUID, list[NotificationChannel]] = field(default_factory=dict)
+    _quiet: dict[uuid.UUID, QuietHours | None] = field(default_factory=dict)
+
+    def providers(self, session: Session, tenant_id: uuid.UUID) -> list[NotificationChannel]:
+        if tenant_id not in self._providers:
+            self._providers[tenant_id] = _active_providers(session)
+        return self._providers[tenant_id]
+
+    def tenant_quiet(self, session: Session, tenant_id: uuid.UUID) -> QuietHours | None:
+        if tenant_id not in self._quiet:
+            self._quiet[tenant_id] = tenant_quiet_hours(session)
+        return self._quiet[tenant_id]
+
+
+def tenant_quiet_hours(session: Session) -> QuietHours | None:
+    """The quiet hours of the session's tenant, if it set any."""
+    policy = session.scalar(select(NotificationPolicy).limit(1))
+    if policy is None or not policy.quiet_start or not policy.quiet_end:
+        return None
+    return QuietHours(parse_clock(policy.quiet_start), parse_clock(policy.quiet_end), policy.timezone)
+
+
+def fan_out(
+    session: Session, row: OutboxRow, now: datetime, context: FanOutContext | None = None
+) -> list[uuid.UUID]:
     """Create the deliveries a notification row owes (insert-if-absent: running twice is harmless).
-    Scopes ``session`` to the row's tenant. Returns how many deliveries are due or waiting."""
-    scope_sync_session(session, row.tenant_id, system=True)
+    Scopes ``session`` to the row's tenant. Returns the ids of the deliveries that are pending (due
+    now, or when quiet hours end)."""
+    return fan_out_many(session, [row], now, context)[row.id]
+
+
+@dataclass
+class _Known:
+    """What the flood guards know while a batch is planned: what the database held before it, plus
+    what the batch planned so far (its rows are inserted together at the end)."""
+
+    prints: set[tuple[uuid.UUID, str, str]]
+    hourly: dict[tuple[uuid.UUID, str], int]
+
+
+def fan_out_many(
+    session: Session, rows: Sequence[OutboxRow], now: datetime, context: FanOutContext | None = None
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """``fan_out`` for a batch of notification rows: per tenant, the recipients' preferences and what
+    the flood guards need are read in one statement each, and every delivery of the batch is inserted
+    with one statement per table. Returns each row's pending deliveries."""
+    context = context or FanOutContext()
+    created: dict[uuid.UUID, list[uuid.UUID]] = {}
+    tenants: dict[uuid.UUID, list[OutboxRow]] = {}
+    for row in rows:
+        tenants.setdefault(row.tenant_id, []).append(row)
+    outbox_rows: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    for tenant_id, group in tenants.items():
+        scope_sync_session(session, tenant_id, system=True)
+        recipients = {user_id for row in group for user_id in _recipients(row)}
+        preferences = (
+            {
+                preference.user_id: preference
+                for preference in session.scalars(
+                    select(NotificationPreference).where(NotificationPreference.user_id.in_(recipients))
+                )
+            }
+            if recipients
+            else {}
+        )
+        known = _known(session, group, recipients, now, context.limits)
+        for row in group:
+            made = _plan(session, row, now, context, preferences, known, outbox_rows, deliveries)
+            created[row.id] = made
+    scope_sync_session(session, None, system=True)
+    if outbox_rows:
+        session.execute(insert_if_absent(session, OutboxRow), outbox_rows)
+    if deliveries:
+        session.execute(insert_if_absent(session, NotificationDelivery), deliveries)
+    return created
+
+
+def _recipients(row: OutboxRow) -> list[uuid.UUID]:
+    return [user_id for user_id in map(_uuid, row.payload.get("recipients") or []) if user_id]
+
+
+def _row_fingerprint(payload: dict[str, Any]) -> str:
+    ticket = payload.get("ticket") or {}
+    severity = str(payload.get("severity") or "info")
+    return fingerprint(str(ticket.get("id") or ""), str(payload.get("message") or ""), severity)
+
+
+def _known(
+    session: Session,
+    group: Sequence[OutboxRow],
+    recipients: set[uuid.UUID],
+    now: datetime,
+    limits: FloodLimits,
+) -> _Known:
+    """The recent deliveries the flood guards compare against, for a batch's recipients: identical
+    messages within the dedupe window (counted from the last one not dropped, so a message repeated
+    all day still goes out every window) and the messages per push channel in the last hour."""
+    known = _Known(prints=set(), hourly={})
+    if not recipients:
+        return known
+    if limits.dedupe_window:
+        prints = {_row_fingerprint(row.payload) for row in group}
+        found = session.execute(
+            select(
+                NotificationDelivery.recipient_id,
+                NotificationDelivery.channel,
+                NotificationDelivery.fingerprint,
+            ).where(
+                NotificationDelivery.recipient_id.in_(recipients),
+                NotificationDelivery.fingerprint.in_(prints),
+                NotificationDelivery.created_at >= now - limits.dedupe_window,
+                NotificationDelivery.state != DUPLICATE,
+            )
+        )
+        known.prints = {(recipient, channel, print_) for recipient, channel, print_ in found if recipient}
+    if any(str(row.payload.get("severity") or "info") != CRITICAL for row in group):
+        counted = session.execute(
+            select(NotificationDelivery.recipient_id, NotificationDelivery.channel, func.count())
+            .where(
+                NotificationDelivery.recipient_id.in_(recipients),
+                NotificationDelivery.channel != IN_APP,
+                NotificationDelivery.created_at >= now - timedelta(hours=1),
+                NotificationDelivery.state.not_in([DUPLICATE, DIGESTED]),
+            )
+            .group_by(NotificationDelivery.recipient_id, NotificationDelivery.channel)
+        )
+        known.hourly = {
+            (recipient, channel): int(count) for recipient, channel, count in counted if recipient
+        }
+    return known
+
+
+def _plan(
+    session: Session,
+    row: OutboxRow,
+    now: datetime,
+    context: FanOutContext,
+    preferences: dict[uuid.UUID, NotificationPreference],
+    known: _Known,
+    outbox_rows: list[dict[str, Any]],
+    deliveries: list[dict[str, Any]],
+) -> list[uuid.UUID]:
+    """Plan one notification row's deliveries into ``outbox_rows`` and ``deliveries``; returns the ids
+    of the pending ones."""
+    tenant_quiet = context.tenant_quiet(session, row.tenant_id)
     payload = row.payload
-    recipients = [user_id for user_id in map(_uuid, payload.get("recipients") or []) if user_id]
     requested = [str(channel) for channel in payload.get("channels") or []]
     severity = str(payload.get("severity") or "info")
     event = str((payload.get("origin") or {}).get("kind") or "*")
-    preferences = {
-        preference.user_id: preference
-        for preference in session.scalars(
-            select(NotificationPreference).where(NotificationPreference.user_id.in_(recipients))
-        )
-    }
-    providers = _active_providers(session)
+    providers = context.providers(session, row.tenant_id)
     planned: list[tuple[uuid.UUID | None, str, datetime | None, list[str]]] = []
     group_mentions: dict[str, list[str]] = {}
-    for user_id in recipients:
+    for user_id in _recipients(row):
         preference = preferences.get(user_id)
         chosen = channels_for(requested, preference.event_channels if preference else None, event)
         for channel in chosen:
@@ -126,11 +263,12 @@ def fan_out(session: Session, row: OutboxRow, now: datetime) -> int:
                 if preference is not None and preference.phone:
                     mentions.append(preference.phone)
                 continue
-            planned.append((user_id, channel, _release_at(preference, now, severity), []))
-    planned += [(None, channel, None, mentions) for channel, mentions in group_mentions.items()]
-    outbox_rows: list[dict[str, Any]] = []
-    deliveries: list[dict[str, Any]] = []
+            planned.append((user_id, channel, _release_at(preference, tenant_quiet, now, severity), []))
+    group_release = _release_at(None, tenant_quiet, now, severity)
+    planned += [(None, channel, group_release, mentions) for channel, mentions in group_mentions.items()]
     ticket = payload.get("ticket") or {}
+    print_ = _row_fingerprint(payload)
+    pending: list[uuid.UUID] = []
     for recipient_id, channel, release, mentions in planned:
         provider = _provider_for(providers, channel)
         dead_reason = None
@@ -141,20 +279,25 @@ def fan_out(session: Session, row: OutboxRow, now: datetime) -> int:
         values = _delivery_values(
             row, identifier, ticket, recipient_id, channel, provider.id if provider else None, severity, now
         )
-        values["fingerprint"] = fingerprint(
-            str(ticket.get("id") or ""), str(payload.get("message") or ""), severity
-        )
-        if recipient_id and _repeated(session, recipient_id, channel, values["fingerprint"], now):
+        values["fingerprint"] = print_
+        if recipient_id and (recipient_id, channel, print_) in known.prints:
             deliveries.append(values | {"state": DUPLICATE, "not_before": None, "last_error": None})
             continue
-        minutes = _digest_minutes(session, preference, recipient_id, channel, severity, now)
+        if recipient_id and context.limits.dedupe_window:
+            known.prints.add((recipient_id, channel, print_))
+        minutes = _digest_minutes(preference, recipient_id, channel, severity, known, context.limits)
         if dead_reason is None and recipient_id and minutes and provider is not None:
-            digest = _digest_for(session, row, recipient_id, preference, channel, provider.id, now, minutes)
+            digest = _digest_for(
+                session, row, recipient_id, preference, tenant_quiet, channel, provider.id, now, minutes
+            )
             if digest is not None:
                 deliveries.append(
                     values | {"state": DIGESTED, "digest_id": digest, "not_before": None, "last_error": None}
                 )
                 continue
+        if recipient_id and channel != IN_APP:
+            key = (recipient_id, channel)
+            known.hourly[key] = known.hourly.get(key, 0) + 1
         state = STATE_DEAD if dead_reason else STATE_PENDING
         outbox_rows.append(
             {
@@ -180,11 +323,9 @@ def fan_out(session: Session, row: OutboxRow, now: datetime) -> int:
             }
         )
         deliveries.append(values | {"state": state, "not_before": release, "last_error": dead_reason})
-    if outbox_rows:
-        session.execute(_insert_if_absent(session, OutboxRow), outbox_rows)
-    if deliveries:
-        session.execute(_insert_if_absent(session, NotificationDelivery), deliveries)
-    return sum(1 for item in outbox_rows if item["state"] == STATE_PENDING)
+        if state == STATE_PENDING:
+            pending.append(identifier)
+    return pending
 
 
 def _delivery_values(
@@ -214,50 +355,24 @@ def _delivery_values(
     }
 
 
-def _repeated(session: Session, recipient_id: uuid.UUID, channel: str, print_: str, now: datetime) -> bool:
-    """Whether the recipient was told the same thing on this channel within the dedupe window (counted
-    from the last time it was not dropped, so a message repeated all day still goes out every window)."""
-    found = session.scalar(
-        select(NotificationDelivery.id)
-        .where(
-            NotificationDelivery.recipient_id == recipient_id,
-            NotificationDelivery.channel == channel,
-            NotificationDelivery.created_at >= now - DEDUPE_WINDOW,
-            NotificationDelivery.fingerprint == print_,
-            NotificationDelivery.state != DUPLICATE,
-        )
-        .limit(1)
-    )
-    return found is not None
-
-
 def _digest_minutes(
-    session: Session,
     preference: NotificationPreference | None,
     recipient_id: uuid.UUID | None,
     channel: str,
     severity: str,
-    now: datetime,
+    known: _Known,
+    limits: FloodLimits,
 ) -> int | None:
     """The digest window this delivery joins: the recipient's own for info updates, or the rate
-    limit's when the recipient already had RATE_LIMIT_PER_HOUR messages on this channel this hour
+    limit's when the recipient already had ``limits.per_hour`` messages on this channel this hour
     (critical ones always go alone)."""
     own = preference.digest_minutes if preference is not None else None
     if is_digested(severity, channel, own):
         return own
     if recipient_id is None or channel == IN_APP or severity == CRITICAL:
         return None
-    recent = session.scalar(
-        select(func.count())
-        .select_from(NotificationDelivery)
-        .where(
-            NotificationDelivery.recipient_id == recipient_id,
-            NotificationDelivery.channel == channel,
-            NotificationDelivery.created_at >= now - timedelta(hours=1),
-            NotificationDelivery.state.not_in([DUPLICATE, DIGESTED]),
-        )
-    )
-    return RATE_LIMIT_DIGEST_MINUTES if int(recent or 0) >= RATE_LIMIT_PER_HOUR else None
+    recent = known.hourly.get((recipient_id, channel), 0)
+    return limits.digest_minutes if recent >= limits.per_hour else None
 
 
 def _digest_for(
@@ -265,6 +380,7 @@ def _digest_for(
     row: OutboxRow,
     recipient_id: uuid.UUID,
     preference: NotificationPreference | None,
+    tenant_quiet: QuietHours | None,
     channel: str,
     provider_id: uuid.UUID,
     now: datetime,
@@ -274,7 +390,7 @@ def _digest_for(
     the window's first item). None when that digest went out already: the item is then sent alone."""
     window_end = digest_window_end(now, minutes)
     identifier = digest_id(recipient_id, channel, window_end)
-    due = _release_at(preference, window_end, DIGEST_SEVERITY) or window_end
+    due = _release_at(preference, tenant_quiet, window_end, DIGEST_SEVERITY) or window_end
     payload = {
         "digest": True,
         "recipient_id": str(recipient_id),
@@ -284,7 +400,7 @@ def _digest_for(
         "window_end": window_end.isoformat(),
     }
     session.execute(
-        _insert_if_absent(session, OutboxRow),
+        insert_if_absent(session, OutboxRow),
         [
             {
                 "id": identifier,
@@ -303,7 +419,7 @@ def _digest_for(
         ],
     )
     session.execute(
-        _insert_if_absent(session, NotificationDelivery),
+        insert_if_absent(session, NotificationDelivery),
         [
             {
                 "id": identifier,
@@ -328,13 +444,18 @@ def _digest_for(
     return identifier if state == STATE_PENDING else None
 
 
-def _release_at(preference: NotificationPreference | None, now: datetime, severity: str) -> datetime | None:
-    if preference is None or not preference.quiet_start or not preference.quiet_end:
-        return None
-    quiet = QuietHours(
-        parse_clock(preference.quiet_start), parse_clock(preference.quiet_end), preference.timezone
-    )
-    return quiet.release_at(now, severity)
+def _release_at(
+    preference: NotificationPreference | None, tenant_quiet: QuietHours | None, now: datetime, severity: str
+) -> datetime | None:
+    """When a delivery may go: after the recipient's quiet hours and the tenant's (None: at once)."""
+    windows = [tenant_quiet] if tenant_quiet is not None else []
+    if preference is not None and preference.quiet_start and preference.quiet_end:
+        windows.append(
+            QuietHours(
+                parse_clock(preference.quiet_start), parse_clock(preference.quiet_end), preference.timezone
+            )
+        )
+    return release_after(windows, now, severity)
 
 
 def _active_providers(session: Session) -> list[NotificationChannel]:
@@ -380,103 +501,6 @@ def compose(payload: dict[str, Any], identifier: uuid.UUID, console_url: str) ->
         variables=variables,
         mentions=tuple(str(mobile) for mobile in payload.get("mentions") or []),
     )
-
-
-class NotificationSender:
-    """Sends one delivery row. Holds the sync engine, the HTTP client and the live publisher; safe to
-    share between worker threads."""
-
-    def __init__(
-        self, settings: Settings, engine: Any, http: httpx.Client, *, publisher: Publisher | None = None
-    ) -> None:
-        self.settings = settings
-        self.http = http
-        self.publisher = publisher
-        self._sessions = sessionmaker(engine, class_=ScopedSession, expire_on_commit=False, autoflush=False)
-
-    def _session(self, tenant_id: uuid.UUID) -> Session:
-        return scope_sync_session(self._sessions(), tenant_id, system=True)
-
-    def deliver(self, row: OutboxRow) -> Attempted:
-        """One attempt: returns what happened, never raises for a provider's answer."""
-        started = time.perf_counter()
-        payload = row.payload
-        channel = str(payload.get("channel") or "")
-        recipient_id = _uuid(payload.get("recipient_id"))
-        message = compose(payload, row.id, self.settings.public_url)
-        included: tuple[uuid.UUID, ...] = ()
-        try:
-            with self._session(row.tenant_id) as session:
-                if payload.get("digest"):
-                    message, included = _digest_message(session, row, self.settings.public_url)
-                    if not included:
-                        # Every item went out already (an earlier round): nothing to send.
-                        return Attempted(AttemptResult(True, None, None, _ms(started)))
-                user = session.get(User, recipient_id) if recipient_id else None
-                if recipient_id and (user is None or not user.is_active):
-                    raise DeliveryFailed("the recipient is gone or inactive", retryable=False)
-                phone = None
-                if recipient_id:
-                    phone = session.scalar(
-                        select(NotificationPreference.phone).where(
-                            NotificationPreference.user_id == recipient_id
-                        )
-                    )
-                provider = None
-                provider_id = _uuid(payload.get("provider_channel_id"))
-                if channel != IN_APP:
-                    provider = session.get(NotificationChannel, provider_id) if provider_id else None
-                    if provider is None or not provider.is_active:
-                        raise DeliveryFailed(f"the {channel} provider is gone or disabled", retryable=False)
-                    config = {**provider.config, **provider.secrets}
-                    kind = provider.kind
-                if not payload.get("digest"):
-                    message = _worded(session, payload, message, channel, user)
-            addressed = replace(
-                message, email=user.email if user is not None else None, phone=phone, user_id=recipient_id
-            )
-            if channel == IN_APP:
-                sent = self._store_inbox(row, addressed)
-            else:
-                sent = build_notifier(
-                    kind, config, self.http, timeout=self.settings.webhook_timeout_seconds
-                ).send(addressed)
-        except DeliveryFailed as exc:
-            result = AttemptResult(False, exc.status_code, exc.reason, _ms(started))
-            return Attempted(result, permanent=not exc.retryable)
-        result = AttemptResult(True, sent.status_code, None, _ms(started))
-        return Attempted(result, False, sent.provider_message_id, included)
-
-    def _store_inbox(self, row: OutboxRow, message: OutgoingMessage) -> Sent:
-        if message.user_id is None:
-            raise DeliveryFailed("an in-app notification needs a recipient", retryable=False)
-        now = utcnow()
-        item = {
-            "id": row.id,
-            "tenant_id": row.tenant_id,
-            "user_id": message.user_id,
-            "notification_id": row.parent_id or row.id,
-            "ticket_id": _uuid(message.variables.get("ticket_id")),
-            "severity": message.severity,
-            "title": message.title,
-            "body": message.text,
-            "link": message.link,
-            "read_at": None,
-            "created_at": now,
-        }
-        with self._session(row.tenant_id) as session, session.begin():
-            session.execute(_insert_if_absent(session, InboxItem), [item])
-        self._publish(row.tenant_id, item)
-        return Sent(str(row.id), None)
-
-    def _publish(self, tenant_id: uuid.UUID, item: dict[str, Any]) -> None:
-        if self.publisher is None:
-            return
-        message = live_message(item)
-        try:
-            self.publisher(tenant_id, message)
-        except Exception:  # the inbox row is stored; the console also polls, so a lost push is harmless
-            log.warning("could not publish the live notification %s", item["id"], exc_info=True)
 
 
 def live_message(item: dict[str, Any]) -> dict[str, Any]:
@@ -576,8 +600,25 @@ def _settle_digest(session: Session, row: OutboxRow, values: dict[str, Any], att
     )
 
 
-def _worded(
-    session: Session, payload: dict[str, Any], message: OutgoingMessage, channel: str, user: User | None
+TemplateKey = tuple[str, str, str]
+
+
+def active_templates(session: Session) -> dict[TemplateKey, NotificationTemplate]:
+    """The session's tenant's active templates by (event, channel, locale)."""
+    return {
+        (item.event, item.channel, item.locale): item
+        for item in session.scalars(
+            select(NotificationTemplate).where(NotificationTemplate.is_active.is_(True))
+        )
+    }
+
+
+def worded(
+    stored: dict[TemplateKey, NotificationTemplate],
+    payload: dict[str, Any],
+    message: OutgoingMessage,
+    channel: str,
+    user: User | None,
 ) -> OutgoingMessage:
     """The message in the tenant's template for its event, channel and the recipient's locale (or the
     shipped default); a template that fails to render falls back to the default."""
@@ -586,17 +627,6 @@ def _worded(
         user.locale if user is not None and user.locale in templates.LOCALES else templates.DEFAULT_LOCALE
     )
     keys = templates.lookup_order(event, channel, locale)
-    stored = {
-        (item.event, item.channel, item.locale): item
-        for item in session.scalars(
-            select(NotificationTemplate).where(
-                NotificationTemplate.is_active.is_(True),
-                NotificationTemplate.event.in_({key[0] for key in keys}),
-                NotificationTemplate.channel.in_({key[1] for key in keys}),
-                NotificationTemplate.locale.in_({key[2] for key in keys}),
-            )
-        )
-    }
     chosen = next((stored[key] for key in keys if key in stored), None)
     context = {
         "ticket": payload.get("ticket") or {},
@@ -620,7 +650,7 @@ def _worded(
     return message
 
 
-def _digest_message(
+def digest_message(
     session: Session, row: OutboxRow, console_url: str
 ) -> tuple[OutgoingMessage, tuple[uuid.UUID, ...]]:
     """One message listing every notification waiting in this digest, oldest first."""
@@ -664,15 +694,10 @@ def _digest_message(
     return message, tuple(item.id for item in items)
 
 
-def _ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
-
-
 __all__ = [
     "LIVE_EVENT",
     "STATE_DEAD",
     "Attempted",
-    "NotificationSender",
     "compose",
     "fan_out",
     "live_message",

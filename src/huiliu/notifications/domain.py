@@ -169,6 +169,41 @@ RATE_LIMIT_PER_HOUR = 30
 RATE_LIMIT_DIGEST_MINUTES = 15
 
 
+@dataclass(frozen=True, slots=True)
+class FloodLimits:
+    """The flood guards a deployment chose (settings ``notification_dedupe_minutes``,
+    ``notification_hourly_limit``, ``notification_rate_limit_digest_minutes``)."""
+
+    dedupe_window: timedelta = DEDUPE_WINDOW
+    per_hour: int = RATE_LIMIT_PER_HOUR
+    digest_minutes: int = RATE_LIMIT_DIGEST_MINUTES
+
+    def __post_init__(self) -> None:
+        if self.dedupe_window < timedelta(0) or self.per_hour < 1:
+            raise ValueError("the dedupe window may not be negative and the hourly limit must be at least 1")
+        if not MIN_DIGEST_MINUTES <= self.digest_minutes <= MAX_DIGEST_MINUTES:
+            raise ValueError(
+                f"the rate-limit digest must be {MIN_DIGEST_MINUTES}-{MAX_DIGEST_MINUTES} minutes"
+            )
+
+
+def release_after(windows: Sequence[QuietHours], now: datetime, severity: str) -> datetime | None:
+    """When a notification may go out under several quiet-hour windows at once (the recipient's and
+    the tenant's): the first instant inside none of them, None for at once. Each window's end is
+    checked against the others, so a tenant window that starts as the user's ends still holds it."""
+    release: datetime | None = None
+    moment = now
+    # Each round moves past one window's end; more rounds than windows cannot find a new one unless
+    # the windows cover the whole day together, where the last end found is the best answer.
+    for _ in range(2 * len(windows) + 1):
+        ends = [end for window in windows if (end := window.release_at(moment, severity)) is not None]
+        if not ends:
+            return release
+        moment = max(ends)
+        release = moment
+    return release
+
+
 def fingerprint(ticket_id: str, message: str, severity: str) -> str:
     """What makes two notifications identical for one recipient and channel."""
     return hashlib.sha256(f"{ticket_id}\x1f{severity}\x1f{message}".encode()).hexdigest()

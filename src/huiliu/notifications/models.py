@@ -51,7 +51,10 @@ class InboxItem(IdMixin, TenantScoped, CreatedAtMixin, Base):
     delivery stores it once."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_notifications_user_unread", "user_id", "read_at", "created_at"),
+        Index("ix_notifications_created", "created_at"),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     notification_id: Mapped[uuid.UUID]
@@ -110,3 +113,36 @@ class NotificationTemplate(IdMixin, TenantScoped, CreatedAtMixin, Base):
     body: Mapped[str] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationPolicy(IdMixin, TenantScoped, Base):
+    """A tenant's notification policy: quiet hours for everyone (on top of each user's own; critical
+    notifications still go at once) and which customer notices (受理 / 处理中 / 已解决) are sent."""
+
+    __tablename__ = "notification_policies"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # Moment (accepted / in_progress / resolved) → switched on; a moment not named is on.
+    customer_notices: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerNotice(IdMixin, TenantScoped, CreatedAtMixin, Base):
+    """One notice to a ticket's customer at one moment (its id derives from the ticket and the moment,
+    so a ticket tells its customer each moment once). ``channel`` is how it reached them: wechat /
+    wecom (a channel message), email, sms, or progress_page (shown on the H5 progress page)."""
+
+    __tablename__ = "customer_notices"
+    __table_args__ = (Index("ix_customer_notices_ticket", "ticket_id", "created_at"),)
+
+    ticket_id: Mapped[uuid.UUID]
+    moment: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]

@@ -6,11 +6,12 @@ Variables (documented in docs/notifications.md): ``ticket`` (id, number, title, 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 MAX_TITLE_SOURCE = 300
@@ -98,10 +99,16 @@ def render(title: str, body: str, context: Mapping[str, Any]) -> Rendered:
     return _render(_ENV, title, body, context)
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(environment: SandboxedEnvironment, source: str) -> Template:
+    """Compiling is most of a render's cost and the sources are few (defaults, a tenant's templates)."""
+    return environment.from_string(source)
+
+
 def _render(environment: SandboxedEnvironment, title: str, body: str, context: Mapping[str, Any]) -> Rendered:
     try:
-        rendered_title = environment.from_string(title).render(context)
-        rendered_body = environment.from_string(body).render(context)
+        rendered_title = _compiled(environment, title).render(context)
+        rendered_body = _compiled(environment, body).render(context)
     except TemplateError as exc:
         raise TemplateProblem(f"{type(exc).__name__}: {exc}") from exc
     except (ArithmeticError, TypeError, ValueError, LookupError, MemoryError) as exc:

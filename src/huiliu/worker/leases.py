@@ -88,6 +88,48 @@ def take_over(
     return renewed if _rowcount(result) == 1 else None
 
 
+def take_over_many(
+    session: Session, row_ids: Collection[uuid.UUID], token: datetime, *, now: datetime, lease_seconds: float
+) -> tuple[datetime, list[uuid.UUID]]:
+    """``take_over`` for a batch of rows claimed together (one token): returns the new lease and the
+    rows still ours."""
+    renewed = lease_until(now, lease_seconds)
+    if not row_ids:
+        return renewed, []
+    result = session.execute(
+        update(OutboxRow)
+        .where(
+            OutboxRow.id.in_(list(row_ids)), OutboxRow.state == STATE_PENDING, OutboxRow.locked_until == token
+        )
+        .values(locked_until=renewed)
+        .returning(OutboxRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    return renewed, list(result.scalars())
+
+
+def lease_due(
+    session: Session, row_ids: Collection[uuid.UUID], lease: datetime, *, now: datetime
+) -> list[uuid.UUID]:
+    """Lease rows just created (a fan-out's children) that are due now and free, so the task that
+    created them sends them at once instead of waiting for the next claim."""
+    if not row_ids:
+        return []
+    result = session.execute(
+        update(OutboxRow)
+        .where(
+            OutboxRow.id.in_(list(row_ids)),
+            OutboxRow.state == STATE_PENDING,
+            OutboxRow.locked_until.is_(None),
+            OutboxRow.next_attempt_at <= now,
+        )
+        .values(locked_until=lease)
+        .returning(OutboxRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(result.scalars())
+
+
 def settle(session: Session, row_id: uuid.UUID, token: datetime, values: dict[str, Any]) -> bool:
     """Write a row's outcome and release its lease, if this worker still holds it."""
     result = session.execute(

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from huiliu.automation.webhook_delivery import KIND_RULE_WEBHOOK, post_rule_webhook
@@ -27,7 +27,8 @@ from huiliu.core.clock import utcnow
 from huiliu.core.outbox import KIND_EVENT, KIND_WEBHOOK, STATE_DEAD, STATE_DELIVERED, OutboxRow
 from huiliu.db.session import ScopedSession, scope_sync_session
 from huiliu.notifications import delivery as notifications
-from huiliu.notifications.domain import KIND_NOTIFICATION, KIND_NOTIFICATION_DELIVERY
+from huiliu.notifications import sending
+from huiliu.notifications.domain import KIND_NOTIFICATION, KIND_NOTIFICATION_DELIVERY, FloodLimits
 from huiliu.settings import Settings
 from huiliu.webhooks import delivery
 from huiliu.webhooks.delivery import AttemptResult
@@ -37,14 +38,11 @@ from huiliu.worker.leases import Claim
 
 log = logging.getLogger("huiliu.worker")
 
-HANDLED_KINDS = (
-    KIND_EVENT,
-    KIND_WEBHOOK,
-    KIND_RULE_WEBHOOK,
-    *CHANNEL_KINDS,
-    KIND_NOTIFICATION,
-    KIND_NOTIFICATION_DELIVERY,
-)
+# Rows processed one per task (each an HTTP call that may take up to the webhook timeout) …
+SINGLE_KINDS = (KIND_EVENT, KIND_WEBHOOK, KIND_RULE_WEBHOOK, *CHANNEL_KINDS)
+# … and rows processed in batches: a notification's fan-out and its deliveries in one task.
+BATCH_KINDS = (KIND_NOTIFICATION, KIND_NOTIFICATION_DELIVERY)
+HANDLED_KINDS = (*SINGLE_KINDS, *BATCH_KINDS)
 
 
 class Outcome(StrEnum):
@@ -91,22 +89,33 @@ class OutboxProcessor:
         self.channels = ChannelDelivery(engine, http, settings.files_dir)
         # Notifications to agents (``notification_delivery`` rows): in-app, e-mail, SMS, group robots.
         publisher = notifications.redis_publisher(settings.redis_url) if settings.redis_url else None
-        self.notifications = notifications.NotificationSender(settings, engine, http, publisher=publisher)
+        self.notifications = sending.NotificationSender(settings, http, publisher=publisher)
+        self.flood_limits = FloodLimits(
+            dedupe_window=timedelta(minutes=settings.notification_dedupe_minutes),
+            per_hour=settings.notification_hourly_limit,
+            digest_minutes=settings.notification_rate_limit_digest_minutes,
+        )
 
     def session(self) -> Session:
         return scope_sync_session(self._sessions(), None, system=True)
 
+    def close(self) -> None:
+        """Stop the notification send pool (the engine and the HTTP client belong to the caller)."""
+        self.notifications.close()
+
     # --- dispatcher and sweeper ---------------------------------------------------------------------
 
-    def claim(self, limit: int, *, tenant_id: uuid.UUID | None = None) -> list[Claim]:
-        """Lease up to ``limit`` due rows of the kinds this worker handles."""
+    def claim(
+        self, limit: int, *, tenant_id: uuid.UUID | None = None, kinds: Sequence[str] = HANDLED_KINDS
+    ) -> list[Claim]:
+        """Lease up to ``limit`` due rows of ``kinds`` (by default every kind this worker handles)."""
         with self.session() as session, session.begin():
             return leases.claim_due(
                 session,
                 now=utcnow(),
                 lease_seconds=self.settings.outbox_lease_seconds,
                 limit=limit,
-                kinds=HANDLED_KINDS,
+                kinds=kinds,
                 tenant_id=tenant_id,
             )
 
@@ -132,10 +141,8 @@ class OutboxProcessor:
             return self.deliver_rule_webhook(row_id, token)
         if kind in CHANNEL_KINDS:
             return self.deliver_channel_message(row_id, token)
-        if kind == KIND_NOTIFICATION:
-            return self.fan_out(row_id, token)
-        if kind == KIND_NOTIFICATION_DELIVERY:
-            return self.deliver_notification(row_id, token)
+        if kind in BATCH_KINDS:
+            return self.process_notifications([row_id], token)[0]
         return Processed(Outcome.STALE)
 
     def fan_out(self, row_id: uuid.UUID, token: datetime) -> Processed:
@@ -146,8 +153,7 @@ class OutboxProcessor:
             if renewed is None:
                 return Processed(Outcome.STALE)
             row = session.get_one(OutboxRow, row_id)
-            fan_out = notifications.fan_out if row.kind == KIND_NOTIFICATION else delivery.fan_out
-            children = fan_out(session, row, now)
+            children = delivery.fan_out(session, row, now)
             values = {"state": STATE_DELIVERED, "attempts": row.attempts + 1, "delivered_at": now}
             if not leases.settle(session, row_id, renewed, values):
                 session.rollback()
@@ -213,21 +219,58 @@ class OutboxProcessor:
             self.channels.mark_failed(row)
         return processed
 
-    def deliver_notification(self, row_id: uuid.UUID, token: datetime) -> Processed:
-        """One attempt at a notification to one recipient on one channel, logged and settled like a
-        webhook delivery; an answer the provider classifies as permanent settles it dead at once."""
-        attempts: list[Any] = []
-
-        def send(row: OutboxRow) -> tuple[AttemptResult, bool]:
-            attempted = self.notifications.deliver(row)
-            attempts.append(attempted)
-            return attempted.result, attempted.permanent
-
-        def record(session: Session, row: OutboxRow, values: dict[str, Any]) -> None:
-            notifications.record_attempt(session, row, values, attempts[0])
-
-        processed, _ = self._attempt(row_id, token, send, record)
-        return processed
+    def process_notifications(self, row_ids: Sequence[uuid.UUID], token: datetime) -> list[Processed]:
+        """A batch of notification rows claimed together (the Huey task's body): fan the
+        ``notification`` rows out and lease their children due now, then attempt every delivery row
+        at once (``notifications.sending``) and settle them in one transaction. Returns one outcome
+        per row of ``row_ids`` still ours (fan-outs first), then one per child delivered here."""
+        now = utcnow()
+        fanned: list[Processed] = []
+        with self.session() as session, session.begin():
+            lease_seconds = self.settings.outbox_lease_seconds
+            renewed, owned = leases.take_over_many(
+                session, row_ids, token, now=now, lease_seconds=lease_seconds
+            )
+            if not owned:
+                return [Processed(Outcome.STALE)]
+            rows = list(session.scalars(select(OutboxRow).where(OutboxRow.id.in_(owned))))
+            parents = [row for row in rows if row.kind == KIND_NOTIFICATION]
+            deliveries = [row for row in rows if row.kind == KIND_NOTIFICATION_DELIVERY]
+            if parents:
+                context = notifications.FanOutContext(limits=self.flood_limits)
+                created = notifications.fan_out_many(session, parents, now, context)
+                children = [child for parent in parents for child in created[parent.id]]
+                fanned = [Processed(Outcome.FANNED_OUT, len(created[parent.id])) for parent in parents]
+                scope_sync_session(session, None, system=True)
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_([row.id for row in parents]), OutboxRow.locked_until == renewed)
+                    .values(
+                        state=STATE_DELIVERED,
+                        attempts=OutboxRow.attempts + 1,
+                        delivered_at=now,
+                        locked_until=None,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                leased = leases.lease_due(session, children, renewed, now=now)
+                if leased:
+                    deliveries += list(session.scalars(select(OutboxRow).where(OutboxRow.id.in_(leased))))
+                if len(leased) < len(children) and self._on_new_work is not None:
+                    self._on_new_work()
+        if not deliveries:
+            return fanned
+        with self.session() as session:
+            batch = self.notifications.attempt(session, deliveries, utcnow())
+            session.rollback()
+        with self.session() as session, session.begin():
+            states = sending.settle(session, batch, renewed, self.policy, self._rng, utcnow())
+        self.notifications.publish(batch.inbox)
+        delivered = [
+            Processed(_outcome_of(states[row.id]) if row.id in states else Outcome.STALE)
+            for row in deliveries
+        ]
+        return fanned + delivered
 
     def _attempt(
         self,

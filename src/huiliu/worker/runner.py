@@ -23,12 +23,13 @@ from huey import Huey
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
+from huiliu.analytics.tasks import RollupRefresher
 from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
 from huiliu.db.engine import make_sync_engine
 from huiliu.settings import Settings
-from huiliu.worker.processor import OutboxProcessor
+from huiliu.worker.processor import BATCH_KINDS, HANDLED_KINDS, SINGLE_KINDS, OutboxProcessor
 from huiliu.worker.queue import make_huey
-from huiliu.worker.tasks import register_tasks
+from huiliu.worker.tasks import register_batch_task, register_tasks
 from huiliu.worker.timers import TimerSweeper
 
 log = logging.getLogger("huiliu.worker")
@@ -38,29 +39,53 @@ ERROR_PAUSE_SECONDS = 1.0
 
 
 class Dispatcher:
-    """Claims due rows and enqueues a task per row, keeping the queue short: a claimed row's lease
-    runs while it waits in the queue, so the queue holds about two rows per worker thread and is
-    topped up when it falls to one per thread (woken by every finished task, or the poll)."""
+    """Claims due rows and enqueues tasks, keeping the queue short: a claimed row's lease runs while
+    it waits in the queue, so the queue holds about two tasks per worker thread and is topped up when
+    it falls to one per thread (woken by every finished task, or the poll). Webhooks and channel
+    messages go one row per task; notification rows (fan-outs and deliveries) in batches of up to
+    ``notification_batch_size``, split so every thread gets a share."""
 
     def __init__(
-        self, processor: OutboxProcessor, huey: Huey, task: TaskWrapper, settings: Settings, threads: int
+        self,
+        processor: OutboxProcessor,
+        huey: Huey,
+        task: TaskWrapper,
+        settings: Settings,
+        threads: int,
+        batch_task: TaskWrapper | None = None,
     ) -> None:
         self.processor = processor
         self.huey = huey
         self.task = task
+        self.batch_task = batch_task
+        self.threads = threads
         self.low_water = threads
         self.high_water = min(2 * threads, settings.outbox_batch_size)
+        self.batch_size = max(1, settings.notification_batch_size)
 
     def dispatch_once(self) -> int:
         queued = self.huey.pending_count()
         if queued > self.low_water:
             return 0
-        claims = self.processor.claim(self.high_water - queued)
+        room = self.high_water - queued
+        kinds = SINGLE_KINDS if self.batch_task is not None else HANDLED_KINDS
+        claims = self.processor.claim(room, kinds=kinds)
         for claim in claims:
             self.task(str(claim.row_id), claim.lease.isoformat())
-        if claims:
-            log.debug("dispatched %d outbox row(s)", len(claims))
-        return len(claims)
+        batched = 0
+        if self.batch_task is not None:
+            batch = self.processor.claim(self.batch_size * room, kinds=BATCH_KINDS)
+            if batch:
+                # As many tasks as threads are free, each at most batch_size rows.
+                tasks = max(min(room, len(batch)), -(-len(batch) // self.batch_size))
+                size = -(-len(batch) // tasks)
+                for start in range(0, len(batch), size):
+                    chunk = batch[start : start + size]
+                    self.batch_task(",".join(str(c.row_id) for c in chunk), chunk[0].lease.isoformat())
+                batched = len(batch)
+        if claims or batched:
+            log.debug("dispatched %d outbox row(s) and %d notification row(s)", len(claims), batched)
+        return len(claims) + batched
 
 
 def _loop(
@@ -112,7 +137,8 @@ def run_worker(settings: Settings) -> None:
     sweeper_wake = threading.Event()
     processor = OutboxProcessor(settings, engine, http, on_new_work=dispatcher_wake.set)
     task = register_tasks(huey, processor, after_each=dispatcher_wake.set)
-    dispatcher = Dispatcher(processor, huey, task, settings, threads)
+    batch_task = register_batch_task(huey, processor, after_each=dispatcher_wake.set)
+    dispatcher = Dispatcher(processor, huey, task, settings, threads, batch_task)
 
     def sweep() -> None:
         if processor.sweep():
@@ -163,16 +189,21 @@ def run_worker(settings: Settings) -> None:
     )
     # Ticket timers (SLA, time rules) on their own thread and event loop (huiliu.worker.timers).
     timer_sweeper = TimerSweeper(settings)
+    # Analytics facts from the audit events (huiliu.analytics.tasks), likewise on their own thread.
+    rollup_refresher = RollupRefresher(settings)
     for thread in loops:
         thread.start()
     timer_sweeper.start()
+    rollup_refresher.start()
     try:
         consumer.run()
     finally:
         stop_loops()
         timer_sweeper.stop(timeout=settings.webhook_timeout_seconds + 5)
+        rollup_refresher.stop(timeout=settings.webhook_timeout_seconds + 5)
         for thread in loops:
             thread.join(timeout=settings.webhook_timeout_seconds + 5)
+        processor.close()
         http.close()
         engine.dispose()
         log.info("worker stopped")
