@@ -351,7 +351,7 @@ async def leaderboard(
     ).all()
     workload = {agent: int(n) for agent, n in open_rows}
     names = await _names(session, "agent", [row.assignee_id for row in rows] + list(workload))
-    out = []
+    out: list[dict[str, Any]] = []
     for row in rows:
         rates = _rates(row)
         out.append(
