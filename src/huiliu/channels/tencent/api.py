@@ -18,14 +18,14 @@ from huiliu.channels.tencent.callbacks import sync_engine
 from huiliu.channels.tencent.client import Account, ApiError, TencentClient
 from huiliu.channels.tencent.tokens import TokenKey, TokenStore, TokenUnavailable
 from huiliu.core.errors import NotFound
-from huiliu.entry_points.domain import WECHAT_MP, WECOM_APP, WECOM_KF
+from huiliu.entry_points.domain import WECHAT_MINIPROGRAM, WECHAT_MP, WECOM_APP, WECOM_KF
 from huiliu.entry_points.models import EntryPoint
 from huiliu.entry_points.queries import require_entry_point
 from huiliu.entry_points.service import PERMISSION
 from huiliu.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/entry-points", tags=["entry points"])
-KINDS = {WECHAT_MP, WECOM_APP, WECOM_KF}
+KINDS = {WECHAT_MP, WECOM_APP, WECOM_KF, WECHAT_MINIPROGRAM}
 TEST_TIMEOUT_SECONDS = 10.0
 
 
@@ -51,6 +51,9 @@ class ConnectionTest(BaseModel):
 
 
 def callback_url(public_base_url: str, entry_point: EntryPoint) -> str:
+    """The platform's callback address; for a mini-program (no callbacks), its login endpoint."""
+    if entry_point.kind == WECHAT_MINIPROGRAM:
+        return f"{public_base_url.rstrip('/')}/api/v1/public/miniprogram/{entry_point.id}/session"
     platform = "wechat" if entry_point.kind == WECHAT_MP else "wecom"
     return f"{public_base_url.rstrip('/')}/callbacks/{platform}/{entry_point.id}"
 
@@ -92,7 +95,7 @@ async def tencent_setup(
         "token": str(config.get("token", "")),
         "encoding_aes_key": str(config.get("encoding_aes_key", "")),
         "encryption_mode": config.get("encryption_mode"),
-        "receive_id": str(config.get("app_id" if entry_point.kind == WECHAT_MP else "corp_id", "")),
+        "receive_id": str(config.get("app_id" if account.is_official_account else "corp_id", "")),
         "api_base_url": account.base_url,
         "token_expires_at": cached.expires_at if cached is not None else None,
     }

@@ -5,7 +5,9 @@
  */
 import { requestJson } from '@/shared/api/client'
 
-export const TENCENT_KINDS = ['wechat_mp', 'wecom_app', 'wecom_kf'] as const
+export const TENCENT_KINDS = ['wechat_mp', 'wecom_app', 'wecom_kf', 'wechat_miniprogram'] as const
+/** Kinds WeChat / WeCom call back (they need a Token and an EncodingAESKey). */
+export const CALLBACK_KINDS: readonly string[] = ['wechat_mp', 'wecom_app', 'wecom_kf']
 export type TencentKind = (typeof TENCENT_KINDS)[number]
 export const ENCRYPTION_MODES = ['safe', 'compatible', 'plaintext'] as const
 
@@ -24,6 +26,10 @@ export const CREDENTIALS: Record<TencentKind, { key: string; secret: boolean; re
     { key: 'corp_id', secret: false, required: true },
     { key: 'secret', secret: true, required: true },
     { key: 'open_kfid', secret: false, required: false },
+  ],
+  wechat_miniprogram: [
+    { key: 'app_id', secret: false, required: true },
+    { key: 'app_secret', secret: true, required: true },
   ],
 }
 
