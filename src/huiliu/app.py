@@ -39,6 +39,7 @@ from huiliu.orders.lookup import OrderLookup
 from huiliu.reactions import install_reactors
 from huiliu.routing.api import router as routing_router
 from huiliu.runtime import Runtime
+from huiliu import route_filter
 from huiliu.settings import Settings, get_settings
 from huiliu.sla.api import router as sla_router
 from huiliu.tickets.api import router as tickets_router
@@ -122,4 +123,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(intelligence_router)
     # Last: the web apps' catch-all route must not shadow any API route.
     mount_web(app, settings)
+    route_filter.install(app)
     return app
