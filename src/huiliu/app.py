@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from huiliu import __version__
+from huiliu import __version__, route_filter
 from huiliu.attachments.api import router as attachments_router
 from huiliu.auth.admin_api import router as admin_router
 from huiliu.auth.api import router as auth_router
@@ -39,7 +39,6 @@ from huiliu.orders.lookup import OrderLookup
 from huiliu.reactions import install_reactors
 from huiliu.routing.api import router as routing_router
 from huiliu.runtime import Runtime
-from huiliu import route_filter
 from huiliu.settings import Settings, get_settings
 from huiliu.sla.api import router as sla_router
 from huiliu.tickets.api import router as tickets_router
