@@ -75,6 +75,7 @@ VALID: list[tuple[str, dict[str, Any], Any, Any]] = [
         {"lat": 31.23, "lng": 121.47, "address": "人民广场"},
         {"lat": 31.23, "lng": 121.47, "address": "人民广场"},
     ),
+    ("location", {}, {"address": " 南京西路 1 号 "}, {"address": "南京西路 1 号"}),
     ("customer_ref", {}, UUID.upper(), UUID),
     ("order_ref", {}, "SO-2026-0001", "SO-2026-0001"),
 ]
@@ -107,6 +108,8 @@ INVALID: list[tuple[str, dict[str, Any], Any, str]] = [
     ("image", {"validation": {"max": 1}}, [UUID, UUID.replace("1", "2")], "max"),
     ("signature", {}, ["x"], "reference"),
     ("location", {}, {"lat": 91, "lng": 0}, "location"),
+    ("location", {}, {"lat": 31.2}, "location"),
+    ("location", {}, {"address": "  "}, "location"),
     ("location", {}, "上海", "location"),
     ("customer_ref", {}, "abc", "reference"),
     ("order_ref", {}, "订单 1", "order"),

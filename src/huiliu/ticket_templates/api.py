@@ -105,6 +105,14 @@ async def install_preset(key: str, actor: ActorDep, runtime: RuntimeDep) -> dict
         return template_out(template)
 
 
+@router.get("/versions/{version_id}", response_model=VersionOut, summary="A version by its id")
+async def get_version_by_id(version_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """The version a ticket pinned (``template_version_id``): the ticket page shows its fields."""
+    _reader(actor)
+    async with runtime.db.read(actor.tenant_id) as session:
+        return version_out(await queries.version_by_id(session, version_id))
+
+
 @router.post("", status_code=201, response_model=TemplateOut, summary="Create a template (draft)")
 async def create_template(body: TemplateCreate, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.db.uow(actor.tenant_id) as uow:

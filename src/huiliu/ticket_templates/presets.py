@@ -366,6 +366,8 @@ BANK_CARD: dict[str, Any] = {
             "ID card photos",
             required=True,
             validation={"min": 2, "max": 2},
+            # Uploaded by the branch or the app; the H5 form's photos travel with the message instead.
+            channels=["web", "api", "console"],
         ),
         _field(
             "income_proof",

@@ -294,18 +294,26 @@ def _signature(spec: FieldSpec, raw: Any) -> str:
 
 
 def _location(spec: FieldSpec, raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, Mapping) or set(raw) - {"lat", "lng", "address"} or not {"lat", "lng"} <= set(raw):
-        raise Invalid("location", "应为位置（经纬度与地址）", 'must be {"lat", "lng", "address"?}')
-    lat, lng = raw["lat"], raw["lng"]
-    for value, limit in ((lat, 90), (lng, 180)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not -limit <= value <= limit:
-            raise Invalid("location", "经纬度超出范围", "latitude or longitude is out of range")
+    """An address, a point (latitude and longitude together) or both: a customer typing an address
+    on a phone has no coordinates, a map pick or the phone's position has them."""
+    if not isinstance(raw, Mapping) or set(raw) - {"lat", "lng", "address"}:
+        raise Invalid("location", "应为位置（地址或经纬度）", 'must be {"address"?, "lat"?, "lng"?}')
+    location: dict[str, Any] = {}
     address = raw.get("address")
-    if address is not None and (not isinstance(address, str) or len(address) > 200):
+    if address is not None and (not isinstance(address, str) or len(address.strip()) > 200):
         raise Invalid("location", "地址最多 200 个字符", "the address is text of at most 200 characters")
-    location: dict[str, Any] = {"lat": float(lat), "lng": float(lng)}
-    if address:
+    if address and address.strip():
         location["address"] = address.strip()
+    lat, lng = raw.get("lat"), raw.get("lng")
+    if (lat is None) != (lng is None):
+        raise Invalid("location", "经度和纬度需同时填写", "needs both latitude and longitude")
+    if lat is not None:
+        for value, limit in ((lat, 90), (lng, 180)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not -limit <= value <= limit:
+                raise Invalid("location", "经纬度超出范围", "latitude or longitude is out of range")
+        location.update(lat=float(lat), lng=float(lng))
+    if not location:
+        raise Invalid("location", "请填写地址或选择位置", "needs an address or a position")
     return location
 
 

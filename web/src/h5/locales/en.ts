@@ -20,6 +20,10 @@ const en: typeof zhCN = {
     unavailable: 'This QR code is no longer valid', unavailableBody: 'Please ask the staff, or scan another QR code.',
     loadFailed: 'Could not load the form: {message}', retry: 'Retry',
   },
+  templateForm: {
+    choose: 'Choose', addressHint: 'Street address', locate: 'Use my location', located: 'Located',
+    invalid: 'Please fix the fields marked in red',
+  },
   errors: {
     tooFrequent: 'Too many submissions, please try again later', tooLarge: 'The photos are too large, remove some and try again',
     badFile: 'A photo has an unsupported format, please replace it', network: 'Network error, please check your connection and retry',

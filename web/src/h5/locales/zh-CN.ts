@@ -18,6 +18,10 @@ export default {
     unavailable: '这个二维码已失效或不存在', unavailableBody: '请联系门店工作人员，或扫描其他二维码。',
     loadFailed: '表单加载失败：{message}', retry: '重试',
   },
+  templateForm: {
+    choose: '请选择', addressHint: '详细地址', locate: '使用当前位置', located: '已定位',
+    invalid: '请按提示修改标红的项目',
+  },
   errors: {
     tooFrequent: '提交太频繁，请稍后再试', tooLarge: '照片太大，请删除部分照片后重试',
     badFile: '有照片的格式不受支持，请更换后重试', network: '网络异常，请检查网络后重试',
