@@ -1,6 +1,7 @@
 """Alert rule routes under ``/api/v1/analytics/alerts``: rules (CRUD and a preview on today's data)
-need ``admin.analytics``; the firing log is readable with ``analytics.read`` too. Bad input is a 422
-naming the problem, with nothing stored; another tenant's rule is a 404."""
+need ``admin.analytics``; the firing log is readable with ``analytics.read`` too. Weekly report routes
+under ``/api/v1/analytics/reports`` (``admin.analytics``). Bad input is a 422 naming the problem, with
+nothing stored; another tenant's rule or report is a 404."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from huiliu.analytics import reports
 from huiliu.analytics.alerts import service
-from huiliu.analytics.alerts.models import AlertFiring, AlertRule
+from huiliu.analytics.alerts.models import AlertFiring, AlertRule, ScheduledReport
 from huiliu.auth.deps import ActorDep, RuntimeDep
 from huiliu.core.clock import utcnow
 
 router = APIRouter(prefix="/api/v1/analytics/alerts", tags=["analytics"])
+reports_router = APIRouter(prefix="/api/v1/analytics/reports", tags=["analytics"])
 
 
 class RuleWrite(BaseModel):
@@ -162,3 +165,110 @@ async def list_firings(
     actor.require_any(service.PERMISSION, "analytics.read")
     async with runtime.db.read(actor.tenant_id) as session:
         return {"items": [firing_out(f) for f in await service.list_firings(session, rule_id, limit=limit)]}
+
+
+# --- weekly reports ----------------------------------------------------------------------------------
+
+
+class ReportWrite(BaseModel):
+    """A weekly report: sent at ``weekday`` (0 = Monday) ``hour``:00 in ``timezone`` to
+    ``recipients`` (e-mail addresses) about the seven days before; ``filters`` as for alert rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    recipients: list[str]
+    weekday: int = 0
+    hour: int = 9
+    timezone: str = "Asia/Shanghai"
+    filters: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+
+class ReportOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    recipients: list[str]
+    weekday: int
+    hour: int
+    timezone: str
+    filters: dict[str, list[str]]
+    enabled: bool
+    last_period_start: datetime | None
+    last_sent_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReportList(BaseModel):
+    items: list[ReportOut]
+
+
+class ReportSent(BaseModel):
+    period_start: datetime
+    recipients: int
+    sent: bool
+    error: str | None
+
+
+def report_out(report: ScheduledReport) -> dict[str, Any]:
+    return {column: getattr(report, column) for column in ReportOut.model_fields}
+
+
+@reports_router.get("", response_model=ReportList, summary="Weekly reports")
+async def list_reports(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    actor.require(reports.PERMISSION)
+    async with runtime.db.read(actor.tenant_id) as session:
+        return {"items": [report_out(r) for r in await reports.list_reports(session)]}
+
+
+@reports_router.post("", status_code=201, response_model=ReportOut, summary="Create a weekly report")
+async def create_report(body: ReportWrite, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """The first report goes out at the next slot."""
+    async with runtime.db.uow(actor.tenant_id) as uow:
+        return report_out(await reports.create_report(uow, actor, body.model_dump()))
+
+
+@reports_router.get("/{report_id}", response_model=ReportOut, summary="A weekly report")
+async def get_report(report_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    actor.require(reports.PERMISSION)
+    async with runtime.db.read(actor.tenant_id) as session:
+        return report_out(await reports.get_report(session, report_id))
+
+
+@reports_router.put("/{report_id}", response_model=ReportOut, summary="Replace a weekly report")
+async def replace_report(
+    report_id: uuid.UUID, body: ReportWrite, actor: ActorDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.db.uow(actor.tenant_id) as uow:
+        return report_out(await reports.replace_report(uow, actor, report_id, body.model_dump()))
+
+
+@reports_router.delete("/{report_id}", status_code=204, summary="Delete a weekly report")
+async def delete_report(report_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> Response:
+    async with runtime.db.uow(actor.tenant_id) as uow:
+        await reports.delete_report(uow, actor, report_id)
+    return Response(status_code=204)
+
+
+@reports_router.post(
+    "/{report_id}:send", response_model=ReportSent, summary="Send the latest week's report now"
+)
+async def send_report(report_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """Builds and mails the report of the latest completed week at once (to check a configuration);
+    an unconfigured or failing e-mail channel is reported in ``error``."""
+    actor.require(reports.PERMISSION)
+    async with runtime.db.read(actor.tenant_id) as session:
+        await reports.get_report(session, report_id)
+    sent = await reports.send_report(
+        runtime.db, runtime.settings, actor.tenant_id, report_id, utcnow(), force=True
+    )
+    assert sent is not None
+    return {
+        "period_start": sent.period_start,
+        "recipients": sent.recipients,
+        "sent": sent.error is None,
+        "error": sent.error,
+    }

@@ -83,5 +83,7 @@ class ScheduledReport(IdMixin, TenantScoped, CreatedAtMixin, Base):
     last_period_start: Mapped[datetime | None]
     last_sent_at: Mapped[datetime | None]
     last_status: Mapped[str | None] = mapped_column(String(16))
+    # Failed attempts at the current week's report; reset when a new week is due.
+    failures: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
