@@ -17,6 +17,7 @@ from huiliu.notifications.schemas import (
     ChannelList,
     ChannelOut,
     ChannelUpdate,
+    CustomerNoticeOut,
     DeliveryOut,
     DeliveryPage,
     DeliveryState,
@@ -30,8 +31,10 @@ from huiliu.notifications.schemas import (
     TemplatePreview,
     TemplatePreviewOut,
     TemplateUpdate,
+    TenantPolicy,
     UnreadCount,
 )
+from huiliu.tickets.queries import get_visible_ticket
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 Cursor = Annotated[str | None, Query(max_length=300)]
@@ -90,6 +93,36 @@ async def put_preferences(body: Preferences, actor: ActorDep, runtime: RuntimeDe
     async with runtime.db.uow(actor.tenant_id) as uow:
         preference = await service.set_preferences(uow, actor, body)
     return queries.preference_out(preference)
+
+
+@router.get("/notifications/policy", response_model=TenantPolicy, summary="The tenant's notification policy")
+async def get_policy(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    actor.require(service.PERMISSION)
+    async with runtime.db.read(actor.tenant_id) as session:
+        return queries.policy_out(await queries.policy_of(session))
+
+
+@router.put(
+    "/notifications/policy",
+    response_model=TenantPolicy,
+    summary="Replace the tenant's quiet hours and customer notice switches",
+)
+async def put_policy(body: TenantPolicy, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    async with runtime.db.uow(actor.tenant_id) as uow:
+        policy = await service.set_policy(uow, actor, body)
+    return queries.policy_out(policy)
+
+
+@router.get(
+    "/tickets/{ticket_id}/customer-notices",
+    response_model=list[CustomerNoticeOut],
+    summary="What the ticket's customer was told (受理 / 处理中 / 已解决) and on which channel",
+)
+async def ticket_customer_notices(ticket_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> Any:
+    actor.require("ticket.read")
+    async with runtime.db.read(actor.tenant_id) as session:
+        await get_visible_ticket(session, actor, ticket_id)
+        return await queries.customer_notices(session, ticket_id)
 
 
 # --- administration ----------------------------------------------------------------------------------------
@@ -200,7 +233,16 @@ async def list_templates(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]
     defaults = {
         locale: {"title": title, "body": body} for locale, (title, body) in templates.DEFAULTS.items()
     }
-    return {"items": items, "variables": templates.VARIABLES, "defaults": defaults}
+    customer_defaults = {
+        event: {locale: {"title": title, "body": body} for locale, (title, body) in table.items()}
+        for event, table in templates.CUSTOMER_DEFAULTS.items()
+    }
+    return {
+        "items": items,
+        "variables": templates.VARIABLES,
+        "defaults": defaults,
+        "customer_defaults": customer_defaults,
+    }
 
 
 @router.post(

@@ -216,7 +216,9 @@ def _known(
                 NotificationDelivery.state != DUPLICATE,
             )
         )
-        known.prints = {(recipient, channel, print_) for recipient, channel, print_ in found if recipient}
+        known.prints = {
+            (recipient, channel, print_) for recipient, channel, print_ in found if recipient and print_
+        }
     if any(str(row.payload.get("severity") or "info") != CRITICAL for row in group):
         counted = session.execute(
             select(NotificationDelivery.recipient_id, NotificationDelivery.channel, func.count())
@@ -637,7 +639,7 @@ def worded(
         "recipient": {"name": user.name if user is not None else ""},
     }
     sources = [(chosen.title, chosen.body)] if chosen is not None else []
-    sources.append(templates.default_for(locale))
+    sources.append(templates.default_for(locale, event))
     for title, body in sources:
         try:
             rendered = templates.render(title, body, context)

@@ -207,3 +207,56 @@ def release_after(windows: Sequence[QuietHours], now: datetime, severity: str) -
 def fingerprint(ticket_id: str, message: str, severity: str) -> str:
     """What makes two notifications identical for one recipient and channel."""
     return hashlib.sha256(f"{ticket_id}\x1f{severity}\x1f{message}".encode()).hexdigest()
+
+
+# Customer notices (客户通知): at key moments the ticket's customer hears back on their own channel —
+# 受理 accepted (the ticket was created or assigned), 处理中 in progress (it moved to open), 已解决
+# resolved (with the rating link). Each moment is told once per ticket: the notice's id derives from
+# the ticket and the moment.
+KIND_CUSTOMER_NOTICE = "customer_notice"
+ACCEPTED = "accepted"
+IN_PROGRESS = "in_progress"
+RESOLVED = "resolved"
+CUSTOMER_MOMENTS: tuple[str, ...] = (ACCEPTED, IN_PROGRESS, RESOLVED)
+# How a notice reaches the customer, by the channel the ticket came from and what the customer left.
+TENCENT_TICKET_CHANNELS = frozenset({"wechat_mp", "wecom_app", "wecom_kf"})
+WEB_FORM_TICKET_CHANNELS = frozenset({"h5_form", "wechat_miniprogram"})
+PROGRESS_PAGE = "progress_page"
+_NOTICE_NAMESPACE = uuid.UUID("8e1f7d2a-35c4-4a8e-9b61-2f0d6c9a4e13")
+
+
+def customer_moment(event_type: str, ticket: Mapping[str, object]) -> str | None:
+    """The moment a ticket event is for its customer, if any (a pure reading of the event)."""
+    if event_type in ("ticket.created", "ticket.assigned"):
+        return ACCEPTED
+    if event_type == "ticket.status_changed":
+        status = ticket.get("status")
+        if status == "open":
+            return IN_PROGRESS
+        if status == "resolved":
+            return RESOLVED
+    return None
+
+
+def customer_notice_id(ticket_id: uuid.UUID, moment: str) -> uuid.UUID:
+    return uuid.uuid5(_NOTICE_NAMESPACE, f"{ticket_id}:{moment}")
+
+
+def customer_channel(ticket_channel: str, *, email: str | None, phone: str | None) -> str:
+    """The customer's own channel: a WeChat / WeCom ticket answers there (``wechat``), a web-form
+    customer reads it on the progress page their link opens, anyone else by e-mail, else SMS when
+    they left only a mobile number, else the progress page."""
+    if ticket_channel in TENCENT_TICKET_CHANNELS:
+        return "wechat"
+    if ticket_channel in WEB_FORM_TICKET_CHANNELS:
+        return PROGRESS_PAGE
+    if email:
+        return "email"
+    if phone:
+        return "sms"
+    return PROGRESS_PAGE
+
+
+def notices_switched_on(switches: Mapping[str, object]) -> dict[str, bool]:
+    """The tenant's customer notice switches, every moment present (a moment not named is on)."""
+    return {moment: bool(switches.get(moment, True)) for moment in CUSTOMER_MOMENTS}

@@ -15,10 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from huiliu.core.clock import ensure_utc
 from huiliu.core.errors import NotFound, ValidationFailed
 from huiliu.notifications.channel_settings import secret_hints
+from huiliu.notifications.domain import DEFAULT_TIMEZONE, notices_switched_on
 from huiliu.notifications.models import (
+    CustomerNotice,
     InboxItem,
     NotificationChannel,
     NotificationDelivery,
+    NotificationPolicy,
     NotificationPreference,
     NotificationTemplate,
 )
@@ -87,6 +90,37 @@ def preference_out(preference: NotificationPreference | None) -> dict[str, Any]:
         "phone": preference.phone,
         "digest_minutes": preference.digest_minutes,
     }
+
+
+async def policy_of(session: AsyncSession) -> NotificationPolicy | None:
+    """The session's tenant's notification policy, if it set one."""
+    return (await session.execute(select(NotificationPolicy).limit(1))).scalar_one_or_none()
+
+
+def policy_out(policy: NotificationPolicy | None) -> dict[str, Any]:
+    if policy is None:
+        return {
+            "quiet_start": None,
+            "quiet_end": None,
+            "timezone": DEFAULT_TIMEZONE,
+            "customer_notices": notices_switched_on({}),
+        }
+    return {
+        "quiet_start": policy.quiet_start,
+        "quiet_end": policy.quiet_end,
+        "timezone": policy.timezone,
+        "customer_notices": notices_switched_on(policy.customer_notices or {}),
+    }
+
+
+async def customer_notices(session: AsyncSession, ticket_id: uuid.UUID) -> list[CustomerNotice]:
+    """What a ticket's customer was told, oldest first."""
+    statement = (
+        select(CustomerNotice)
+        .where(CustomerNotice.ticket_id == ticket_id)
+        .order_by(CustomerNotice.created_at, CustomerNotice.id)
+    )
+    return list((await session.execute(statement)).scalars())
 
 
 # --- inbox -----------------------------------------------------------------------------------------------

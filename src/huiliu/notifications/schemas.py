@@ -160,7 +160,9 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None
 
 
-TemplateEvent = Literal["*", "rule", "sla_tier"]
+TemplateEvent = Literal[
+    "*", "rule", "sla_tier", "customer.accepted", "customer.in_progress", "customer.resolved"
+]
 TemplateChannel = Literal["*", "in_app", "email", "sms", "wecom", "dingtalk", "feishu", "wechat"]
 TemplateLocale = Literal["zh-CN", "en"]
 
@@ -196,6 +198,9 @@ class TemplateList(BaseModel):
     items: list[TemplateOut]
     variables: dict[str, str]
     defaults: dict[str, dict[str, str]]
+    customer_defaults: dict[str, dict[str, dict[str, str]]] = Field(
+        default_factory=dict, description="Shipped customer notices: event → locale → title and body"
+    )
 
 
 class TemplatePreview(_Strict):
@@ -209,3 +214,57 @@ class TemplatePreview(_Strict):
 class TemplatePreviewOut(BaseModel):
     title: str
     body: str
+
+
+class TenantPolicy(_Strict):
+    """The tenant's notification policy (``admin.notifications``)."""
+
+    quiet_start: str | None = Field(
+        default=None, description="HH:MM local time; with quiet_end. Only critical notifications go inside"
+    )
+    quiet_end: str | None = None
+    timezone: str = domain.DEFAULT_TIMEZONE
+    customer_notices: dict[str, bool] = Field(
+        default_factory=lambda: dict.fromkeys(domain.CUSTOMER_MOMENTS, True),
+        description="Customer notices switched on per moment: accepted (受理), in_progress (处理中), "
+        "resolved (已解决, with the rating link)",
+    )
+
+    @field_validator("quiet_start", "quiet_end")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        if value is not None:
+            domain.parse_clock(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return domain.check_timezone(value)
+
+    @field_validator("customer_notices")
+    @classmethod
+    def _moments(cls, value: dict[str, bool]) -> dict[str, bool]:
+        unknown = sorted(set(value) - set(domain.CUSTOMER_MOMENTS))
+        if unknown:
+            raise ValueError(f"unknown moment {unknown[0]!r}: use {', '.join(domain.CUSTOMER_MOMENTS)}")
+        return domain.notices_switched_on(value)
+
+    @model_validator(mode="after")
+    def _window(self) -> TenantPolicy:
+        if (self.quiet_start is None) != (self.quiet_end is None):
+            raise ValueError("set both quiet_start and quiet_end, or neither")
+        return self
+
+
+class CustomerNoticeOut(BaseModel):
+    id: uuid.UUID
+    ticket_id: uuid.UUID
+    moment: str
+    channel: str
+    title: str
+    body: str
+    state: str
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

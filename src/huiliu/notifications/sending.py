@@ -234,9 +234,12 @@ class NotificationSender:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def attempt(self, session: Session, rows: Sequence[OutboxRow], now: datetime) -> Batch:
-        """One attempt at each row: prepared in ``session``, push channels sent in parallel, in-app
-        items returned for the settlement to store."""
+    def attempt_local(
+        self, session: Session, rows: Sequence[OutboxRow], now: datetime
+    ) -> tuple[Batch, list[Ready]]:
+        """Prepare ``rows`` in ``session``: the in-app items (stored with the settlement) and the rows
+        answered without a send make the first batch, settled at once so a slow provider holds no one
+        else up; the rows to push through a provider are returned for ``push``."""
         ready, answered = prepare(session, rows, self.settings.public_url)
         batch = Batch(attempts=list(answered), inbox=[])
         pushes: list[Ready] = []
@@ -247,14 +250,17 @@ class NotificationSender:
                 batch.attempts.append((item.row, Attempted(result, False, str(item.row.id))))
             else:
                 pushes.append(item)
+        return batch, pushes
+
+    def push(self, pushes: Sequence[Ready]) -> Batch:
+        """Send every push at once on the pool (a single one on the calling thread)."""
         if len(pushes) == 1:
-            batch.attempts.append((pushes[0].row, self.send(pushes[0])))
-        elif pushes:
-            futures = [self._pool.submit(self.send, item) for item in pushes]
-            batch.attempts.extend(
-                (item.row, future.result()) for item, future in zip(pushes, futures, strict=True)
-            )
-        return batch
+            return Batch(attempts=[(pushes[0].row, self.send(pushes[0]))], inbox=[])
+        futures = [self._pool.submit(self.send, item) for item in pushes]
+        return Batch(
+            attempts=[(item.row, future.result()) for item, future in zip(pushes, futures, strict=True)],
+            inbox=[],
+        )
 
     def send(self, ready: Ready) -> Attempted:
         """Send one message through its provider, at most ``notification_provider_concurrency`` at once

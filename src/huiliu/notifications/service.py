@@ -19,6 +19,7 @@ from huiliu.notifications.models import (
     InboxItem,
     NotificationChannel,
     NotificationDelivery,
+    NotificationPolicy,
     NotificationPreference,
     NotificationTemplate,
 )
@@ -29,6 +30,7 @@ from huiliu.notifications.schemas import (
     TemplateCreate,
     TemplatePreview,
     TemplateUpdate,
+    TenantPolicy,
 )
 
 PERMISSION = "admin.notifications"
@@ -114,6 +116,23 @@ async def set_preferences(uow: UnitOfWork, actor: Actor, request: Preferences) -
     preference.updated_at = utcnow()
     await uow.commit()
     return preference
+
+
+async def set_policy(uow: UnitOfWork, actor: Actor, request: TenantPolicy) -> NotificationPolicy:
+    """Replace the tenant's notification policy: quiet hours for everyone (critical ones still go at
+    once; the rest wait until the window ends) and the customer notice switches."""
+    actor.require(PERMISSION)
+    policy = await queries.policy_of(uow.session)
+    if policy is None:
+        policy = NotificationPolicy(id=uuid.uuid4(), tenant_id=actor.tenant_id)
+        uow.session.add(policy)
+    policy.quiet_start = request.quiet_start
+    policy.quiet_end = request.quiet_end
+    policy.timezone = request.timezone
+    policy.customer_notices = dict(request.customer_notices)
+    policy.updated_at = utcnow()
+    await uow.commit()
+    return policy
 
 
 async def mark_read(uow: UnitOfWork, actor: Actor, item_id: uuid.UUID) -> InboxItem:

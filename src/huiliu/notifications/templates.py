@@ -20,7 +20,10 @@ MAX_OUTPUT = 8000
 ANY = "*"
 LOCALES: tuple[str, ...] = ("zh-CN", "en")
 DEFAULT_LOCALE = "zh-CN"
-TEMPLATE_EVENTS: tuple[str, ...] = (ANY, "rule", "sla_tier")
+# Customer notices (受理 / 处理中 / 已解决) are worded by their own events; ``*`` never covers them (a
+# customer never gets an agent's wording).
+CUSTOMER_EVENTS: tuple[str, ...] = ("customer.accepted", "customer.in_progress", "customer.resolved")
+TEMPLATE_EVENTS: tuple[str, ...] = (ANY, "rule", "sla_tier", *CUSTOMER_EVENTS)
 
 VARIABLES: dict[str, str] = {
     "ticket.id": "the ticket's id",
@@ -34,6 +37,9 @@ VARIABLES: dict[str, str] = {
     "origin.name": "the rule's or SLA tier's name",
     "link": "the ticket in the console",
     "recipient.name": "who it is for (empty for group robots)",
+    "customer.name": "customer notices: the customer's name",
+    "progress_link": "customer notices: the customer's progress page",
+    "csat_link": "customer notices (resolved): where the customer rates the service",
 }
 
 # Shipped defaults, used when the tenant has no template for the event, channel and locale.
@@ -51,6 +57,48 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# Shipped customer notices per moment event and locale.
+CUSTOMER_DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
+    "customer.accepted": {
+        "zh-CN": (
+            "您的工单已受理",
+            "您好{% if customer.name %}，{{ customer.name }}{% endif %}！您的工单 {{ ticket.number }}"
+            "「{{ ticket.title }}」已受理，我们会尽快处理。"
+            "{% if progress_link %}查看进度：{{ progress_link }}{% endif %}",
+        ),
+        "en": (
+            "We have your request",
+            "Hello{% if customer.name %} {{ customer.name }}{% endif %}, your ticket {{ ticket.number }} "
+            '"{{ ticket.title }}" has been accepted; we will get back to you soon.'
+            "{% if progress_link %} Progress: {{ progress_link }}{% endif %}",
+        ),
+    },
+    "customer.in_progress": {
+        "zh-CN": (
+            "您的工单正在处理中",
+            "您好！您的工单 {{ ticket.number }}「{{ ticket.title }}」正在处理中，请耐心等待。"
+            "{% if progress_link %}查看进度：{{ progress_link }}{% endif %}",
+        ),
+        "en": (
+            "We are working on your request",
+            'Your ticket {{ ticket.number }} "{{ ticket.title }}" is in progress.'
+            "{% if progress_link %} Progress: {{ progress_link }}{% endif %}",
+        ),
+    },
+    "customer.resolved": {
+        "zh-CN": (
+            "您的工单已解决",
+            "您好！您的工单 {{ ticket.number }}「{{ ticket.title }}」已解决。"
+            "{% if csat_link %}请为本次服务评分：{{ csat_link }}{% endif %}",
+        ),
+        "en": (
+            "Your request is resolved",
+            'Your ticket {{ ticket.number }} "{{ ticket.title }}" is resolved.'
+            "{% if csat_link %} Please rate our service: {{ csat_link }}{% endif %}",
+        ),
+    },
+}
+
 SAMPLE_CONTEXT: dict[str, Any] = {
     "ticket": {
         "id": "0190f1e2-0000-7000-8000-000000000001",
@@ -64,6 +112,9 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "origin": {"kind": "sla_tier", "name": "75 % 预警"},
     "link": "https://huiliu.example/tickets/0190f1e2-0000-7000-8000-000000000001",
     "recipient": {"name": "客服小王"},
+    "customer": {"name": "张女士"},
+    "progress_link": "https://huiliu.example/h5/progress/sample-token",
+    "csat_link": "https://huiliu.example/h5/progress/sample-token#rate",
 }
 
 
@@ -119,16 +170,19 @@ def _render(environment: SandboxedEnvironment, title: str, body: str, context: M
     return Rendered(" ".join(rendered_title.split()), rendered_body.strip())
 
 
-def default_for(locale: str) -> tuple[str, str]:
-    return DEFAULTS.get(locale, DEFAULTS[DEFAULT_LOCALE])
+def default_for(locale: str, event: str = ANY) -> tuple[str, str]:
+    """The shipped wording for ``event`` (a customer notice's own, else the general one) in ``locale``."""
+    table = CUSTOMER_DEFAULTS.get(event, DEFAULTS)
+    return table.get(locale, table[DEFAULT_LOCALE])
 
 
 def lookup_order(event: str, channel: str, locale: str) -> list[tuple[str, str, str]]:
     """The (event, channel, locale) keys to try, most specific first; the tenant's default locale
     (zh-CN) after the recipient's own."""
     keys: list[tuple[str, str, str]] = []
+    events = [event] if event in CUSTOMER_EVENTS else [event, ANY]
     for loc in dict.fromkeys([locale, DEFAULT_LOCALE]):
-        for ev in dict.fromkeys([event, ANY]):
+        for ev in dict.fromkeys(events):
             for ch in dict.fromkeys([channel, ANY]):
                 keys.append((ev, ch, loc))
     return keys

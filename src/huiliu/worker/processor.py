@@ -26,9 +26,14 @@ from huiliu.channels.tencent.replies import CHANNEL_KINDS
 from huiliu.core.clock import utcnow
 from huiliu.core.outbox import KIND_EVENT, KIND_WEBHOOK, STATE_DEAD, STATE_DELIVERED, OutboxRow
 from huiliu.db.session import ScopedSession, scope_sync_session
+from huiliu.notifications import customer_notices, sending
 from huiliu.notifications import delivery as notifications
-from huiliu.notifications import sending
-from huiliu.notifications.domain import KIND_NOTIFICATION, KIND_NOTIFICATION_DELIVERY, FloodLimits
+from huiliu.notifications.domain import (
+    KIND_CUSTOMER_NOTICE,
+    KIND_NOTIFICATION,
+    KIND_NOTIFICATION_DELIVERY,
+    FloodLimits,
+)
 from huiliu.settings import Settings
 from huiliu.webhooks import delivery
 from huiliu.webhooks.delivery import AttemptResult
@@ -39,7 +44,7 @@ from huiliu.worker.leases import Claim
 log = logging.getLogger("huiliu.worker")
 
 # Rows processed one per task (each an HTTP call that may take up to the webhook timeout) …
-SINGLE_KINDS = (KIND_EVENT, KIND_WEBHOOK, KIND_RULE_WEBHOOK, *CHANNEL_KINDS)
+SINGLE_KINDS = (KIND_EVENT, KIND_WEBHOOK, KIND_RULE_WEBHOOK, *CHANNEL_KINDS, KIND_CUSTOMER_NOTICE)
 # … and rows processed in batches: a notification's fan-out and its deliveries in one task.
 BATCH_KINDS = (KIND_NOTIFICATION, KIND_NOTIFICATION_DELIVERY)
 HANDLED_KINDS = (*SINGLE_KINDS, *BATCH_KINDS)
@@ -90,6 +95,8 @@ class OutboxProcessor:
         # Notifications to agents (``notification_delivery`` rows): in-app, e-mail, SMS, group robots.
         publisher = notifications.redis_publisher(settings.redis_url) if settings.redis_url else None
         self.notifications = sending.NotificationSender(settings, http, publisher=publisher)
+        # Customer notices at 受理 / 处理中 / 已解决 (``customer_notice`` rows, owed by ticket events).
+        self.customer_notices = customer_notices.CustomerNotices(settings, engine, http)
         self.flood_limits = FloodLimits(
             dedupe_window=timedelta(minutes=settings.notification_dedupe_minutes),
             per_hour=settings.notification_hourly_limit,
@@ -141,6 +148,8 @@ class OutboxProcessor:
             return self.deliver_rule_webhook(row_id, token)
         if kind in CHANNEL_KINDS:
             return self.deliver_channel_message(row_id, token)
+        if kind == KIND_CUSTOMER_NOTICE:
+            return self.deliver_customer_notice(row_id, token)
         if kind in BATCH_KINDS:
             return self.process_notifications([row_id], token)[0]
         return Processed(Outcome.STALE)
@@ -154,6 +163,8 @@ class OutboxProcessor:
                 return Processed(Outcome.STALE)
             row = session.get_one(OutboxRow, row_id)
             children = delivery.fan_out(session, row, now)
+            if customer_notices.owe(session, row, now) is not None:
+                children += 1
             values = {"state": STATE_DELIVERED, "attempts": row.attempts + 1, "delivered_at": now}
             if not leases.settle(session, row_id, renewed, values):
                 session.rollback()
@@ -219,6 +230,25 @@ class OutboxProcessor:
             self.channels.mark_failed(row)
         return processed
 
+    def deliver_customer_notice(self, row_id: uuid.UUID, token: datetime) -> Processed:
+        """One attempt at a notice to a ticket's customer, logged and settled like a webhook delivery,
+        recorded in ``customer_notices`` alongside the settlement."""
+        attempts: list[customer_notices.NoticeAttempt] = []
+
+        def send(row: OutboxRow) -> tuple[AttemptResult, bool]:
+            attempted = self.customer_notices.deliver(row)
+            attempts.append(attempted)
+            return attempted.result, attempted.permanent
+
+        def record(session: Session, row: OutboxRow, values: dict[str, Any]) -> None:
+            customer_notices.record(session, row, values, attempts[0])
+
+        processed, _ = self._attempt(row_id, token, send, record)
+        if processed.outcome is Outcome.DELIVERED and self._on_new_work is not None:
+            # A WeChat / WeCom notice owes a channel message now.
+            self._on_new_work()
+        return processed
+
     def process_notifications(self, row_ids: Sequence[uuid.UUID], token: datetime) -> list[Processed]:
         """A batch of notification rows claimed together (the Huey task's body): fan the
         ``notification`` rows out and lease their children due now, then attempt every delivery row
@@ -261,16 +291,25 @@ class OutboxProcessor:
         if not deliveries:
             return fanned
         with self.session() as session:
-            batch = self.notifications.attempt(session, deliveries, utcnow())
+            local, pushes = self.notifications.attempt_local(session, deliveries, utcnow())
             session.rollback()
-        with self.session() as session, session.begin():
-            states = sending.settle(session, batch, renewed, self.policy, self._rng, utcnow())
-        self.notifications.publish(batch.inbox)
+        # In-app items settle before the pushes are sent: a slow provider holds no inbox back.
+        states = self._settle_notifications(local, renewed)
+        if pushes:
+            states |= self._settle_notifications(self.notifications.push(pushes), renewed)
         delivered = [
             Processed(_outcome_of(states[row.id]) if row.id in states else Outcome.STALE)
             for row in deliveries
         ]
         return fanned + delivered
+
+    def _settle_notifications(self, batch: sending.Batch, token: datetime) -> dict[uuid.UUID, str]:
+        if not batch.attempts:
+            return {}
+        with self.session() as session, session.begin():
+            states = sending.settle(session, batch, token, self.policy, self._rng, utcnow())
+        self.notifications.publish(batch.inbox)
+        return states
 
     def _attempt(
         self,
