@@ -59,6 +59,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         files_dir=Path(var) / "files",
         huey_sqlite_path=Path(var) / "huey.db",
         redis_url=None,
+        outbound_allow_private_networks=True,  # local fake servers and receivers listen on 127.0.0.1
         _env_file=None,
     )  # type: ignore[call-arg]
 

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 50
     worker_threads: int = 4
     webhook_timeout_seconds: float = 10.0
+    # Where the worker may send requests (core/netguard.py): public addresses only unless private
+    # networks are allowed; single hosts may be allowed by name (comma-separated).
+    outbound_allow_private_networks: bool = False
+    outbound_allowed_hosts: str = ""
     # Single-message intake: messages of one sender that arrive while its transactions are busy share
     # the next one (group commit, docs/decisions/0020); at most this many transactions per sender and
     # API process at once.

@@ -44,6 +44,7 @@ def make_settings(workdir: Path) -> Settings:
         files_dir=workdir / "files",
         huey_sqlite_path=workdir / "huey.db",
         redis_url=None,
+        outbound_allow_private_networks=True,  # local fake servers listen on 127.0.0.1
         _env_file=None,
     )  # type: ignore[call-arg]
 

@@ -96,6 +96,7 @@ def start_worker(own_database_url: str, tmp_path: Path) -> Iterator[Callable[[],
         HUILIU_OUTBOX_BACKOFF_BASE_SECONDS="0.5",
         HUILIU_WEBHOOK_TIMEOUT_SECONDS="1.5",
         HUILIU_WORKER_THREADS="2",
+        HUILIU_OUTBOUND_ALLOW_PRIVATE_NETWORKS="true",  # the receiver listens on 127.0.0.1
         HUILIU_LOG_LEVEL="info",
     )
     started: list[subprocess.Popen[bytes]] = []

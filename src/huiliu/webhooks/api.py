@@ -6,11 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Header, Query, Response
 
 from huiliu.auth.deps import ActorDep, RuntimeDep
 from huiliu.auth.domain import Actor
+from huiliu.core.errors import ValidationFailed
 from huiliu.core.idempotency_api import run_idempotent
+from huiliu.core.netguard import outbound_policy
 from huiliu.runtime import Runtime
 from huiliu.webhooks import queries, service
 from huiliu.webhooks.schemas import (
@@ -33,13 +36,25 @@ async def _webhook_out(runtime: Runtime, actor: Actor, subscription_id: uuid.UUI
         return WebhookOut.model_validate(queries.subscription_out(subscription))
 
 
+async def _check_destination(runtime: Runtime, url: str) -> None:
+    """Refuse a URL the worker would not call (core/netguard.py); resolving a name may block, so it
+    runs in a worker thread."""
+    refusal = await anyio.to_thread.run_sync(outbound_policy(runtime.settings).refusal, url)
+    if refusal is not None:
+        raise ValidationFailed(
+            refusal, errors=[{"loc": ["body", "url"], "msg": refusal, "type": "non_public_destination"}]
+        )
+
+
 @router.post("/webhooks", status_code=201, response_model=WebhookOut, summary="Subscribe a URL to events")
 async def create_webhook(
     body: WebhookCreate, actor: ActorDep, runtime: RuntimeDep, idempotency_key: IdempotencyKey = None
 ) -> WebhookOut:
     """Events committed after this call are POSTed to ``url``, signed with ``secret`` (see
-    docs/webhooks.md). The secret is never returned; responses show ``secret_hint``."""
+    docs/webhooks.md). The secret is never returned; responses show ``secret_hint``. A URL whose host
+    resolves to a private address is refused (422) unless the installation allows private networks."""
     actor.require(service.PERMISSION)
+    await _check_destination(runtime, body.url)
     subscription_id, _ = await run_idempotent(
         runtime.db,
         actor.tenant_id,
@@ -73,6 +88,9 @@ async def get_webhook(webhook_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDe
 async def update_webhook(
     webhook_id: uuid.UUID, body: WebhookUpdate, actor: ActorDep, runtime: RuntimeDep
 ) -> WebhookOut:
+    actor.require(service.PERMISSION)
+    if body.url is not None:
+        await _check_destination(runtime, body.url)
     async with runtime.db.uow(actor.tenant_id) as uow:
         await service.update_subscription(uow, actor, webhook_id, body)
     return await _webhook_out(runtime, actor, webhook_id)

@@ -24,6 +24,7 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from huiliu.analytics.tasks import RollupRefresher
+from huiliu.core.netguard import GuardedTransport, outbound_policy
 from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
 from huiliu.db.engine import make_sync_engine
 from huiliu.settings import Settings
@@ -130,7 +131,9 @@ def run_worker(settings: Settings) -> None:
     _configure_logging(settings)
     threads = max(1, settings.worker_threads)
     engine = make_sync_engine(settings.database_url, pool_size=threads + 2, max_overflow=threads)
-    http = httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
+    # Tenants choose most destinations (webhooks, robots, entry points' API base URLs): public only.
+    transport = GuardedTransport(outbound_policy(settings))
+    http = httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False, transport=transport)
     huey = make_huey(settings)
     stop = threading.Event()
     dispatcher_wake = threading.Event()
