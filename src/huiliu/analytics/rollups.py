@@ -62,11 +62,24 @@ def _region(fields: dict[str, Any] | None, attributes: dict[str, Any] | None) ->
     return None
 
 
+def _among(column: Any, ids: list[uuid.UUID], contiguous: bool) -> Any:
+    """``column IN ids``, or for ``contiguous`` ids (every ticket of the tenant between the first and
+    the last, as ``rebuild`` reads them) the same set as one index range."""
+    if contiguous:
+        return column.between(ids[0], ids[-1])
+    return column.in_(ids)
+
+
 async def refresh_tickets(
-    session: AsyncSession, tenant_id: uuid.UUID, ticket_ids: Sequence[uuid.UUID]
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    ticket_ids: Sequence[uuid.UUID],
+    *,
+    contiguous: bool = False,
 ) -> int:
     """Recompute the facts of ``ticket_ids`` (same tenant) in the session's transaction; returns how
-    many facts were written (merged tickets have none)."""
+    many facts were written (merged tickets have none). ``contiguous``: the ids are sorted and are all
+    of the tenant's tickets in their range."""
     ids = list(dict.fromkeys(ticket_ids))
     if not ids:
         return 0
@@ -92,7 +105,7 @@ async def refresh_tickets(
                 Customer.attributes,
             )
             .outerjoin(Customer, Customer.id == Ticket.customer_id)
-            .where(Ticket.id.in_(ids))
+            .where(_among(Ticket.id, ids, contiguous))
         )
     ).all()
     slas = {
@@ -107,7 +120,7 @@ async def refresh_tickets(
                     TicketSla.first_response_met,
                     TicketSla.resolution_minutes,
                     TicketSla.resolution_met,
-                ).where(TicketSla.ticket_id.in_(ids))
+                ).where(_among(TicketSla.ticket_id, ids, contiguous))
             )
         ).all()
     }
@@ -115,7 +128,7 @@ async def refresh_tickets(
     for row in (
         await session.execute(
             select(TicketEvent.ticket_id, TicketEvent.type, TicketEvent.created_at, TicketEvent.changes)
-            .where(TicketEvent.ticket_id.in_(ids), TicketEvent.type.in_(FACT_EVENT_TYPES))
+            .where(_among(TicketEvent.ticket_id, ids, contiguous), TicketEvent.type.in_(FACT_EVENT_TYPES))
             .order_by(TicketEvent.created_at, TicketEvent.id)
         )
     ).all():
@@ -125,7 +138,11 @@ async def refresh_tickets(
         for row in (
             await session.execute(
                 select(Message.ticket_id, func.count().label("n"))
-                .where(Message.ticket_id.in_(ids), Message.author_kind == "agent", Message.public.is_(True))
+                .where(
+                    _among(Message.ticket_id, ids, contiguous),
+                    Message.author_kind == "agent",
+                    Message.public.is_(True),
+                )
                 .group_by(Message.ticket_id)
             )
         ).all()
@@ -155,9 +172,15 @@ async def refresh_tickets(
         if fact is not None:
             fact["refreshed_at"] = now
             facts.append(fact)
-    await session.execute(delete(TicketFact).where(TicketFact.ticket_id.in_(ids)))
+    await session.execute(
+        delete(TicketFact)
+        .where(_among(TicketFact.ticket_id, ids, contiguous))
+        .execution_options(synchronize_session=False)
+    )
     if facts:
-        await session.execute(insert(TicketFact), facts)
+        # A Core executemany on the table (uniform keys: one batch); the ORM's bulk insert splits rows
+        # by which values are NULL and sent them a few at a time.
+        await session.execute(insert(TicketFact.__table__), facts)
     return len(facts)
 
 
@@ -232,7 +255,7 @@ async def rebuild(
             ids = list((await uow.session.execute(query)).scalars())
             if not ids:
                 break
-            await refresh_tickets(uow.session, tenant_id, ids)
+            await refresh_tickets(uow.session, tenant_id, ids, contiguous=True)
             await uow.commit()
         after = ids[-1]
         done += len(ids)
