@@ -57,3 +57,13 @@ async def counts(runtime: Any, tenant_id: uuid.UUID) -> dict[str, int]:
 def stored_files(runtime: Any, tenant_id: uuid.UUID) -> list[Path]:
     root = runtime.settings.files_dir / str(tenant_id)
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+async def customer_notices_off(client: httpx.AsyncClient, admin: Member) -> None:
+    """Switch the tenant's automatic customer notices (受理 / 处理中 / 已解决) off, so a test sees only
+    the replies it makes go out on the channel."""
+    moments = {"accepted": False, "in_progress": False, "resolved": False}
+    response = await client.put(
+        "/api/v1/notifications/policy", headers=admin.headers, json={"customer_notices": moments}
+    )
+    assert response.status_code == 200, response.text

@@ -21,7 +21,7 @@ from huiliu.customers.models import CustomerIdentity
 from huiliu.settings import Settings
 from huiliu.tickets.models import Message, Ticket
 from huiliu.worker.processor import OutboxProcessor, Outcome
-from tests.channels.helpers import create_entry_point, public_client
+from tests.channels.helpers import create_entry_point, customer_notices_off, public_client
 from tests.channels.tencent import fake_api as fake
 from tests.channels.tencent import vectors as v
 from tests.channels.tencent.fake_api import FakeApi
@@ -52,6 +52,7 @@ def processor(settings: Settings, sync_engine: Engine) -> Iterator[OutboxProcess
 async def ticket_from_sample(
     app: Any, runtime: Any, client: httpx.AsyncClient, admin: Member, base_url: str
 ) -> Ticket:
+    await customer_notices_off(client, admin)
     entry = await create_entry_point(
         client,
         admin,

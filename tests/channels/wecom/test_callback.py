@@ -20,7 +20,7 @@ from huiliu.customers.models import Customer, CustomerIdentity
 from huiliu.settings import Settings
 from huiliu.tickets.models import Message, Ticket
 from huiliu.worker.processor import OutboxProcessor
-from tests.channels.helpers import counts, create_entry_point, public_client
+from tests.channels.helpers import counts, create_entry_point, customer_notices_off, public_client
 from tests.channels.tencent import fake_api as fake
 from tests.channels.tencent import vectors as v
 from tests.channels.tencent.fake_api import FakeApi
@@ -47,6 +47,7 @@ def processor(settings: Settings, sync_engine: Engine) -> Iterator[OutboxProcess
 async def wecom_app(
     client: httpx.AsyncClient, admin: Member, base_url: str = "http://127.0.0.1:9"
 ) -> dict[str, Any]:
+    await customer_notices_off(client, admin)
     return await create_entry_point(
         client,
         admin,

@@ -20,7 +20,7 @@ from huiliu.customers.models import CustomerIdentity
 from huiliu.settings import Settings
 from huiliu.tickets.models import Message, Ticket
 from huiliu.worker.processor import OutboxProcessor
-from tests.channels.helpers import create_entry_point, public_client
+from tests.channels.helpers import create_entry_point, customer_notices_off, public_client
 from tests.channels.tencent import fake_api as fake
 from tests.channels.tencent import vectors as v
 from tests.channels.tencent.fake_api import FakeApi
@@ -84,6 +84,7 @@ async def test_notice_pulls_messages_into_one_ticket_and_the_reply_goes_out_by_s
     fake_api: FakeApi,
     processor: OutboxProcessor,
 ) -> None:
+    await customer_notices_off(client, admin)
     entry = await create_entry_point(
         client,
         admin,
