@@ -23,6 +23,7 @@ from huey import Huey
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
+from huiliu.analytics.alerts.tasks import AnalyticsScheduler
 from huiliu.analytics.tasks import RollupRefresher
 from huiliu.core.netguard import GuardedTransport, outbound_policy
 from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
@@ -194,16 +195,19 @@ def run_worker(settings: Settings) -> None:
     timer_sweeper = TimerSweeper(settings)
     # Analytics facts from the audit events (huiliu.analytics.tasks), likewise on their own thread.
     rollup_refresher = RollupRefresher(settings)
+    analytics_scheduler = AnalyticsScheduler(settings)
     for thread in loops:
         thread.start()
     timer_sweeper.start()
     rollup_refresher.start()
+    analytics_scheduler.start()
     try:
         consumer.run()
     finally:
         stop_loops()
         timer_sweeper.stop(timeout=settings.webhook_timeout_seconds + 5)
         rollup_refresher.stop(timeout=settings.webhook_timeout_seconds + 5)
+        analytics_scheduler.stop(timeout=settings.webhook_timeout_seconds + 5)
         for thread in loops:
             thread.join(timeout=settings.webhook_timeout_seconds + 5)
         processor.close()
