@@ -48,7 +48,7 @@ async def installed_presets(session: AsyncSession) -> dict[str, uuid.UUID]:
     rows = await session.execute(
         select(TicketTemplate.preset_key, TicketTemplate.id).where(TicketTemplate.preset_key.is_not(None))
     )
-    return {key: template_id for key, template_id in rows.all()}
+    return {key: template_id for key, template_id in rows.all() if key is not None}
 
 
 async def list_versions(session: AsyncSession, template_id: uuid.UUID) -> list[TicketTemplateVersion]:

@@ -307,7 +307,7 @@ def _location(spec: FieldSpec, raw: Any) -> dict[str, Any]:
     lat, lng = raw.get("lat"), raw.get("lng")
     if (lat is None) != (lng is None):
         raise Invalid("location", "经度和纬度需同时填写", "needs both latitude and longitude")
-    if lat is not None:
+    if lat is not None and lng is not None:
         for value, limit in ((lat, 90), (lng, 180)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not -limit <= value <= limit:
                 raise Invalid("location", "经纬度超出范围", "latitude or longitude is out of range")
