@@ -2,7 +2,8 @@
 of missed events from the outbox on reconnect, and ephemeral presence messages.
 
 A hub message is an event envelope plus ``audience`` ({team_id, assignee_id}, the scope fields of the
-ticket it is about). The audience decides delivery and never goes on the wire."""
+ticket it is about; or {user_id} for a message to one user). The audience decides delivery and never
+goes on the wire."""
 
 from __future__ import annotations
 
@@ -55,6 +56,9 @@ def visible_to(actor: Actor, message: dict[str, Any]) -> bool:
         if actor.id is not None and user.get("id") == str(actor.id):
             return False
     audience = message.get("audience") or {}
+    if audience.get("user_id") is not None:
+        # Addressed to one user (an in-app notification): nobody else, whatever their scope.
+        return actor.id is not None and str(actor.id) == str(audience["user_id"])
     return actor.sees(
         team_id=_uuid_or_none(audience.get("team_id")),
         assignee_id=_uuid_or_none(audience.get("assignee_id")),

@@ -506,8 +506,7 @@ def compose(payload: dict[str, Any], identifier: uuid.UUID, console_url: str) ->
 
 
 def live_message(item: dict[str, Any]) -> dict[str, Any]:
-    """The hub message for a new inbox item: the audience is the recipient (as assignee), so only
-    someone who sees that user's tickets receives it; the console shows it to the recipient alone."""
+    """The hub message for a new inbox item, for its recipient alone (``audience.user_id``)."""
     created = item["created_at"]
     return {
         "id": str(item["id"]),
@@ -526,7 +525,7 @@ def live_message(item: dict[str, Any]) -> dict[str, Any]:
                 "link": item.get("link"),
             }
         },
-        "audience": {"team_id": None, "assignee_id": str(item["user_id"])},
+        "audience": {"user_id": str(item["user_id"])},
     }
 
 
