@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import delete, func, insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.analytics.domain import (
@@ -261,6 +261,11 @@ async def rebuild(
         done += len(ids)
         if progress is not None:
             progress(done, total)
+    if db.engine.dialect.name == "postgresql":
+        # Fresh statistics for the planner now rather than whenever autovacuum gets to the table.
+        async with db.engine.connect() as connection:
+            await connection.execute(text("ANALYZE ticket_facts"))
+            await connection.commit()
     async with db.uow(tenant_id) as uow:
         cursor = await _cursor(uow.session, tenant_id)
         cursor.event_created_at = ensure_utc(last.created_at) if last is not None else None
