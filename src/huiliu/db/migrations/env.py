@@ -30,6 +30,21 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
     return False
 
 
+# Full-text structures a migration creates for one database only (the knowledge base's FTS5 table
+# and its shadow tables on SQLite, its GIN expression index on PostgreSQL): no model declares them,
+# so comparing must not offer to drop them.
+HAND_MADE_TABLE_PREFIXES = ("kb_articles_fts",)
+HAND_MADE_INDEXES = frozenset({"ix_kb_articles_search"})
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    if type_ == "table" and name is not None:
+        return not name.startswith(HAND_MADE_TABLE_PREFIXES)
+    if type_ == "index":
+        return name not in HAND_MADE_INDEXES
+    return True
+
+
 def run_migrations() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
@@ -47,6 +62,7 @@ def _run(connection: Any) -> None:
         target_metadata=metadata,
         render_as_batch=True,
         render_item=render_item,
+        include_name=include_name,
         compare_type=True,
     )
     with context.begin_transaction():

@@ -1,0 +1,1 @@
+"""Knowledge base: categories, articles, Chinese-aware search, recommendations, quick replies."""

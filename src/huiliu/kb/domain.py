@@ -1,0 +1,181 @@
+"""Pure rules of the knowledge base: Chinese-aware tokens for search, the token string an article is
+indexed by, the query both databases run, recommendation scoring and quick-reply rendering.
+
+Tokens come from jieba's ``cut_for_search`` (words and the shorter words inside them: 退货退款 gives
+退货, 退款 and 退货退款), lower-cased, punctuation and a short list of function words dropped. The
+article's title counts ``TITLE_WEIGHT`` times in its token string, so a title match outranks a body
+match in both ``ts_rank`` (PostgreSQL) and ``bm25`` (SQLite FTS5) without per-database weights.
+
+jieba's dictionary takes 1–3 s to load: ``warm_up`` loads it once per process (the application
+starts it in a thread at start-up); ``tokens`` loads it on first use if nobody did."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jieba
+from jinja2 import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+TITLE_WEIGHT = 3
+MAX_QUERY_TOKENS = 32
+MAX_INDEXED_CHARS = 20_000
+VISIBILITIES: tuple[str, ...] = ("public", "internal")
+STATUSES: tuple[str, ...] = ("draft", "published")
+
+# Words that say nothing about what a text is about (the customer's register: 亲, 请问, 怎么办 …).
+_STOP_TEXT = (
+    "的 了 吗 呢 吧 啊 呀 哦 嘛 么 是 在 有 和 与 或 及 也 就 都 还 又 很 太 我 你 您 他 她 它 我们 你们 "
+    "他们 这 那 这个 那个 这样 那样 一个 一下 什么 怎么 怎么办 怎样 如何 为什么 为何 请问 请 亲 在吗 "
+    "谢谢 麻烦 可以 能 能不能 要 想 给 把 被 让 到 从 对 吗? 了吧 呢? 嗯 哈 哈哈 "
+    "a an the is are was were be to of and or in on at for it i you my me we our your this that "
+    "how what why can do does please"
+)
+STOP_WORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
+_WORD = re.compile(r"\w+")
+_TAG = re.compile(r"<[^>]+>")
+_BLOCK_END = re.compile(r"</(p|div|li|h[1-6]|tr|blockquote|pre)>|<br\s*/?>", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+_lock = threading.Lock()
+_ready = threading.Event()
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary (idempotent, thread-safe)."""
+    if _ready.is_set():
+        return
+    with _lock:
+        if _ready.is_set():
+            return
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        _ready.set()
+
+
+def is_warm() -> bool:
+    return _ready.is_set()
+
+
+def tokens(text: str) -> list[str]:
+    """The search tokens of ``text`` in order (repeats kept: frequency is what ranking counts)."""
+    if not text:
+        return []
+    warm_up()
+    found = []
+    for piece in jieba.cut_for_search(text.lower()):
+        word = piece.strip()
+        if not word or word in STOP_WORDS or _WORD.fullmatch(word) is None:
+            continue
+        found.append(word)
+    return found
+
+
+def html_to_text(body: str) -> str:
+    """Plain text of sanitised article HTML: tags dropped, entities decoded, blocks on new lines."""
+    text = _BLOCK_END.sub("\n", body)
+    text = html.unescape(_TAG.sub("", text))
+    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def index_tokens(title: str, body_text: str, tags: Sequence[str] = ()) -> str:
+    """The token string an article is indexed by: the title's tokens ``TITLE_WEIGHT`` times, the tags'
+    twice, then the body's."""
+    title_tokens = " ".join(tokens(title))
+    tag_tokens = " ".join(tokens(" ".join(tags)))
+    body_tokens = " ".join(tokens(body_text[:MAX_INDEXED_CHARS]))
+    parts = [title_tokens] * TITLE_WEIGHT + [tag_tokens] * 2 + [body_tokens]
+    return " ".join(part for part in parts if part)
+
+
+def query_tokens(text: str) -> list[str]:
+    """The distinct tokens of a search query, in order, at most ``MAX_QUERY_TOKENS``."""
+    return list(dict.fromkeys(tokens(text)))[:MAX_QUERY_TOKENS]
+
+
+def pg_tsquery(words: Sequence[str]) -> str:
+    """``'退款' | '物流'``: any of the tokens, for ``to_tsquery('simple', …)``. Tokens are ``\\w+`` only,
+    so quoting cannot be broken out of."""
+    return " | ".join(f"'{word}'" for word in words)
+
+
+def fts5_query(words: Sequence[str]) -> str:
+    """``"退款" OR "物流"`` for an FTS5 MATCH (each token a quoted string: no FTS5 syntax leaks in)."""
+    return " OR ".join(f'"{word}"' for word in words)
+
+
+@dataclass(frozen=True)
+class Scored:
+    article_id: Any
+    score: float
+
+
+def recommendation_score(
+    search_score: float,
+    top_search_score: float,
+    article_tags: Iterable[str],
+    ticket_tags: Iterable[str],
+    article_category: str | None,
+    ticket_category: str | None,
+) -> float:
+    """A ticket's recommendation score of an article in [0, 1]: its search score relative to the best
+    hit (0.7), the share of the ticket's tags it carries (0.2) and whether its category's name is the
+    ticket's category (0.1)."""
+    relative = search_score / top_search_score if top_search_score > 0 else 0.0
+    wanted = {tag.lower() for tag in ticket_tags}
+    overlap = len(wanted & {tag.lower() for tag in article_tags}) / len(wanted) if wanted else 0.0
+    same_category = bool(
+        article_category and ticket_category and article_category.lower() == ticket_category.lower()
+    )
+    return round(0.7 * relative + 0.2 * overlap + 0.1 * float(same_category), 4)
+
+
+# --- quick replies --------------------------------------------------------------------------------------
+
+MAX_QUICK_REPLY_SOURCE = 4000
+MAX_RENDERED = 8000
+QUICK_REPLY_VARIABLES: dict[str, str] = {
+    "customer.name": "the customer's name",
+    "ticket.number": "工单号",
+    "ticket.title": "the ticket's title",
+    "ticket.status": "new / open / pending / on_hold / resolved / closed",
+    "ticket.priority": "urgent / high / normal / low",
+    "agent.name": "the agent who replies",
+}
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "customer": {"name": "张女士"},
+    "ticket": {"number": 1024, "title": "打印机卡纸", "status": "open", "priority": "normal"},
+    "agent": {"name": "客服小王"},
+}
+
+
+class QuickReplyProblem(ValueError):
+    """A quick reply that does not parse, reaches for something the sandbox forbids, or is too long."""
+
+
+_ENV = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
+
+
+def check_quick_reply(source: str) -> None:
+    """Raise ``QuickReplyProblem`` unless ``source`` parses and renders against the sample context."""
+    if len(source) > MAX_QUICK_REPLY_SOURCE:
+        raise QuickReplyProblem(f"a quick reply has at most {MAX_QUICK_REPLY_SOURCE} characters")
+    render_quick_reply(source, SAMPLE_CONTEXT)
+
+
+def render_quick_reply(source: str, context: Mapping[str, Any]) -> str:
+    """The quick reply with its variables filled in (unknown variables render empty)."""
+    try:
+        rendered = _ENV.from_string(source).render(dict(context))
+    except TemplateError as exc:
+        raise QuickReplyProblem(str(exc)) from exc
+    if len(rendered) > MAX_RENDERED:
+        raise QuickReplyProblem(f"the rendered reply is longer than {MAX_RENDERED} characters")
+    return rendered
