@@ -85,6 +85,7 @@ FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 RESERVED_FIELDS: frozenset[str] = frozenset({"source", "source_name", "entities", "device_sn", "alarm_code"})
 MAX_FIELD_TEXT = 2000
 MAX_FIELD_ITEMS = 50
+LOCATION_KEYS: frozenset[str] = frozenset({"address", "lat", "lng"})
 
 
 def _field_value(name: str, value: Any) -> Any:
@@ -96,12 +97,12 @@ def _field_value(name: str, value: Any) -> Any:
         return value.strip()
     if isinstance(value, list) and len(value) <= MAX_FIELD_ITEMS:
         return [_field_value(name, item) for item in value if not isinstance(item, list | dict)]
-    if isinstance(value, dict) and len(value) <= 10 and all(FIELD_NAME.match(key) for key in value):
-        # A small flat object, e.g. a template's location field {"lat", "lng", "address"}.
+    if isinstance(value, dict) and value and set(value) <= LOCATION_KEYS:
+        # A ticket template's location field: {"address"?, "lat"?, "lng"?}; the template checks it.
         flat = {key: item for key, item in value.items() if not isinstance(item, list | dict)}
         return {key: _field_value(name, item) for key, item in flat.items()}
     raise ValidationFailed(
-        f"fields.{name} must be text, a number, true/false, a short list of them or a small flat object"
+        f"fields.{name} must be text, a number, true/false, a short list of them or a location"
     )
 
 
