@@ -105,6 +105,33 @@ export interface TemplateList {
   items: NotificationTemplate[]
   variables: Record<string, string>
   defaults: Record<string, { title: string; body: string }>
+  // Shipped customer notices: event (customer.accepted …) → locale → wording.
+  customer_defaults: Record<string, Record<string, { title: string; body: string }>>
+}
+
+// Customer notices (受理 / 处理中 / 已解决) and the template events that word them.
+export const CUSTOMER_MOMENTS = ['accepted', 'in_progress', 'resolved'] as const
+export type CustomerMoment = (typeof CUSTOMER_MOMENTS)[number]
+export const CUSTOMER_EVENT_PREFIX = 'customer.'
+
+export interface TenantPolicy {
+  quiet_start: string | null
+  quiet_end: string | null
+  timezone: string
+  customer_notices: Record<CustomerMoment, boolean>
+}
+
+export interface CustomerNotice {
+  id: string
+  ticket_id: string
+  moment: CustomerMoment
+  channel: 'wechat' | 'email' | 'sms' | 'progress_page' | string
+  title: string
+  body: string
+  state: string
+  last_error: string | null
+  created_at: string
+  delivered_at: string | null
 }
 
 export const adminApi = {
@@ -123,6 +150,9 @@ export const adminApi = {
   deleteTemplate: (id: string) => call<void>('DELETE', `/api/v1/notification-templates/${id}`),
   preview: (title: string, body: string) =>
     call<{ title: string; body: string }>('POST', '/api/v1/notification-templates:preview', { title, body }),
+  policy: () => call<TenantPolicy>('GET', `${BASE}/policy`),
+  savePolicy: (body: TenantPolicy) => call<TenantPolicy>('PUT', `${BASE}/policy`, body),
+  customerNotices: (ticketId: string) => call<CustomerNotice[]>('GET', `/api/v1/tickets/${ticketId}/customer-notices`),
 }
 
 export const PROVIDER_KINDS = ['dingtalk', 'feishu', 'wecom', 'aliyun_sms', 'tencent_sms', 'email'] as const
