@@ -15,6 +15,8 @@ import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -60,6 +62,8 @@ class FakeState:
     js_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     # (path, recipient) pairs a send refuses, with the platform's errcode (45015 outside 48 hours …).
     refusing: dict[tuple[str, str], int] = field(default_factory=dict)
+    # media/upload: media_id -> (filename, bytes).
+    uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def expire_all(self) -> None:
@@ -157,10 +161,41 @@ class _Handler(BaseHTTPRequestHandler):
             )
         return self._error(404, "unknown path")
 
+    def _upload(self, query: dict[str, str], length: int) -> None:
+        """``media/upload``: multipart with a ``media`` part that has a filename (as WeCom requires)."""
+        raw = self.rfile.read(length)
+        if query.get("type") not in {"image", "voice", "video", "file"}:
+            return self._error(40004, "invalid media type")
+        try:
+            message = BytesParser(policy=email_policy.HTTP).parsebytes(
+                f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode() + raw
+            )
+            parts = [
+                part
+                for part in message.iter_parts()
+                if part.get_param("name", header="content-disposition") == "media"
+            ]
+        except (ValueError, TypeError, AttributeError):
+            return self._error(41005, "media data missing")
+        if len(parts) != 1 or not parts[0].get_filename():
+            return self._error(41005, "media data missing")
+        media_id = "M" + secrets.token_hex(8)
+        with self.state.lock:
+            self.state.uploads[media_id] = (
+                parts[0].get_filename() or "",
+                parts[0].get_payload(decode=True) or b"",
+            )
+        return self._reply({"errcode": 0, "errmsg": "ok", "type": query["type"], "media_id": media_id})
+
     def do_POST(self) -> None:
         url = urlsplit(self.path)
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
+        if url.path == "/cgi-bin/media/upload":
+            if not self._token_ok(query, url.path):
+                self.rfile.read(length)
+                return None
+            return self._upload(query, length)
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
         except ValueError:
@@ -182,6 +217,10 @@ class _Handler(BaseHTTPRequestHandler):
                     isinstance(item, dict) and "value" in item for item in data.values()
                 ):
                     return self._error(47003, "argument invalid! data.value empty")
+            if url.path == "/cgi-bin/message/send" and body.get("msgtype") in {"image", "file"}:
+                media_id = (body.get(body["msgtype"]) or {}).get("media_id")
+                if media_id not in self.state.uploads:
+                    return self._error(40007, "invalid media_id")
             if url.path == "/cgi-bin/message/send" and body.get("msgtype") == "textcard":
                 card = body.get("textcard") or {}
                 if not card.get("title") or not card.get("description") or not card.get("url"):

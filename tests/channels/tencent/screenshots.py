@@ -1,7 +1,9 @@
 """Screenshots of the WeChat / WeCom console page for docs/channels/wechat.md and wecom.md:
 ``python -m tests.channels.tencent.screenshots <built web dist dir>``. Serves a fresh small demo with
 the given build, connects an Official Account and a 微信客服 account against the local fake API,
-presses "test connection" and photographs the page and the connect dialog (1366×768, zh-CN)."""
+presses "test connection" and photographs the page and the connect dialog (1366×768, zh-CN); then a
+WeCom app with console login on (its panel), the login page's WeCom button and the chat sidebar of a
+contact (390×760, as in the WeCom client)."""
 
 from __future__ import annotations
 
@@ -85,6 +87,53 @@ def take(base_url: str, fake_url: str) -> None:
         page.get_by_test_id("tencent-field-corp_id").fill("ww1436e0e65a779aee")
         page.get_by_test_id("tencent-field-agent_id").fill("1000002")
         _shoot(page, "tencent-connect")
+        page.keyboard.press("Escape")
+        wecom = _api(
+            page,
+            "POST",
+            "/api/v1/entry-points",
+            {
+                "kind": "wecom_app",
+                "name": "售后服务台",
+                "config": {
+                    "corp_id": fake.CORP_ID,
+                    "agent_id": "1000002",
+                    "secret": "wecom-app-secret-for-tests",
+                    "api_base_url": fake_url,
+                    "console_login": True,
+                },
+            },
+        )
+        page.goto(f"/intake/wechat?id={wecom['id']}")
+        expect(page.get_by_test_id("tencent-wecom-panel")).to_be_visible()
+        page.get_by_test_id("tencent-wecom-panel").scroll_into_view_if_needed()
+        _shoot(page, "tencent-wecom-login")
+        _api(
+            page,
+            "POST",
+            f"/api/v1/wecom/{wecom['id']}/sidebar/tickets",
+            {
+                "external_userid": "wmDemoContact01",
+                "title": "企业微信咨询 · 退货",
+                "description": "杯子有裂纹",
+            },
+        )
+        sidebar = browser.new_context(
+            viewport={"width": 390, "height": 760}, base_url=base_url, locale="zh-CN"
+        )
+        sidebar.add_cookies(page.context.cookies())
+        narrow = sidebar.new_page()
+        narrow.goto(f"/wecom-sidebar/{wecom['id']}?external_userid=wmDemoContact01")
+        expect(narrow.get_by_test_id("wecom-sidebar-customer")).to_be_visible()
+        narrow.get_by_test_id("wecom-sidebar-new").click()
+        _shoot(narrow, "wecom-sidebar")
+        visitor = browser.new_context(
+            viewport={"width": 1366, "height": 768}, base_url=base_url, locale="zh-CN"
+        )
+        login = visitor.new_page()
+        login.goto("/login")
+        expect(login.get_by_test_id("wecom-login")).to_be_visible()
+        _shoot(login, "wecom-login-page")
         browser.close()
 
 

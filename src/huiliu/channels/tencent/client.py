@@ -262,6 +262,39 @@ class TencentClient:
         }
         return self.call("POST", "/cgi-bin/message/send", body=body)
 
+    def upload_media(self, media_type: str, filename: str, data: bytes, content_type: str) -> str:
+        """WeCom ``media/upload`` (临时素材, valid three days): multipart field ``media`` with the file's
+        name and type; returns the ``media_id``. Refreshed and retried once on an invalid token."""
+        url = self.account.base_url + "/cgi-bin/media/upload"
+
+        def post(token: str) -> httpx.Response:
+            return self.http.post(
+                url,
+                params={"access_token": token, "type": media_type},
+                files={"media": (filename, data, content_type)},
+            )
+
+        token = self.access_token()
+        response = post(token)
+        payload = _json(response)
+        if int(payload.get("errcode") or 0) in INVALID_TOKEN_CODES:
+            response = post(self.access_token(rejected=token))
+            payload = _json(response)
+        media_id = _checked(payload, response.status_code).get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise ApiError(-1, "the upload answer has no media_id", response.status_code)
+        return media_id
+
+    def send_app_media(self, touser: str, msgtype: str, media_id: str) -> dict[str, Any]:
+        """WeCom app message of type ``image`` or ``file`` with an uploaded ``media_id``."""
+        body = {
+            "touser": touser,
+            "msgtype": msgtype,
+            "agentid": int(str(self.account.config.get("agent_id", "0")) or 0),
+            msgtype: {"media_id": media_id},
+        }
+        return self.call("POST", "/cgi-bin/message/send", body=body)
+
     def send_app_textcard(self, touser: str, title: str, description: str, url: str) -> dict[str, Any]:
         """WeCom app text card (文本卡片消息) to members: an agent notification linking to the ticket."""
         body = {

@@ -67,6 +67,9 @@ PERMANENT_ERRCODES = frozenset({40003, 43004, 45015, 45047, 48001, 95000})
 # media/get: invalid media_id (temporary media live three days).
 MEDIA_EXPIRED = 40007
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
+# WeCom media/upload: images (JPG, PNG) up to 10 MB, other files up to 20 MB.
+APP_IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
+APP_IMAGE_BYTES = 10 * 1024 * 1024
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOTICE_MESSAGE_LIMIT = 20  # a template "thing" keyword takes at most 20 characters
 STATUS_WORDS = {
@@ -118,6 +121,7 @@ class ChannelDelivery:
                 )
                 recipient = self._recipient(session, entry_point, payload.get("customer_id") or None)
                 values = _notice_values(session, payload)
+                attachments = _attachments_of(session, payload) if entry_point.kind == WECOM_APP else []
             if recipient is None:
                 return self._failed(row, "the customer has no identity on this channel", started)
             client = TencentClient(self.http, self.tokens, account)
@@ -128,7 +132,7 @@ class ChannelDelivery:
             elif account.kind == WECOM_KF:
                 client.kf_send_text(recipient[0], recipient[1], payload["body"])
             else:
-                client.send_app_text(recipient[0], payload["body"])
+                self._app_message(client, recipient[0], row, attachments)
         except DeliveryFailed as exc:
             if not exc.retryable:
                 return self._failed(row, exc.reason, started, exc.status_code)
@@ -141,6 +145,20 @@ class ChannelDelivery:
             return Delivered(AttemptResult(False, None, f"{type(exc).__name__}: {exc}", _ms(started)))
         self._mark(row, "delivered")
         return Delivered(AttemptResult(True, 200, None, _ms(started)))
+
+    def _app_message(
+        self, client: TencentClient, userid: str, row: OutboxRow, attachments: list[Attachment]
+    ) -> None:
+        """A WeCom app message: the text, then each attachment the agent added (``media/upload``, then
+        ``message/send`` as ``image`` — JPEG / PNG up to 10 MB — or ``file``)."""
+        if row.payload.get("body"):
+            client.send_app_text(userid, row.payload["body"])
+        for attachment in attachments:
+            data = (self.files_dir / attachment.storage_path).read_bytes()
+            as_image = attachment.content_type in APP_IMAGE_TYPES and attachment.size <= APP_IMAGE_BYTES
+            msgtype = "image" if as_image else "file"
+            media_id = client.upload_media(msgtype, attachment.filename, data, attachment.content_type)
+            client.send_app_media(userid, msgtype, media_id)
 
     def _custom_or_notice(
         self, client: TencentClient, openid: str, body: str, values: dict[str, str], row: OutboxRow
@@ -274,6 +292,17 @@ class ChannelDelivery:
                 .values(delivery_state=state)
                 .execution_options(synchronize_session=False)
             )
+
+
+def _attachments_of(session: Session, payload: dict[str, Any]) -> list[Attachment]:
+    """The files of the reply (none for a notice, whose ``message_id`` names no message)."""
+    return list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.message_id == uuid.UUID(payload["message_id"]))
+            .order_by(Attachment.created_at, Attachment.id)
+        )
+    )
 
 
 def _notice_values(session: Session, payload: dict[str, Any]) -> dict[str, str]:
