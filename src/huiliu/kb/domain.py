@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jieba
-from jinja2 import TemplateError
+from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 TITLE_WEIGHT = 3
@@ -161,19 +161,28 @@ class QuickReplyProblem(ValueError):
 
 
 _ENV = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
+# Saving checks against the documented variables: an unknown name or a refused attribute is an error
+# there, while rendering for a ticket renders it empty rather than fail the agent's reply.
+_STRICT = SandboxedEnvironment(
+    autoescape=False, trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined
+)
 
 
 def check_quick_reply(source: str) -> None:
     """Raise ``QuickReplyProblem`` unless ``source`` parses and renders against the sample context."""
     if len(source) > MAX_QUICK_REPLY_SOURCE:
         raise QuickReplyProblem(f"a quick reply has at most {MAX_QUICK_REPLY_SOURCE} characters")
-    render_quick_reply(source, SAMPLE_CONTEXT)
+    _render(_STRICT, source, SAMPLE_CONTEXT)
 
 
 def render_quick_reply(source: str, context: Mapping[str, Any]) -> str:
     """The quick reply with its variables filled in (unknown variables render empty)."""
+    return _render(_ENV, source, context)
+
+
+def _render(environment: SandboxedEnvironment, source: str, context: Mapping[str, Any]) -> str:
     try:
-        rendered = _ENV.from_string(source).render(dict(context))
+        rendered = environment.from_string(source).render(dict(context))
     except TemplateError as exc:
         raise QuickReplyProblem(str(exc)) from exc
     if len(rendered) > MAX_RENDERED:
