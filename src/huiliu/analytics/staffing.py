@@ -160,9 +160,12 @@ async def staffing_plan(
     params.check()
     start = floor_hour(now)
     history = await _history(session, actor, dims, start, params.weeks)
+    # Weeks before the first ticket are unknown, not quiet: a tenant two weeks old forecasts from two.
+    busy = [hour for hour, value in history.items() if value > 0]
+    history_start = max(start - params.weeks * WEEK, min(busy)) if busy else start - params.weeks * WEEK
     forecast = hourly_forecast(
         history,
-        history_start=start - params.weeks * WEEK,
+        history_start=history_start,
         start=start,
         hours=params.days * 24,
         weeks=params.weeks,
