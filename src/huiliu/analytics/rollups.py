@@ -185,7 +185,9 @@ async def refresh_tickets(
 
 
 async def _cursor(session: AsyncSession, tenant_id: uuid.UUID) -> RollupCursor:
-    cursor = await session.get(RollupCursor, tenant_id)
+    """The tenant's cursor row, locked for the transaction (PostgreSQL): two workers refreshing the
+    same tenant take turns instead of writing the same facts at once."""
+    cursor = await session.get(RollupCursor, tenant_id, with_for_update=True)
     if cursor is None:
         cursor = RollupCursor(tenant_id=tenant_id, event_created_at=None, event_id=None, updated_at=utcnow())
         session.add(cursor)
