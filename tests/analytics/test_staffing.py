@@ -86,6 +86,12 @@ async def test_the_plan_forecasts_from_history_beside_the_roster(
     assert plan["summary"]["understaffed_hours"] >= 1
     assert plan["summary"]["history_total"] == 60
 
+    # Asking for four weeks of history does not dilute the forecast with the weeks before the first ticket.
+    longer = await client.get(
+        STAFFING, params={"weeks": 4, "days": 2, "team_ids": str(team.id)}, headers=admin.headers
+    )
+    assert longer.json()["hours"][24]["forecast"] == pytest.approx(30.0)
+
     # Another tenant sees none of it.
     stranger = await make_member(runtime, await make_tenant(runtime), "admin")
     other = (await client.get(STAFFING, params={"weeks": 2, "days": 2}, headers=stranger.headers)).json()
