@@ -10,9 +10,19 @@ import time_machine
 
 from huiliu.automation.apply import KIND_NOTIFICATION as AUTOMATION_KIND
 from huiliu.automation.domain import NOTIFY_CHANNELS, SEVERITIES
-from huiliu.notifications import domain
+from huiliu.notifications import domain, templates
 from huiliu.notifications.channel_settings import check_channel_settings, secret_hints
-from huiliu.notifications.domain import QuietHours, channels_for, delivery_id
+from huiliu.notifications.domain import (
+    FloodLimits,
+    QuietHours,
+    channels_for,
+    customer_channel,
+    customer_moment,
+    customer_notice_id,
+    delivery_id,
+    parse_clock,
+    release_after,
+)
 
 
 def test_the_package_speaks_automations_vocabulary() -> None:
@@ -110,3 +120,55 @@ def test_release_time_is_aware_and_in_the_future() -> None:
     released = QUIET.release_at(now, "info")
     assert released is not None and released.tzinfo is not None
     assert timedelta(0) < released - now <= timedelta(hours=10)
+
+
+def test_several_quiet_windows_release_when_none_of_them_holds() -> None:
+    user = QuietHours(parse_clock("22:00"), parse_clock("07:00"))
+    tenant = QuietHours(parse_clock("06:30"), parse_clock("09:00"))
+    night = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)  # 23:30 Shanghai
+    assert release_after([user, tenant], night, "warning") == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+    assert release_after([user, tenant], night, "critical") is None
+    noon = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
+    assert release_after([user, tenant], noon, "info") is None
+    assert release_after([], night, "info") is None
+    # Windows that together cover the whole day still give an answer (the last end found).
+    day = QuietHours(parse_clock("07:00"), parse_clock("22:00"))
+    assert release_after([user, day], night, "info") is not None
+
+
+def test_flood_limits_are_checked() -> None:
+    assert FloodLimits().per_hour == 30
+    with pytest.raises(ValueError):
+        FloodLimits(per_hour=0)
+    with pytest.raises(ValueError):
+        FloodLimits(dedupe_window=timedelta(minutes=-1))
+    with pytest.raises(ValueError):
+        FloodLimits(digest_minutes=1)
+
+
+def test_customer_moments_and_channels() -> None:
+    assert customer_moment("ticket.created", {}) == "accepted"
+    assert customer_moment("ticket.assigned", {"status": "open"}) == "accepted"
+    assert customer_moment("ticket.status_changed", {"status": "open"}) == "in_progress"
+    assert customer_moment("ticket.status_changed", {"status": "resolved"}) == "resolved"
+    assert customer_moment("ticket.status_changed", {"status": "pending"}) is None
+    assert customer_moment("ticket.message_added", {"status": "resolved"}) is None
+    assert customer_channel("wecom_kf", email="a@b.cn", phone="138") == "wechat"
+    assert customer_channel("h5_form", email="a@b.cn", phone=None) == "progress_page"
+    assert customer_channel("api", email="a@b.cn", phone="13800138000") == "email"
+    assert customer_channel("console", email=None, phone="13800138000") == "sms"
+    assert customer_channel("console", email=None, phone=None) == "progress_page"
+    ticket = uuid.uuid4()
+    assert customer_notice_id(ticket, "accepted") == customer_notice_id(ticket, "accepted")
+    assert customer_notice_id(ticket, "accepted") != customer_notice_id(ticket, "resolved")
+
+
+def test_customer_notice_templates_never_fall_back_to_an_agents_wording() -> None:
+    keys = templates.lookup_order("customer.resolved", "email", "en")
+    assert all(event == "customer.resolved" for event, _, _ in keys)
+    title, body = templates.default_for("zh-CN", "customer.resolved")
+    rendered = templates.render(title, body, templates.SAMPLE_CONTEXT)
+    assert rendered.title == "您的工单已解决" and "请为本次服务评分：https://" in rendered.body
+    for event in templates.CUSTOMER_EVENTS:
+        for locale in templates.LOCALES:
+            templates.check(*templates.default_for(locale, event))
