@@ -172,7 +172,8 @@ def run_analytics(
         seeded = seed(url, tenant, tickets_count, detail_count=min(1000, tickets_count))
         reports = asyncio.run(_run(url, tenant, repeat, days, operations, console))
         reports[0].notes.append(
-            f"seed: {seeded.total_seconds:.0f}s by COPY ({seeded.tickets:,} tickets, {seeded.events:,} events)"
+            f"seed: {seeded.total_seconds:.0f}s by COPY "
+            f"({seeded.tickets:,} tickets, {seeded.events:,} events)"
         )
         return reports
 
