@@ -19,6 +19,8 @@ CHANNEL_PROVIDERS: dict[str, tuple[str, ...]] = {
     "email": ("email",),
     "sms": ("aliyun_sms", "tencent_sms"),
     "wecom": ("wecom",),
+    # A WeCom app message (text card) to each recipient's bound WeCom UserID.
+    "wecom_app": ("wecom_app",),
     "dingtalk": ("dingtalk",),
     "feishu": ("feishu",),
     "wechat": (),

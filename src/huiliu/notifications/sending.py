@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from huiliu.auth.models import User
@@ -221,10 +221,19 @@ class NotificationSender:
     """Attempts batches of delivery rows. Holds the HTTP client, the send pool and the live publisher;
     safe to share between worker threads."""
 
-    def __init__(self, settings: Settings, http: httpx.Client, *, publisher: Publisher | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx.Client,
+        *,
+        publisher: Publisher | None = None,
+        engine: Engine | None = None,
+    ) -> None:
         self.settings = settings
         self.http = http
         self.publisher = publisher
+        # For providers that send through an entry point (wecom_app: its credentials and token cache).
+        self.engine = engine
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max(1, settings.notification_send_threads), thread_name_prefix="notify-send"
         )
@@ -274,6 +283,7 @@ class NotificationSender:
                     ready.config or {},
                     self.http,
                     timeout=self.settings.webhook_timeout_seconds,
+                    engine=self.engine,
                 )
                 sent = notifier.send(ready.message)
             except DeliveryFailed as exc:

@@ -94,7 +94,7 @@ class OutboxProcessor:
         self.channels = ChannelDelivery(engine, http, settings.files_dir)
         # Notifications to agents (``notification_delivery`` rows): in-app, e-mail, SMS, group robots.
         publisher = notifications.redis_publisher(settings.redis_url) if settings.redis_url else None
-        self.notifications = sending.NotificationSender(settings, http, publisher=publisher)
+        self.notifications = sending.NotificationSender(settings, http, publisher=publisher, engine=engine)
         # Customer notices at 受理 / 处理中 / 已解决 (``customer_notice`` rows, owed by ticket events).
         self.customer_notices = customer_notices.CustomerNotices(settings, engine, http)
         self.flood_limits = FloodLimits(

@@ -27,7 +27,16 @@ from huiliu.automation.domain.text import Template, TemplateError, compile_templ
 from huiliu.tickets.domain import MAX_TAG_LENGTH
 
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
-NOTIFY_CHANNELS: tuple[str, ...] = ("in_app", "email", "sms", "wecom", "dingtalk", "feishu", "wechat")
+NOTIFY_CHANNELS: tuple[str, ...] = (
+    "in_app",
+    "email",
+    "sms",
+    "wecom",
+    "wecom_app",
+    "dingtalk",
+    "feishu",
+    "wechat",
+)
 MAX_URL_CHARS = 2048
 MAX_PAYLOAD_BYTES = 16_384
 MAX_PAYLOAD_DEPTH = 6
