@@ -184,3 +184,38 @@ async def test_the_mini_program_intake_attributes_the_request_by_the_token(
     assert customer["tickets"]["recent"][0]["number"] == created.json()["ticket_number"]
     values = {item["value"] for item in customer["customer"]["identities"]}
     assert values >= {f"wxmini:{fake.MINI_APP_ID}:oMini-openid-4", "oUnion-4"}
+
+
+async def test_the_h5_form_takes_the_identity_token_of_a_mini_program_login(
+    runtime: Any, client: httpx.AsyncClient, app: Any, fake_api: FakeApi
+) -> None:
+    tenant = await make_tenant(runtime)
+    admin = await make_member(runtime, tenant, "admin")
+    stranger = await make_member(runtime, await make_tenant(runtime), "admin")
+    mini_id = await _miniprogram(client, admin, fake_api)
+    foreign_mini = await _miniprogram(client, stranger, fake_api)
+    form = await create_entry_point(client, admin, "h5_form", name="小程序内的表单")
+    fake_api.state.js_codes["JS5"] = {"openid": "oMini-openid-5", "unionid": "oUnion-5"}
+    fake_api.state.js_codes["JS6"] = {"openid": "oMini-openid-6"}
+    url = f"/api/v1/public/forms/{form['public_key']}/submissions"
+    async with public_client(app) as mini:
+        token = (
+            await mini.post(f"/api/v1/public/miniprogram/{mini_id}/session", json={"code": "JS5"})
+        ).json()
+        other = (
+            await mini.post(f"/api/v1/public/miniprogram/{foreign_mini}/session", json={"code": "JS6"})
+        ).json()
+        before = await counts(runtime, tenant.id)
+        for bad in ("v1.forged.token", other["identity_token"]):
+            refused = await mini.post(url, json={"description": "网页里提交", "identity_token": bad})
+            assert refused.status_code == 401, refused.text
+        assert await counts(runtime, tenant.id) == before
+        accepted = await mini.post(
+            url, json={"description": "网页里提交", "identity_token": token["identity_token"]}
+        )
+        assert accepted.status_code == 201, accepted.text
+    customer = (
+        await client.get(f"/api/v1/customers/{token['customer_id']}/360", headers=admin.headers)
+    ).json()
+    assert customer["tickets"]["counts"]["total"] == 1
+    assert customer["tickets"]["recent"][0]["number"] == accepted.json()["ticket_number"]

@@ -17,6 +17,8 @@ export interface Submission {
   contact: FormContact
   fields?: Record<string, unknown>
   source?: string
+  /** From mini-program login, when a mini-program opens the form (?identity_token=): who the customer is. */
+  identity_token?: string
 }
 
 // Responses as the server's OpenAPI schema describes them (regenerated with `npm run gen:api`).

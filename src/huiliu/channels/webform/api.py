@@ -29,7 +29,10 @@ from huiliu.channels.webform.schemas import (
     SubmissionReceipt,
 )
 from huiliu.channels.webform.upload import FILES_FIELD, PAYLOAD_FIELD, is_multipart, receive_form
+from huiliu.channels.wechat.identity_token import BadIdentityToken, read_identity_token
+from huiliu.core.clock import utcnow
 from huiliu.core.errors import PayloadTooLarge, RateLimited, UnsupportedMediaType
+from huiliu.intake.domain import SenderIdentity
 from huiliu.intake.service import defaults_from
 from huiliu.orders.lookup import OrderLookupDep
 from huiliu.runtime import Runtime
@@ -140,6 +143,19 @@ async def _bounded(stream: AsyncIterator[bytes], limit: int) -> bytes:
     return bytes(body)
 
 
+def _wechat_identities(
+    runtime: Runtime, tenant_id: uuid.UUID, identity_token: str | None
+) -> tuple[SenderIdentity, ...]:
+    """The openid / unionid a mini-program login vouched for (401 for a forged, expired or foreign
+    token: the customer should not silently become someone else)."""
+    if not identity_token:
+        return ()
+    identity = read_identity_token(runtime.settings.secret_key, identity_token, utcnow())
+    if identity.tenant_id != tenant_id:
+        raise BadIdentityToken("this identity token belongs to another organisation")
+    return tuple(SenderIdentity(kind, value) for kind, value in identity.identities)
+
+
 def _submission(raw: bytes) -> SubmissionIn:
     try:
         return SubmissionIn.model_validate_json(raw)
@@ -202,6 +218,7 @@ async def submit_form(
             submission_key=idempotency_key,
             defaults=defaults_from(runtime.settings),
             order_lookup=order_lookup,
+            identities=_wechat_identities(runtime, entry_point.tenant_id, submission.identity_token),
         )
     finally:
         for photo in photos:

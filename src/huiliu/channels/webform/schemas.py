@@ -56,6 +56,12 @@ class SubmissionIn(StrictModel):
     contact: ContactIn = Field(default_factory=ContactIn)
     fields: dict[str, Any] = Field(default_factory=dict, max_length=50)
     source: str | None = Field(default=None, max_length=64, description="source code, e.g. from ?src=")
+    identity_token: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="the customer's WeChat identity from mini-program login (POST /api/v1/public/miniprogram/"
+        "{id}/session), e.g. when the mini-program opens this form in a web-view",
+    )
 
     @field_validator("fields")
     @classmethod

@@ -98,6 +98,7 @@ async def submit(
     submission_key: str | None = None,
     defaults: IntakeDefaults | None = None,
     order_lookup: OrderLookup | None = None,
+    identities: Sequence[SenderIdentity] = (),
 ) -> Accepted:
     """Turn a form submission into an inbound message and hand it to intake, photos included.
     ``submission_key`` (the client's Idempotency-Key) makes a resent form a repeat; ``defaults`` and
@@ -129,7 +130,7 @@ async def submit(
             entry_point_id=entry_point.id,
             external_id=f"h5:{submission_key}" if submission_key else None,
             sender_name=submission.contact.name,
-            identities=_identities(submission),
+            identities=(*_identities(submission), *identities),
             title=submission.title or None,
             attachment_ids=tuple(attachment_ids),
             source=submission.source,
