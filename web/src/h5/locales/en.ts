@@ -43,6 +43,20 @@ const en: typeof zhCN = {
     notFound: 'This link is invalid or has expired', notFoundBody: 'Please use the progress link you got after submitting.', loadFailed: 'Could not load: {message}',
     attachment: 'Attachment',
   },
+  help: {
+    title: 'Help centre',
+    search: 'Search',
+    searchHint: 'Your question, e.g. how do I return an item',
+    noResults: 'No matching articles; try other words',
+    missing: 'No such help centre',
+    articleMissing: 'This article does not exist or was taken down',
+    back: 'Back',
+    helpfulQuestion: 'Was this article helpful?',
+    thanks: 'Thanks for your feedback!',
+    yes: 'Yes',
+    no: 'No',
+    voteFailed: 'Could not send; please try again later',
+  },
   status: { new: 'Received', open: 'In progress', pending: 'Waiting for you', on_hold: 'In progress', resolved: 'Resolved', closed: 'Closed' },
 }
 
