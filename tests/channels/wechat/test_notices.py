@@ -25,7 +25,9 @@ from huiliu.tickets.models import Message, Ticket
 from huiliu.worker.processor import OutboxProcessor, Outcome
 from tests.channels.helpers import create_entry_point, public_client
 from tests.channels.tencent import fake_api as fake
+from tests.channels.tencent import vectors as v
 from tests.channels.tencent.fake_api import FakeApi
+from tests.channels.wechat.test_callback import official_safe_query
 from tests.channels.wechat.test_replies import OPENID, reply, ticket_from_sample
 from tests.factories import Member, make_member, make_tenant
 from tests.worker.helpers import drain
@@ -255,3 +257,39 @@ async def test_agents_get_a_wecom_text_card_at_their_bound_userid(
     assert card["textcard"]["url"] == "https://huiliu.example.cn/tickets/1"
     assert text["msgtype"] == "text" and text["text"]["content"].startswith("工单 1024 即将超时")
     assert fake_api.state.tokens_issued == 1
+
+
+async def test_the_automatic_accepted_notice_outside_the_window_is_a_template_message(
+    app: Any,
+    runtime: Any,
+    client: httpx.AsyncClient,
+    admin: Member,
+    tenant: Any,
+    fake_api: FakeApi,
+    processor: OutboxProcessor,
+) -> None:
+    entry = await create_entry_point(
+        client,
+        admin,
+        "wechat_mp",
+        name="服务号",
+        app_id=v.MP_APP_ID,
+        app_secret=fake.APP_SECRET,
+        token=v.MP_TOKEN,
+        encoding_aes_key=v.MP_AES_KEY,
+        api_base_url=fake_api.base_url,
+        notice_template_id="TPL-PROGRESS",
+        notice_fields=NOTICE_FIELDS,
+    )
+    fake_api.state.refusing[(CUSTOM, OPENID)] = 45015
+    async with public_client(app) as http:
+        response = await http.post(
+            f"/callbacks/wechat/{entry['id']}", params=official_safe_query(), content=v.MP_MSG_BODY.encode()
+        )
+        assert response.text == "success"
+    await drain(processor, tenant.id)
+    templates = [body for path, body in fake_api.state.sent if path == TEMPLATE]
+    assert len(templates) == 1
+    assert templates[0]["touser"] == OPENID
+    assert templates[0]["data"]["phrase3"]["value"] == "待受理"
+    assert fake_api.state.rejected == [(CUSTOM, 45015)]
