@@ -77,3 +77,17 @@ def test_rebuild_recomputes_every_fact_and_sets_the_cursor(monkeypatch: pytest.M
             engine.dispose()
         missing = runner.invoke(app, ["analytics", "rebuild", "--tenant", "nope"])
         assert missing.exit_code == 1 and "no tenant nope" in missing.output
+
+
+def test_demo_builds_the_dashboards_facts(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    with fresh_database(tmp_path, migrate=False) as url:
+        monkeypatch.setenv("HUILIU_DATABASE_URL", url)
+        monkeypatch.setenv("HUILIU_DEMO_TICKETS", "12")
+        result = runner.invoke(app, ["demo", "--customers", "10"])
+        assert result.exit_code == 0, result.output
+        engine = make_sync_engine(url)
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(select(func.count()).select_from(TicketFact)).scalar_one() >= 12
+        finally:
+            engine.dispose()
