@@ -41,6 +41,7 @@ from huiliu.tickets.models import Message, Ticket, TicketEvent
 # Events older than this are taken to be committed (see the module docstring).
 SETTLE = timedelta(seconds=30)
 EVENT_BATCH = 2000
+SQLITE_EVENT_BATCH = 500
 TICKET_BATCH = 500
 REGION_FIELD = "region"
 FACT_EVENT_TYPES = (ASSIGNED, STATUS_CHANGED, "ticket.reopened", RATED)
@@ -199,6 +200,9 @@ async def refresh(
 ) -> RefreshResult:
     """Bring the tenant's facts up to the events that are ``settle`` old; one transaction per batch."""
     horizon = utcnow() - settle
+    if db.engine.dialect.name == "sqlite":
+        # SQLite has one writer: shorter transactions keep ticket writes from waiting on the refresher.
+        batch = min(batch, SQLITE_EVENT_BATCH)
     total_events = total_tickets = 0
     while True:
         async with db.uow(tenant_id) as uow:
