@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ from huiliu.analytics.alerts.domain import (
     evaluate,
     evaluation_bucket,
     extra_agents,
+    floor_hour,
     parse_condition,
     series_range,
 )
@@ -55,7 +56,7 @@ log = logging.getLogger("huiliu.analytics.alerts")
 PERMISSION = "admin.analytics"
 FIRED_EVENT = "analytics.alert_fired"
 ORIGIN_KIND = "analytics_alert"
-DASHBOARD_PATH = "/analytics"
+DASHBOARD_PATH = "/dashboard"
 RULE_FIELDS = frozenset(
     {
         "name",
@@ -418,12 +419,18 @@ async def evaluate_rule(
         return None
 
 
-async def due_rules(db: Database) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """(tenant, rule) of every enabled rule, across tenants."""
+async def due_rules(db: Database, now: datetime) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(tenant, rule) of every enabled rule, across tenants, that may have a bucket to evaluate: no
+    rule's bucket is later than the hour that just completed, so rules already evaluated for it are
+    skipped here (a days rule is checked against its own bucket when evaluated)."""
+    latest = floor_hour(now) - HOUR
     async with db.read(None, system=True) as session:
         rows = await session.execute(
             select(AlertRule.tenant_id, AlertRule.id)
-            .where(AlertRule.enabled.is_(True))
+            .where(
+                AlertRule.enabled.is_(True),
+                or_(AlertRule.last_evaluated_bucket.is_(None), AlertRule.last_evaluated_bucket < latest),
+            )
             .order_by(AlertRule.id)
         )
         return [(tenant_id, rule_id) for tenant_id, rule_id in rows.all()]
@@ -433,7 +440,7 @@ async def evaluate_due(db: Database, now: datetime, *, public_url: str) -> list[
     """Evaluate every enabled rule whose bucket has not been evaluated yet; a rule that fails is
     logged and tried again next time (its bucket is not marked)."""
     done: list[Evaluation] = []
-    for tenant_id, rule_id in await due_rules(db):
+    for tenant_id, rule_id in await due_rules(db, now):
         try:
             result = await evaluate_rule(db, tenant_id, rule_id, now, public_url=public_url)
         except Exception:
