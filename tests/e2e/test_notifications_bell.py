@@ -89,7 +89,13 @@ def test_a_rule_fires_and_the_agents_bell_and_critical_modal_show_it_live(
 
     with api_client(e2e_server, admin) as api:
         created = api.post(
-            "/api/v1/tickets", json={"title": "投诉：安装师傅迟到", "description": "等了两个小时"}
+            "/api/v1/tickets",
+            json={
+                "title": "投诉：安装师傅迟到",
+                "description": "等了两个小时",
+                # Assigned to the agent, so the ticket the modal leads to is in the agent's scope.
+                "assignee_id": str(agent.user.id),
+            },
         )
         assert created.status_code == 201, created.text
         ticket = created.json()
