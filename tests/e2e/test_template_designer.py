@@ -122,3 +122,17 @@ def test_admin_drags_a_form_together_publishes_it_and_a_customer_submits_it(
     expect(panel).to_contain_text("定制蛋糕")
     expect(panel.locator("[data-field=cake_size]")).to_have_text("8 寸")
     expect(panel.locator("[data-field=special_notes]")).to_have_text("写上“生日快乐”")
+
+    # An agent creates a ticket from the template in the console; the server names the missing field.
+    page.goto("/settings/templates")
+    page.get_by_test_id("new-ticket-cake_order").click()
+    dialog = page.get_by_test_id("template-ticket-dialog")
+    dialog.get_by_test_id("template-ticket-title").fill("门店电话订蛋糕")
+    open_page.expect_failed_load("/api/v1/tickets")
+    dialog.get_by_test_id("template-ticket-create").click()
+    expect(dialog.locator("[data-field=cake_size]")).to_contain_text("必填")
+    dialog.locator("[data-field=cake_size] .el-select").click()
+    page.locator(".el-select-dropdown__item", has_text="6 寸").click()
+    dialog.get_by_test_id("template-ticket-create").click()
+    expect(page).to_have_url(re.compile(r"/tickets/[0-9a-f-]{36}$"))
+    expect(page.get_by_test_id("template-fields").locator("[data-field=cake_size]")).to_have_text("6 寸")
