@@ -101,13 +101,13 @@ async def test_a_sunday_evening_spike_fires_once_with_a_staffing_suggestion(runt
         firings = (await session.execute(select(AlertFiring))).scalars().all()
         assert [f.id for f in firings] == [fired.firing_id]
         firing = firings[0]
-        assert firing.link.startswith(f"{PUBLIC}/analytics?metric=volume")
+        assert firing.link.startswith(f"{PUBLIC}/dashboard?metric=volume")
         outbox = await session.get(OutboxRow, firing.notification_id)
     assert outbox is not None and outbox.kind == "notification"
     assert str(lead.user.id) in outbox.payload["recipients"]
     assert len(outbox.payload["recipients"]) == 2  # the lead and the tenant's admin
     assert outbox.payload["message"].startswith(fired.message)
-    assert "查看看板：https://huiliu.example/analytics" in outbox.payload["message"]
+    assert "查看看板：https://huiliu.example/dashboard" in outbox.payload["message"]
     assert outbox.payload["origin"]["kind"] == "analytics_alert"
 
     # The evaluation is once per bucket: running again in the same hour does nothing.
@@ -140,7 +140,7 @@ async def test_a_three_day_drop_fires_once(runtime: Runtime) -> None:
     mornings = [monday + (day + 1) * DAY + timedelta(minutes=10) for day in range(len(daily))]
     told = await evaluate_through(runtime, rule.id, mornings)
     assert [t.bucket for t in told] == [monday + 4 * DAY]
-    assert told[0].message == "【wechat】工单量已连续 3 天低于标准值 4（逐日：2、1、2）"
+    assert told[0].message == "【微信】工单量已连续 3 天低于标准值 4（逐日：2、1、2）"
 
 
 async def test_a_disabled_rule_is_not_evaluated(runtime: Runtime) -> None:

@@ -81,6 +81,22 @@ ADVICE: dict[str, str] = {
     "fcr_rate": "请复盘需多次处理的工单，补充知识库与快捷回复",
 }
 WEEKDAY_LABELS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+# How a filter value reads in a message (the console's labels); other values are shown as they are.
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "channels": {
+        "api": "API", "web": "网页表单", "webform": "网页表单", "email": "邮件", "wechat": "微信",
+        "wechat_mp": "公众号", "wecom_app": "企业微信", "wecom_kf": "微信客服", "miniprogram": "小程序",
+        "mini_program": "小程序", "h5_form": "H5 表单", "douyin": "抖音", "phone": "电话",
+        "webhook": "Webhook",
+    },
+    "scenarios": {"presales": "售前", "sales": "售中", "aftersales": "售后", "complaint": "投诉"},
+    "priorities": {"urgent": "紧急", "high": "高优先级", "normal": "普通优先级", "low": "低优先级"},
+}  # fmt: skip
+
+
+def value_label(dimension: str, value: str) -> str:
+    return VALUE_LABELS.get(dimension, {}).get(value, value)
+
 
 OPERATORS: dict[str, str] = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
 MAX_WINDOW_HOURS = 24 * 31

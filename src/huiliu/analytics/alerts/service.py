@@ -40,6 +40,7 @@ from huiliu.analytics.alerts.domain import (
     floor_hour,
     parse_condition,
     series_range,
+    value_label,
 )
 from huiliu.analytics.alerts.models import AlertFiring, AlertRule
 from huiliu.auth import queries as auth_queries
@@ -267,7 +268,7 @@ async def _scope_label(session: AsyncSession, dims: dict[str, list[str]]) -> str
         names = {str(team["id"]): team["name"] for team in await auth_queries.list_teams(session)}
         parts += [names.get(team_id, team_id[:8]) for team_id in dims["team_ids"]]
     for key in ("categories", "scenarios", "channels", "regions", "priorities", "customer_levels"):
-        parts += dims.get(key, [])
+        parts += [value_label(key, value) for value in dims.get(key, [])]
     return "、".join(parts[:4]) + ("等" if len(parts) > 4 else "")
 
 
