@@ -120,6 +120,10 @@ async def test_series_export_counts_tickets_per_local_day(
     xlsx = await client.get(f"{EXPORTS}/series.xlsx", params=params, headers=admin.headers)
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True).active
     assert len(list(sheet.iter_rows(values_only=True))) == 7
+    # Another tenant's admin sees zero tickets in the same buckets.
+    stranger = await make_member(runtime, await make_tenant(runtime), "admin")
+    theirs = read_csv(await client.get(f"{EXPORTS}/series.csv", params=params, headers=stranger.headers))
+    assert {row[3] for row in theirs[1:]} == {"0"}
     # An agent has no analytics.read.
     denied = await client.get(f"{EXPORTS}/series.csv", params=params, headers=agent.headers)
     assert denied.status_code == 403
