@@ -15,7 +15,9 @@ from tests.workflows.graphs import approve_graph, edge, full_graph, node
 
 
 async def _publish(client: Any, admin: Any, graph: dict[str, Any], name: str = "审批流程") -> dict[str, Any]:
-    created = await client.post("/api/v1/workflows", json={"name": name, "graph": graph}, headers=admin.headers)
+    created = await client.post(
+        "/api/v1/workflows", json={"name": name, "graph": graph}, headers=admin.headers
+    )
     assert created.status_code == 201, created.text
     published = await client.post(f"/api/v1/workflows/{created.json()['id']}:publish", headers=admin.headers)
     assert published.status_code == 201, published.text
@@ -33,7 +35,9 @@ async def _start(client: Any, member: Any, ticket_id: Any, workflow_id: str) -> 
 async def _events(runtime: Any, tenant_id: Any, ticket_id: Any) -> list[str]:
     async with runtime.db.read(tenant_id) as session:
         rows = await session.execute(
-            select(TicketEvent.type).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.created_at)
+            select(TicketEvent.type)
+            .where(TicketEvent.ticket_id == ticket_id)
+            .order_by(TicketEvent.created_at)
         )
         return list(rows.scalars().all())
 
@@ -45,7 +49,9 @@ async def test_publish_rejects_an_invalid_draft_with_per_node_errors(client: Any
         "nodes": [node("start", "start"), node("c", "condition"), node("lost", "handle"), node("end", "end")],
         "edges": [edge("start", "c"), edge("c", "end", {"field": "priority", "op": "eq", "value": "high"})],
     }
-    created = await client.post("/api/v1/workflows", json={"name": "坏流程", "graph": graph}, headers=admin.headers)
+    created = await client.post(
+        "/api/v1/workflows", json={"name": "坏流程", "graph": graph}, headers=admin.headers
+    )
     assert created.status_code == 201
     response = await client.post(f"/api/v1/workflows/{created.json()['id']}:publish", headers=admin.headers)
     assert response.status_code == 422
@@ -71,7 +77,9 @@ async def test_approve_path_runs_to_the_end_and_resolves_the_ticket(client: Any,
     tenant = await make_tenant(runtime)
     admin = await make_member(runtime, tenant, "admin")
     approver = await make_member(runtime, tenant, "agent", name="审批人")
-    workflow = await _publish(client, admin, approve_graph({"kind": "users", "users": [str(approver.user.id)]}))
+    workflow = await _publish(
+        client, admin, approve_graph({"kind": "users", "users": [str(approver.user.id)]})
+    )
     ticket = await make_ticket(runtime, admin)
     run = await _start(client, admin, ticket["id"], workflow["id"])
     assert run["status"] == "waiting" and run["current_node"] == "approve"
@@ -101,17 +109,25 @@ async def test_approve_path_runs_to_the_end_and_resolves_the_ticket(client: Any,
     ):
         assert expected in events
     async with runtime.db.read(tenant.id) as session:
-        outbox = (await session.execute(select(OutboxRow.event_type).where(OutboxRow.tenant_id == tenant.id))).scalars()
+        outbox = (
+            await session.execute(select(OutboxRow.event_type).where(OutboxRow.tenant_id == tenant.id))
+        ).scalars()
         assert "workflow.completed" in set(outbox)
-    again = await client.post(f"/api/v1/approvals/{inbox[0]['id']}:approve", json={}, headers=approver.headers)
+    again = await client.post(
+        f"/api/v1/approvals/{inbox[0]['id']}:approve", json={}, headers=approver.headers
+    )
     assert again.status_code == 409
 
 
-async def test_reject_returns_to_the_chosen_node_and_the_agent_sends_it_back(client: Any, runtime: Any) -> None:
+async def test_reject_returns_to_the_chosen_node_and_the_agent_sends_it_back(
+    client: Any, runtime: Any
+) -> None:
     tenant = await make_tenant(runtime)
     admin = await make_member(runtime, tenant, "admin")
     approver = await make_member(runtime, tenant, "agent", name="审批人")
-    workflow = await _publish(client, admin, approve_graph({"kind": "users", "users": [str(approver.user.id)]}))
+    workflow = await _publish(
+        client, admin, approve_graph({"kind": "users", "users": [str(approver.user.id)]})
+    )
     ticket = await make_ticket(runtime, admin)
     await _start(client, admin, ticket["id"], workflow["id"])
     [request] = (await client.get("/api/v1/approvals", headers=approver.headers)).json()["items"]
@@ -119,7 +135,9 @@ async def test_reject_returns_to_the_chosen_node_and_the_agent_sends_it_back(cli
         f"/api/v1/approvals/{request['id']}:reject", json={"comment": "缺少发票"}, headers=approver.headers
     )
     assert rejected.status_code == 200 and rejected.json()["state"] == "rejected"
-    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()["current"]
+    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()[
+        "current"
+    ]
     assert progress["status"] == "waiting" and progress["current_node"] == "fix"
     assert "缺少发票" in progress["steps"][-1]["entered_reason"]
     wrong = await client.post(
@@ -127,7 +145,9 @@ async def test_reject_returns_to_the_chosen_node_and_the_agent_sends_it_back(cli
     )
     assert wrong.status_code == 409
     done = await client.post(
-        f"/api/v1/tickets/{ticket['id']}/workflow/steps/fix:done", json={"comment": "已补"}, headers=admin.headers
+        f"/api/v1/tickets/{ticket['id']}/workflow/steps/fix:done",
+        json={"comment": "已补"},
+        headers=admin.headers,
     )
     assert done.status_code == 200, done.text
     assert done.json()["current"]["current_node"] == "approve"
@@ -148,8 +168,12 @@ async def test_manager_of_approval_goes_to_the_team_lead_and_parallel_sub_tasks_
     run = await _start(client, admin, ticket["id"], workflow["id"])
     assert run["approvals"][0]["approver_id"] == str(lead.user.id)
     [request] = (await client.get("/api/v1/approvals", headers=lead.headers)).json()["items"]
-    assert (await client.post(f"/api/v1/approvals/{request['id']}:approve", json={}, headers=lead.headers)).status_code == 200
-    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()["current"]
+    assert (
+        await client.post(f"/api/v1/approvals/{request['id']}:approve", json={}, headers=lead.headers)
+    ).status_code == 200
+    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()[
+        "current"
+    ]
     assert progress["current_node"] == "join" and progress["status"] == "waiting"
     subtasks = progress["subtasks"]
     assert [sub["title"] for sub in subtasks] == ["核实资料", "制卡"]
@@ -157,36 +181,54 @@ async def test_manager_of_approval_goes_to_the_team_lead_and_parallel_sub_tasks_
         child = (await client.get(f"/api/v1/tickets/{sub['child_ticket_id']}", headers=admin.headers)).json()
         assert child["parent_id"] == str(ticket["id"])
     first = await client.post(
-        f"/api/v1/tickets/{subtasks[0]['child_ticket_id']}/status", json={"status": "resolved"}, headers=admin.headers
+        f"/api/v1/tickets/{subtasks[0]['child_ticket_id']}/status",
+        json={"status": "resolved"},
+        headers=admin.headers,
     )
     assert first.status_code == 200, first.text
-    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()["current"]
+    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()[
+        "current"
+    ]
     assert progress["current_node"] == "join"
     await client.post(
-        f"/api/v1/tickets/{subtasks[1]['child_ticket_id']}/status", json={"status": "resolved"}, headers=admin.headers
+        f"/api/v1/tickets/{subtasks[1]['child_ticket_id']}/status",
+        json={"status": "resolved"},
+        headers=admin.headers,
     )
-    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()["current"]
+    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()[
+        "current"
+    ]
     assert progress["status"] == "completed"
     assert {sub["status"] for sub in progress["subtasks"]} == {"done"}
 
 
-async def test_a_running_ticket_keeps_its_version_when_the_workflow_is_edited(client: Any, runtime: Any) -> None:
+async def test_a_running_ticket_keeps_its_version_when_the_workflow_is_edited(
+    client: Any, runtime: Any
+) -> None:
     tenant = await make_tenant(runtime)
     admin = await make_member(runtime, tenant, "admin")
     approver = await make_member(runtime, tenant, "agent")
-    workflow = await _publish(client, admin, approve_graph({"kind": "users", "users": [str(approver.user.id)]}))
+    workflow = await _publish(
+        client, admin, approve_graph({"kind": "users", "users": [str(approver.user.id)]})
+    )
     ticket = await make_ticket(runtime, admin)
     await _start(client, admin, ticket["id"], workflow["id"])
     # Version 2 drops the approval entirely.
     simpler = {"nodes": [node("start", "start"), node("end", "end")], "edges": [edge("start", "end")]}
-    patched = await client.patch(f"/api/v1/workflows/{workflow['id']}", json={"graph": simpler}, headers=admin.headers)
+    patched = await client.patch(
+        f"/api/v1/workflows/{workflow['id']}", json={"graph": simpler}, headers=admin.headers
+    )
     assert patched.json()["draft_changed"] is True
     await client.post(f"/api/v1/workflows/{workflow['id']}:publish", headers=admin.headers)
-    versions = (await client.get(f"/api/v1/workflows/{workflow['id']}/versions", headers=admin.headers)).json()
+    versions = (
+        await client.get(f"/api/v1/workflows/{workflow['id']}/versions", headers=admin.headers)
+    ).json()
     assert [item["version"] for item in versions["items"]] == [2, 1]
     [request] = (await client.get("/api/v1/approvals", headers=approver.headers)).json()["items"]
     await client.post(f"/api/v1/approvals/{request['id']}:approve", json={}, headers=approver.headers)
-    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()["current"]
+    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()[
+        "current"
+    ]
     assert progress["version"] == 1 and progress["status"] == "completed"
     other = await make_ticket(runtime, admin)
     run = await _start(client, admin, other["id"], workflow["id"])
@@ -199,21 +241,29 @@ async def test_tenants_do_not_see_each_others_workflows_or_approvals(client: Any
     tenant = await make_tenant(runtime)
     admin = await make_member(runtime, tenant, "admin")
     approver = await make_member(runtime, tenant, "agent")
-    workflow = await _publish(client, admin, approve_graph({"kind": "users", "users": [str(approver.user.id)]}))
+    workflow = await _publish(
+        client, admin, approve_graph({"kind": "users", "users": [str(approver.user.id)]})
+    )
     ticket = await make_ticket(runtime, admin)
     await _start(client, admin, ticket["id"], workflow["id"])
     [request] = (await client.get("/api/v1/approvals", headers=approver.headers)).json()["items"]
 
     other = await make_tenant(runtime)
     stranger = await make_member(runtime, other, "admin")
-    assert (await client.get(f"/api/v1/workflows/{workflow['id']}", headers=stranger.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/workflows/{workflow['id']}", headers=stranger.headers)
+    ).status_code == 404
     assert (await client.get("/api/v1/workflows", headers=stranger.headers)).json()["items"] == []
     assert (await client.get("/api/v1/approvals", headers=stranger.headers)).json()["items"] == []
-    decided = await client.post(f"/api/v1/approvals/{request['id']}:approve", json={}, headers=stranger.headers)
+    decided = await client.post(
+        f"/api/v1/approvals/{request['id']}:approve", json={}, headers=stranger.headers
+    )
     assert decided.status_code == 404
     own = await make_ticket(runtime, stranger)
     started = await client.post(
-        f"/api/v1/tickets/{own['id']}/workflow", json={"workflow_id": workflow["id"]}, headers=stranger.headers
+        f"/api/v1/tickets/{own['id']}/workflow",
+        json={"workflow_id": workflow["id"]},
+        headers=stranger.headers,
     )
     assert started.status_code == 422
     peek = await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=stranger.headers)
@@ -230,10 +280,14 @@ async def test_an_agent_outside_the_tickets_scope_cannot_start_or_read_its_workf
     workflow = await _publish(client, admin, approve_graph({"kind": "role", "role": "admin"}))
     ticket = await make_ticket(runtime, admin, team_id=str(team.id))
     response = await client.post(
-        f"/api/v1/tickets/{ticket['id']}/workflow", json={"workflow_id": workflow["id"]}, headers=outsider.headers
+        f"/api/v1/tickets/{ticket['id']}/workflow",
+        json={"workflow_id": workflow["id"]},
+        headers=outsider.headers,
     )
     assert response.status_code == 404
-    assert (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=outsider.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=outsider.headers)
+    ).status_code == 404
 
 
 async def test_a_second_run_on_the_same_ticket_is_refused(client: Any, runtime: Any) -> None:
@@ -243,10 +297,14 @@ async def test_a_second_run_on_the_same_ticket_is_refused(client: Any, runtime: 
     ticket = await make_ticket(runtime, admin)
     await _start(client, admin, ticket["id"], workflow["id"])
     again = await client.post(
-        f"/api/v1/tickets/{ticket['id']}/workflow", json={"workflow_id": workflow["id"]}, headers=admin.headers
+        f"/api/v1/tickets/{ticket['id']}/workflow",
+        json={"workflow_id": workflow["id"]},
+        headers=admin.headers,
     )
     assert again.status_code == 409
-    cancelled = await client.post(f"/api/v1/tickets/{ticket['id']}/workflow:cancel", json={}, headers=admin.headers)
+    cancelled = await client.post(
+        f"/api/v1/tickets/{ticket['id']}/workflow:cancel", json={}, headers=admin.headers
+    )
     assert cancelled.json()["current"]["status"] == "cancelled"
     assert all(row["state"] == "closed" for row in cancelled.json()["current"]["approvals"])
 
@@ -265,15 +323,21 @@ async def test_all_and_sequence_approvals_need_every_approver(client: Any, runti
     assert len(second_inbox) == (1 if mode == "all" else 0)
     [request] = (await client.get("/api/v1/approvals", headers=first.headers)).json()["items"]
     await client.post(f"/api/v1/approvals/{request['id']}:approve", json={}, headers=first.headers)
-    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()["current"]
+    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()[
+        "current"
+    ]
     assert progress["current_node"] == "approve"
     [request] = (await client.get("/api/v1/approvals", headers=second.headers)).json()["items"]
     await client.post(f"/api/v1/approvals/{request['id']}:approve", json={}, headers=second.headers)
-    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()["current"]
+    progress = (await client.get(f"/api/v1/tickets/{ticket['id']}/workflow", headers=admin.headers)).json()[
+        "current"
+    ]
     assert progress["status"] == "completed"
 
 
-async def test_approval_without_any_approver_is_decided_by_a_workflow_admin(client: Any, runtime: Any) -> None:
+async def test_approval_without_any_approver_is_decided_by_a_workflow_admin(
+    client: Any, runtime: Any
+) -> None:
     tenant = await make_tenant(runtime)
     admin = await make_member(runtime, tenant, "admin")
     agent = await make_member(runtime, tenant, "agent")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ def _problems(graph: dict[str, Any]) -> dict[str, set[str | None]]:
 def _linear(*middle: dict[str, Any]) -> dict[str, Any]:
     nodes = [node("start", "start"), *middle, node("end", "end")]
     ids = [item["id"] for item in nodes]
-    return {"nodes": nodes, "edges": [edge(a, b) for a, b in zip(ids, ids[1:], strict=False)]}
+    return {"nodes": nodes, "edges": [edge(a, b) for a, b in itertools.pairwise(ids)]}
 
 
 def test_the_shared_graphs_are_valid() -> None:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from huiliu.workflows.domain import parse_definition
 from huiliu.workflows.domain import engine as E
+from huiliu.workflows.domain import parse_definition
 from huiliu.workflows.domain.definition import HUMAN_TYPES
 
 PRIORITIES = ["low", "normal", "high", "urgent"]
@@ -24,14 +24,18 @@ def workflows(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, list[str]], di
     forward to later nodes, parallel nodes are followed by their join, and approvals return to any
     node but start. Also the approvers per approve node and the ticket's facts."""
     kinds = draw(
-        st.lists(st.sampled_from(["handle", "approve", "condition", "notify", "parallel"]), min_size=0, max_size=9)
+        st.lists(
+            st.sampled_from(["handle", "approve", "condition", "notify", "parallel"]), min_size=0, max_size=9
+        )
     )
     nodes: list[dict[str, Any]] = [{"id": "n0", "type": "start"}]
     for kind in kinds:
         index = len(nodes)
         if kind == "parallel":
             if draw(st.booleans()):
-                config: dict[str, Any] = {"branches": [{"title": f"t{i}"} for i in range(draw(st.integers(1, 3)))]}
+                config: dict[str, Any] = {
+                    "branches": [{"title": f"t{i}"} for i in range(draw(st.integers(1, 3)))]
+                }
             else:
                 config = {"items_field": "fields.items", "title": "办理 {item}"}
             nodes.append({"id": f"n{index}", "type": "parallel", "config": config})
@@ -48,7 +52,11 @@ def workflows(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, list[str]], di
             )
         elif kind == "notify":
             nodes.append(
-                {"id": f"n{index}", "type": "notify", "config": {"message": "m", "recipients": {"assignee": True}}}
+                {
+                    "id": f"n{index}",
+                    "type": "notify",
+                    "config": {"message": "m", "recipients": {"assignee": True}},
+                }
             )
         else:
             nodes.append({"id": f"n{index}", "type": kind, "config": {}})
@@ -61,7 +69,11 @@ def workflows(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, list[str]], di
             for target in draw(st.lists(st.sampled_from(later), min_size=1, max_size=3)):
                 value = draw(st.sampled_from(PRIORITIES))
                 edges.append(
-                    {"source": item["id"], "target": target, "condition": {"field": "priority", "op": "eq", "value": value}}
+                    {
+                        "source": item["id"],
+                        "target": target,
+                        "condition": {"field": "priority", "op": "eq", "value": value},
+                    }
                 )
         edges.append({"source": item["id"], "target": nodes[index + 1]["id"]})
         if item["type"] == "approve":
@@ -153,7 +165,11 @@ def test_approvals_follow_their_mode(approvers: list[str], mode: str, data: st.D
             {"id": "back", "type": "handle"},
             {"id": "e", "type": "end"},
         ],
-        "edges": [{"source": "s", "target": "a"}, {"source": "a", "target": "e"}, {"source": "back", "target": "a"}],
+        "edges": [
+            {"source": "s", "target": "a"},
+            {"source": "a", "target": "e"},
+            {"source": "back", "target": "a"},
+        ],
     }
     definition = parse_definition(graph)
     context = E.Context(approvers={"a": approvers})
@@ -202,7 +218,11 @@ def test_a_rejection_goes_back_and_a_later_approval_goes_on() -> None:
             },
             {"id": "e", "type": "end"},
         ],
-        "edges": [{"source": "s", "target": "h"}, {"source": "h", "target": "a"}, {"source": "a", "target": "e"}],
+        "edges": [
+            {"source": "s", "target": "h"},
+            {"source": "h", "target": "a"},
+            {"source": "a", "target": "e"},
+        ],
     }
     definition = parse_definition(graph)
     context = E.Context(approvers={"a": ["u1"]})
@@ -231,8 +251,16 @@ def test_a_condition_takes_the_first_matching_branch_else_the_default() -> None:
         ],
         "edges": [
             {"source": "s", "target": "c"},
-            {"source": "c", "target": "vip", "condition": {"field": "customer.level", "op": "eq", "value": "vip"}},
-            {"source": "c", "target": "big", "condition": {"field": "fields.amount", "op": "gte", "value": 1000}},
+            {
+                "source": "c",
+                "target": "vip",
+                "condition": {"field": "customer.level", "op": "eq", "value": "vip"},
+            },
+            {
+                "source": "c",
+                "target": "big",
+                "condition": {"field": "fields.amount", "op": "gte", "value": 1000},
+            },
             {"source": "c", "target": "e"},
             {"source": "vip", "target": "e"},
             {"source": "big", "target": "e"},

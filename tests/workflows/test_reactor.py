@@ -60,7 +60,12 @@ async def test_a_template_with_a_workflow_starts_it_on_new_tickets(client: Any, 
     assert resolved.status_code == 200, resolved.text
     progress = (await client.get(f"/api/v1/tickets/{ticket_id}/workflow", headers=admin.headers)).json()
     assert progress["current"]["status"] == "completed"
-    assert [step["outcome"] for step in progress["current"]["steps"]] == ["started", "done", "notified", "ended"]
+    assert [step["outcome"] for step in progress["current"]["steps"]] == [
+        "started",
+        "done",
+        "notified",
+        "ended",
+    ]
 
 
 async def test_a_workflow_that_cannot_start_leaves_a_note_instead_of_failing_the_ticket(runtime: Any) -> None:

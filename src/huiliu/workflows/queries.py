@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -144,6 +145,32 @@ async def active_step(session: AsyncSession, instance_id: uuid.UUID, node_id: st
         .order_by(WorkflowStep.entered_at.desc(), WorkflowStep.id.desc())
         .limit(1)
     )
+
+
+async def next_due(session: AsyncSession, ticket_id: uuid.UUID) -> datetime | None:
+    """The earliest time limit of the ticket's active steps not yet marked overdue."""
+    return await session.scalar(
+        select(func.min(WorkflowStep.due_at)).where(
+            WorkflowStep.ticket_id == ticket_id,
+            WorkflowStep.status == "active",
+            WorkflowStep.due_at.is_not(None),
+            WorkflowStep.overdue_at.is_(None),
+        )
+    )
+
+
+async def overdue_steps(session: AsyncSession, ticket_id: uuid.UUID, now: datetime) -> list[WorkflowStep]:
+    rows = await session.execute(
+        select(WorkflowStep)
+        .where(
+            WorkflowStep.ticket_id == ticket_id,
+            WorkflowStep.status == "active",
+            WorkflowStep.due_at <= now,
+            WorkflowStep.overdue_at.is_(None),
+        )
+        .order_by(WorkflowStep.due_at, WorkflowStep.id)
+    )
+    return list(rows.scalars().all())
 
 
 async def approvals_of(session: AsyncSession, instance_id: uuid.UUID) -> list[WorkflowApproval]:

@@ -27,8 +27,11 @@ DONE_STATUSES = frozenset({"resolved", "closed"})
 
 
 def install(db: Database) -> WorkflowReactor:
-    """Register the workflow reactor once; it goes right after the automation reactor when that is
-    installed (so before routing and SLA), else first."""
+    """Register the workflow reactor once (right after the automation reactor when that is installed,
+    so before routing and SLA; else first) and the ``workflow`` timer handler (step time limits)."""
+    from huiliu.timers.service import register_timer_handler
+
+    register_timer_handler(service.TIMER_KIND, service.on_timer)
     for reactor in db.reactors:
         if isinstance(reactor, WorkflowReactor):
             return reactor

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +31,7 @@ from huiliu.tickets import service as tickets
 from huiliu.tickets.domain import Priority, Status
 from huiliu.tickets.models import Ticket
 from huiliu.tickets.schemas import TicketCreate
+from huiliu.timers import service as timers
 from huiliu.workflows import queries
 from huiliu.workflows.domain import engine
 from huiliu.workflows.domain.definition import APPROVE, Definition, DefinitionError, parse_definition
@@ -48,6 +49,8 @@ PERMISSION = "admin.workflows"
 ACTOR_PREFIX = "workflow"
 SUBTASK_CHANNEL = "internal"
 KIND_NOTIFICATION = "notification"
+# The ticket timer that fires when a step's time limit passes (timers.register_timer_handler).
+TIMER_KIND = "workflow"
 MAX_REASON = 1000
 # Whether a tenant has a published, active workflow (the reactor's ``applies``); writes invalidate.
 published_flags = TenantFlagCache(2.0)
@@ -400,6 +403,10 @@ async def _apply(run: _Run, step: engine.Step) -> None:
     instance.updated_at = utcnow()
     if step.state.status in {engine.COMPLETED, engine.CANCELLED} and instance.completed_at is None:
         instance.completed_at = utcnow()
+    await run.uow.session.flush()
+    await timers.set_timer(
+        run.uow, run.ticket_id, TIMER_KIND, await queries.next_due(run.uow.session, run.ticket_id)
+    )
 
 
 async def _enter(run: _Run, effect: engine.EnterNode) -> None:
@@ -586,6 +593,7 @@ async def _decision(run: _Run, effect: engine.RecordDecision) -> None:
     row.comment = effect.comment or None
     row.decided_at = utcnow()
     row.decided_by = run.decider.id if run.decider is not None else None
+    await run.uow.session.flush()
     await run.record(
         ev.WORKFLOW_APPROVED if effect.approved else ev.WORKFLOW_REJECTED,
         effect.reason,
@@ -600,8 +608,10 @@ async def _decision(run: _Run, effect: engine.RecordDecision) -> None:
 
 
 async def _close(run: _Run, effect: engine.CloseApprovals) -> None:
+    await run.uow.session.flush()
     for row in await queries.open_approvals(run.uow.session, run.instance.id, effect.node_id):
-        row.state = "closed"
+        if row.state in {"pending", "queued"}:
+            row.state = "closed"
 
 
 async def _subtasks(run: _Run, effect: engine.CreateSubtasks) -> None:
@@ -853,3 +863,36 @@ async def on_ticket_done(uow: UnitOfWork, ticket_id: uuid.UUID, status: str) -> 
         return
     run.actor = _engine_actor(uow.tenant_id, run.workflow_name)
     await _holding(uow, _advance(run, engine.HandleDone(instance.current_node, f"ticket {status}")))
+
+
+async def on_timer(uow: UnitOfWork, ticket_id: uuid.UUID, now: datetime) -> datetime | None:
+    """The ``workflow`` timer: mark the ticket's steps past their time limit overdue, say so on the
+    ticket (an internal note) and notify its assignee and team leads; return the next time limit."""
+    assert uow.tenant_id is not None
+    for step in await queries.overdue_steps(uow.session, ticket_id, now):
+        step.overdue_at = now
+        instance = await uow.session.get(WorkflowInstance, step.instance_id)
+        if instance is None:
+            continue
+        run = await _load_run(uow, instance, system_actor(uow.tenant_id, ACTOR_PREFIX))
+        run.actor = _engine_actor(uow.tenant_id, run.workflow_name)
+        await _holding(uow, _overdue(run, step))
+    await uow.session.flush()
+    return await queries.next_due(uow.session, ticket_id)
+
+
+async def _overdue(run: _Run, step: WorkflowStep) -> None:
+    label = step.label or step.node_id
+    ticket = await run.ticket()
+    await _note(run, f"流程步骤「{label}」已超时 / Workflow step {label!r} is past its time limit")
+    recipients = [ticket.assignee_id] if ticket.assignee_id is not None else []
+    recipients += await references.team_leads(run.uow, ticket.team_id)
+    approvers = [
+        row.approver_id
+        for row in await queries.open_approvals(run.uow.session, run.instance.id, step.node_id)
+        if row.state == "pending" and row.approver_id is not None
+    ]
+    recipients = list(dict.fromkeys(recipients + approvers))
+    if recipients:
+        message = f"流程步骤超时：#{ticket.number} {ticket.title}（{label}）"
+        await _notification(run, recipients, ["in_app"], "warning", message)
