@@ -437,3 +437,14 @@ async def test_h5_form_renders_template_and_validates_submission(client, runtime
     assert ticket.template_version_id is not None
     assert created.payload["data"]["template_id"] == template["id"]
     assert audit.ticket_id == ticket.id
+
+    # Archived: the form falls back to its plain fields; customers are not refused.
+    await client.post(f"{BASE}/{template['id']}:archive", headers=admin.headers)
+    async with public_client(app) as public:
+        definition = (await public.get(f"/api/v1/public/forms/{form['public_key']}")).json()
+        assert definition["template"] is None
+        plain = await public.post(
+            f"/api/v1/public/forms/{form['public_key']}/submissions",
+            json={"description": "另一个问题", "contact": {"phone": "13900139000"}},
+        )
+        assert plain.status_code == 201, plain.text

@@ -37,6 +37,12 @@ from huiliu.ticket_templates.presets import PRESETS
 from huiliu.ticket_templates.schemas import TemplateCreate, TemplateDraftUpdate
 
 PERMISSION = "admin.templates"
+
+
+class TemplateUnavailable(ValidationFailed):
+    """The template named does not exist in the tenant or is not published (draft or archived)."""
+
+
 MAX_TEMPLATES = 300
 IMAGE_TYPES = ("image/",)
 
@@ -300,9 +306,9 @@ async def published_version(uow: UnitOfWork, template_id: uuid.UUID) -> TicketTe
     try:
         template = await queries.get_template(uow.session, template_id)
     except NotFound as exc:
-        raise ValidationFailed("template_id does not name a template of this tenant") from exc
+        raise TemplateUnavailable("template_id does not name a template of this tenant") from exc
     if template.status != "published" or template.current_version_id is None:
-        raise ValidationFailed(f"the template {template.name!r} is {template.status}, not published")
+        raise TemplateUnavailable(f"the template {template.name!r} is {template.status}, not published")
     return await queries.version_by_id(uow.session, template.current_version_id)
 
 
@@ -358,7 +364,7 @@ async def public_form(uow: UnitOfWork, template_id: uuid.UUID, channel: str) -> 
     per-role rules and channel lists left out); None when the template is not published."""
     try:
         version = await published_version(uow, template_id)
-    except ValidationFailed:
+    except TemplateUnavailable:
         return None
     schema = schema_of(version.fields)
     shown = {spec.key for spec in schema.fields if spec.shown_on(channel)}

@@ -173,15 +173,19 @@ async def _template_fields(
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The submission's fields checked against the entry point's published template (422 with
     per-field errors when they do not pass), and the template use the ticket records; the fields as
-    sent when the entry point has no template."""
+    sent when the entry point has no template, or one that is no longer published (the form then
+    shows no template fields either: a customer is never refused for an admin's archive)."""
     template_id = _template_id(entry_point)
     if template_id is None:
         return dict(submission.fields), None
     actor = system_actor(entry_point.tenant_id, f"H5 form: {entry_point.name}")
     async with db.uow(entry_point.tenant_id) as uow:
-        use = await ticket_templates.use_for_new_ticket(
-            uow, actor, template_id, submission.fields, channel=entry_point.channel
-        )
+        try:
+            use = await ticket_templates.use_for_new_ticket(
+                uow, actor, template_id, submission.fields, channel=entry_point.channel
+            )
+        except ticket_templates.TemplateUnavailable:
+            return dict(submission.fields), None
     return use.values, use.event_data()
 
 
