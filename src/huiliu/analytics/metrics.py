@@ -165,6 +165,25 @@ def open_at(actor: Actor, flt: MetricFilter, instant: datetime) -> list[ColumnEl
     ]
 
 
+async def count_open(
+    session: AsyncSession,
+    actor: Actor,
+    flt: MetricFilter,
+    instant: datetime,
+    extra: Sequence[ColumnElement[bool]] = (),
+) -> int:
+    """How many tickets were open at ``instant`` (``open_at``), counted as two index ranges: the
+    unresolved ones (a partial index) and those resolved after ``instant`` — an OR of the two would
+    read every ticket created before ``instant``."""
+    instant = ensure_utc(instant)
+    base = [*dimension_clauses(actor, flt), TicketFact.created_at < instant, *extra]
+    total = 0
+    for branch in (TicketFact.resolved_at.is_(None), TicketFact.resolved_at >= instant):
+        query = select(func.count()).select_from(TicketFact).where(*base, branch)
+        total += int((await session.execute(query)).scalar_one())
+    return total
+
+
 def count_true(column: Any) -> Any:
     return func.coalesce(func.sum(case((column.is_(True), 1), else_=0)), 0)
 
@@ -327,13 +346,7 @@ async def _backlog(
     bucket's new tickets, minus each bucket's resolutions (windows are clipped to [start, end))."""
     first = starts[0] if starts else ensure_utc(flt.start)
     window = _replace(flt, start=first)
-    base = int(
-        (
-            await session.execute(
-                select(func.count()).select_from(TicketFact).where(*open_at(actor, window, first))
-            )
-        ).scalar_one()
-    )
+    base = await count_open(session, actor, window, first)
     created = await _counts(session, _created_bucket(granularity), created_in(actor, window))
     resolved = await _counts(
         session,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.analytics.domain import (
@@ -23,12 +23,12 @@ from huiliu.analytics.metrics import (
     MetricFilter,
     check_range,
     count_not_null,
+    count_open,
     count_true,
     created_in,
     dimension_clauses,
     grouped_percentiles,
     is_postgres,
-    open_at,
     percentiles,
     resolved_in,
 )
@@ -51,7 +51,7 @@ BREAKDOWNS = {
     "customer_level": TicketFact.customer_level,
 }
 MAX_ROWS = 50
-KEYWORD_SAMPLE = 300
+KEYWORD_SAMPLE = 3000
 DRILL_LIMIT = 200
 
 
@@ -98,6 +98,26 @@ def _floats(values: Sequence[Any]) -> list[float | None]:
     return [float(v) if v is not None else None for v in values]
 
 
+def _median_column(session: AsyncSession, column: Any) -> list[Any]:
+    """On PostgreSQL, the median of ``column`` as a ``median`` column of a grouped query (one scan)."""
+    return [c.label("median") for c in _pg_percentiles(session, column, [0.5])]
+
+
+async def _medians(
+    session: AsyncSession,
+    rows: Sequence[Any],
+    key: Any,
+    column: Any,
+    where: Sequence[ColumnElement[bool]],
+) -> dict[Any, float | None]:
+    """Median of ``column`` per group: read from ``rows`` (PostgreSQL, ``_median_column``) or
+    computed by ``grouped_percentiles`` (SQLite)."""
+    if is_postgres(session):
+        return {row[0]: (float(row.median) if row.median is not None else None) for row in rows}
+    found = await grouped_percentiles(session, key, column, where, [0.5])
+    return {group: values[0] for group, (values, _) in found.items()}
+
+
 async def _period(session: AsyncSession, actor: Actor, flt: MetricFilter, now: datetime) -> dict[str, Any]:
     fr_columns = _pg_percentiles(session, TicketFact.first_response_minutes, [0.5, 0.9])
     row = (await session.execute(select(*_aggregates(), *fr_columns).where(*created_in(actor, flt)))).one()
@@ -121,13 +141,7 @@ async def _period(session: AsyncSession, actor: Actor, flt: MetricFilter, now: d
             session, TicketFact.resolution_minutes, resolved_in(actor, flt), [0.5, 0.9]
         )
     instant = min(ensure_utc(flt.end), now)
-    backlog = int(
-        (
-            await session.execute(
-                select(func.count()).select_from(TicketFact).where(*open_at(actor, flt, instant))
-            )
-        ).scalar_one()
-    )
+    backlog = await count_open(session, actor, flt, instant)
     return {
         "volume": int(row.volume),
         "resolved": resolved,
@@ -175,12 +189,10 @@ async def _aging(session: AsyncSession, actor: Actor, flt: MetricFilter, instant
     """Open tickets at ``instant`` by age (one index-backed range count per bucket)."""
     out: dict[str, int] = {}
     for key, low, high in AGING_BUCKETS:
-        clauses = [*open_at(actor, flt, instant), TicketFact.created_at <= instant - timedelta(days=low)]
+        clauses = [TicketFact.created_at <= instant - timedelta(days=low)]
         if high != float("inf"):
             clauses.append(TicketFact.created_at > instant - timedelta(days=high))
-        out[key] = int(
-            (await session.execute(select(func.count()).select_from(TicketFact).where(*clauses))).scalar_one()
-        )
+        out[key] = await count_open(session, actor, flt, instant, clauses)
     return out
 
 
@@ -213,12 +225,16 @@ async def regions(session: AsyncSession, actor: Actor, flt: MetricFilter) -> lis
     where = [*created_in(actor, flt), TicketFact.region.is_not(None)]
     rows = (
         await session.execute(
-            select(TicketFact.region, *_aggregates()).where(*where).group_by(TicketFact.region)
+            select(
+                TicketFact.region,
+                *_aggregates(),
+                *_median_column(session, TicketFact.first_response_minutes),
+            )
+            .where(*where)
+            .group_by(TicketFact.region)
         )
     ).all()
-    medians = await grouped_percentiles(
-        session, TicketFact.region, TicketFact.first_response_minutes, where, [0.5]
-    )
+    medians = await _medians(session, rows, TicketFact.region, TicketFact.first_response_minutes, where)
     out = []
     for row in rows:
         rates = _rates(row)
@@ -227,7 +243,7 @@ async def regions(session: AsyncSession, actor: Actor, flt: MetricFilter) -> lis
                 "region": row.region,
                 "province": row.region.split("/")[0],
                 "volume": int(row.volume),
-                "first_response_median": medians.get(row.region, ([None], 0))[0][0],
+                "first_response_median": medians.get(row.region),
                 "sla_compliance": rates["sla_compliance"],
                 "csat_avg": rates["csat_avg"],
             }
@@ -322,14 +338,19 @@ async def breakdown(session: AsyncSession, actor: Actor, flt: MetricFilter, by: 
     where = created_in(actor, flt)
     rows = (
         await session.execute(
-            select(key.label("key"), *_aggregates(), count_not_null(TicketFact.resolved_at).label("resolved"))
+            select(
+                key.label("key"),
+                *_aggregates(),
+                count_not_null(TicketFact.resolved_at).label("resolved"),
+                *_median_column(session, TicketFact.first_response_minutes),
+            )
             .where(*where)
             .group_by(key)
             .order_by(func.count().desc())
             .limit(MAX_ROWS)
         )
     ).all()
-    medians = await grouped_percentiles(session, key, TicketFact.first_response_minutes, where, [0.5])
+    medians = await _medians(session, rows, key, TicketFact.first_response_minutes, where)
     names = await _names(session, by, [row.key for row in rows])
     out = []
     for row in rows:
@@ -340,7 +361,7 @@ async def breakdown(session: AsyncSession, actor: Actor, flt: MetricFilter, by: 
                 "label": names.get(row.key, str(row.key) if row.key is not None else None),
                 "volume": int(row.volume),
                 "resolved": int(row.resolved),
-                "first_response_median": medians.get(row.key, ([None], 0))[0][0],
+                "first_response_median": medians.get(row.key),
                 "sla_compliance": rates["sla_compliance"],
                 "csat_avg": rates["csat_avg"],
             }
@@ -363,14 +384,13 @@ async def leaderboard(
                 TicketFact.assignee_id,
                 *_aggregates(),
                 count_not_null(TicketFact.resolved_at).label("resolved"),
+                *_median_column(session, TicketFact.resolution_minutes),
             )
             .where(*where)
             .group_by(TicketFact.assignee_id)
         )
     ).all()
-    handle = await grouped_percentiles(
-        session, TicketFact.assignee_id, TicketFact.resolution_minutes, where, [0.5]
-    )
+    handle = await _medians(session, rows, TicketFact.assignee_id, TicketFact.resolution_minutes, where)
     open_rows = (
         await session.execute(
             select(TicketFact.assignee_id, func.count())
@@ -393,7 +413,7 @@ async def leaderboard(
                 "name": names.get(row.assignee_id, str(row.assignee_id)),
                 "handled": int(row.volume),
                 "resolved": int(row.resolved),
-                "handle_minutes_median": handle.get(row.assignee_id, ([None], 0))[0][0],
+                "handle_minutes_median": handle.get(row.assignee_id),
                 "sla_compliance": rates["sla_compliance"],
                 "csat_avg": rates["csat_avg"],
                 "transfers": int(row.transfers),
@@ -408,15 +428,16 @@ async def problems(
     session: AsyncSession, actor: Actor, flt: MetricFilter, limit: int = 10
 ) -> list[dict[str, Any]]:
     """Top categories of the period with the previous period's count, the change, reopen rate, and
-    the recurring keywords of their titles (sampled from the newest ``KEYWORD_SAMPLE`` tickets per category)."""
+    the recurring keywords of their titles (from the newest ``KEYWORD_SAMPLE`` titles of the period,
+    read in one index range)."""
     check_range(flt)
     current = await _category_counts(session, actor, flt)
     previous = await _category_counts(session, actor, flt.previous())
     ranked = sorted(current.items(), key=lambda item: (-item[1][0], item[0] or ""))[: max(1, min(limit, 20))]
+    titles = await _titles(session, actor, flt, [category for category, _ in ranked])
     out = []
     for category, (count, reopened, resolved) in ranked:
         before = previous.get(category, (0, 0, 0))[0]
-        titles = await _titles(session, actor, flt, category)
         out.append(
             {
                 "category": category,
@@ -424,7 +445,9 @@ async def problems(
                 "previous": before,
                 "change": change(count, before),
                 "reopen_rate": ratio(reopened, resolved),
-                "keywords": [{"term": term, "count": n} for term, n in top_keywords(titles)],
+                "keywords": [
+                    {"term": term, "count": n} for term, n in top_keywords(titles.get(category, []))
+                ],
             }
         )
     return out
@@ -448,20 +471,32 @@ async def _category_counts(
     return {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in rows}
 
 
-async def _titles(session: AsyncSession, actor: Actor, flt: MetricFilter, category: str | None) -> list[str]:
-    where = [*created_in(actor, flt)]
-    where.append(TicketFact.category == category if category is not None else TicketFact.category.is_(None))
+async def _titles(
+    session: AsyncSession, actor: Actor, flt: MetricFilter, categories: Sequence[str | None]
+) -> dict[str | None, list[str]]:
+    """The newest titles of the period per category (of ``categories``)."""
+    named = [c for c in categories if c is not None]
+    wanted = []
+    if named:
+        wanted.append(TicketFact.category.in_(named))
+    if None in categories:
+        wanted.append(TicketFact.category.is_(None))
+    if not wanted:
+        return {}
     rows = (
         await session.execute(
-            select(Ticket.title)
+            select(TicketFact.category, Ticket.title)
             .select_from(TicketFact)
             .join(Ticket, Ticket.id == TicketFact.ticket_id)
-            .where(*where)
+            .where(*created_in(actor, flt), or_(*wanted))
             .order_by(TicketFact.created_at.desc())
             .limit(KEYWORD_SAMPLE)
         )
-    ).scalars()
-    return list(rows)
+    ).all()
+    out: dict[str | None, list[str]] = {}
+    for category, title in rows:
+        out.setdefault(category, []).append(title)
+    return out
 
 
 def drill_clauses(

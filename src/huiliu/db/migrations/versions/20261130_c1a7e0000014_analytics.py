@@ -72,7 +72,16 @@ def upgrade() -> None:
     with op.batch_alter_table("ticket_facts", schema=None) as batch_op:
         batch_op.create_index("ix_ticket_facts_created", ["tenant_id", "created_at"], unique=False)
         batch_op.create_index("ix_ticket_facts_created_hour", ["tenant_id", "created_hour"], unique=False)
-        batch_op.create_index("ix_ticket_facts_resolved", ["tenant_id", "resolved_at"], unique=False)
+        batch_op.create_index(
+            "ix_ticket_facts_resolved", ["tenant_id", "resolved_at", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_ticket_facts_unresolved",
+            ["tenant_id", "created_at"],
+            unique=False,
+            postgresql_where=sa.text("resolved_at IS NULL"),
+            sqlite_where=sa.text("resolved_at IS NULL"),
+        )
         batch_op.create_index("ix_ticket_facts_team", ["tenant_id", "team_id", "created_at"], unique=False)
         batch_op.create_index(
             "ix_ticket_facts_assignee", ["tenant_id", "assignee_id", "created_at"], unique=False
@@ -112,6 +121,7 @@ def downgrade() -> None:
             "ix_ticket_facts_open",
             "ix_ticket_facts_assignee",
             "ix_ticket_facts_team",
+            "ix_ticket_facts_unresolved",
             "ix_ticket_facts_resolved",
             "ix_ticket_facts_created_hour",
             "ix_ticket_facts_created",
