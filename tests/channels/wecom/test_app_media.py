@@ -1,22 +1,26 @@
-"""An agent's reply with files to a member who wrote to a WeCom app: the text, then each file uploaded
-with ``media/upload`` (multipart ``media``) and sent as an ``image`` (PNG) or ``file`` (PDF) app
-message with the returned media_id — against the fake WeCom API, which checks the token, the upload's
-form and that the media_id was uploaded."""
+"""Media between a WeCom app and its members. An agent's reply with files to a member who wrote to
+the app: the text, then each file uploaded with ``media/upload`` (multipart ``media``) and sent as an
+``image`` (PNG) or ``file`` (PDF) app message with the returned media_id — against the fake WeCom API,
+which checks the token, the upload's form and that the media_id was uploaded. A member's image is
+fetched (``media/get``) into an attachment of their message, once however often WeCom retries."""
 
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
-from huiliu.tickets.models import Ticket
+from huiliu.attachments.models import Attachment
+from huiliu.tickets.models import Message, Ticket
 from huiliu.worker.processor import OutboxProcessor
 from tests.channels.helpers import public_client
+from tests.channels.tencent import fake_api as fake
 from tests.channels.tencent import vectors as v
 from tests.channels.tencent.fake_api import FakeApi
-from tests.channels.wecom.test_callback import OFFICIAL_QUERY, admin, processor, tenant, wecom_app
+from tests.channels.wecom.test_callback import OFFICIAL_QUERY, admin, encrypted, processor, tenant, wecom_app
 from tests.factories import Member
 from tests.worker.helpers import drain
 
@@ -73,3 +77,34 @@ async def test_reply_files_go_out_as_uploaded_media(
     file_id = fake_api.state.sent[2][1]["file"]["media_id"]
     assert fake_api.state.uploads[image_id] == ("现场照片.png", PNG)
     assert fake_api.state.uploads[file_id] == ("发票.pdf", PDF)
+
+
+async def test_a_members_image_is_fetched_into_an_attachment_once(
+    app: Any,
+    runtime: Any,
+    client: httpx.AsyncClient,
+    admin: Member,
+    tenant: Any,
+    fake_api: FakeApi,
+    processor: OutboxProcessor,
+) -> None:
+    entry = await wecom_app(client, admin, fake_api.base_url)
+    # 接收消息 · 图片消息 of the WeCom docs (developer.work.weixin.qq.com/document/path/90239).
+    image = (
+        "<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[fromUser]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+        "<PicUrl><![CDATA[this is a url]]></PicUrl><MediaId><![CDATA[media_id]]></MediaId>"
+        "<MsgId>1234567890123456</MsgId><AgentID>1</AgentID></xml>"
+    )
+    async with public_client(app) as http:
+        for _ in range(2):  # a retry owes the media once
+            query, body = encrypted(image)
+            response = await http.post(f"/callbacks/wecom/{entry['id']}", params=query, content=body)
+            assert response.text == "success"
+    await drain(processor, tenant.id)
+    async with runtime.db.read(tenant.id) as session:
+        message = (await session.execute(select(Message))).scalar_one()
+        attachments = (await session.execute(select(Attachment))).scalars().all()
+    assert [(a.message_id, a.content_type, a.size) for a in attachments] == [
+        (message.id, "image/png", len(fake.MEDIA))
+    ]

@@ -137,6 +137,19 @@ def kf_notice(fields: dict[str, Any]) -> KfNotice:
 KF_MEDIA_TYPES = frozenset({"image", "voice", "video", "file"})
 
 
+APP_MEDIA_TYPES = frozenset({"image", "voice", "video", "file"})
+
+
+def app_media(fields: dict[str, Any]) -> dict[str, str] | None:
+    """The media of a member's message to the app (``media_id`` and type), to be fetched into an
+    attachment with ``media/get`` (temporary media live three days)."""
+    msg_type = text(fields, "MsgType")
+    media_id = text(fields, "MediaId")
+    if msg_type not in APP_MEDIA_TYPES or media_id is None:
+        return None
+    return {"media_id": media_id, "media_type": msg_type}
+
+
 def kf_media(item: dict[str, Any]) -> dict[str, str] | None:
     """The media of a 微信客服 message (``media_id`` and type), to be fetched into an attachment."""
     msg_type = str(item.get("msgtype") or "")

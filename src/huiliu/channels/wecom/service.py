@@ -97,7 +97,11 @@ async def receive_app_callback(
     except domain.UnsupportedMessage:
         return None
     async with db.uow(entry_point.tenant_id) as uow:
-        return await intake.ingest(uow, actor, message, defaults=defaults, order_lookup=order_lookup)
+        result = await intake.ingest(uow, actor, message, defaults=defaults, order_lookup=order_lookup)
+    media = domain.app_media(fields)
+    if media is not None:
+        await owe_media(db, entry_point.tenant_id, entry_point.id, result, media)
+    return result
 
 
 async def record_contact_change(
