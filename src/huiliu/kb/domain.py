@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jieba
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import ChainableUndefined, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 TITLE_WEIGHT = 3
@@ -160,7 +160,9 @@ class QuickReplyProblem(ValueError):
     """A quick reply that does not parse, reaches for something the sandbox forbids, or is too long."""
 
 
-_ENV = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
+_ENV = SandboxedEnvironment(
+    autoescape=False, trim_blocks=True, lstrip_blocks=True, undefined=ChainableUndefined
+)
 # Saving checks against the documented variables: an unknown name or a refused attribute is an error
 # there, while rendering for a ticket renders it empty rather than fail the agent's reply.
 _STRICT = SandboxedEnvironment(
