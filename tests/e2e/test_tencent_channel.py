@@ -7,11 +7,14 @@ shows the customer and opens a ticket in two taps."""
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from huiliu.channels.tencent import crypto
 from tests.channels.tencent import fake_api as fake
 from tests.channels.tencent.fake_api import FakeApi, fake_api
 from tests.e2e.conftest import PageFactory, Seeder, api_client, log_in
@@ -117,3 +120,43 @@ def test_wecom_login_switch_and_the_chat_sidebar(
     sidebar.get_by_test_id("wecom-sidebar-submit").click()
     expect(sidebar.get_by_test_id("wecom-sidebar-created")).to_contain_text(re.compile(r"已创建工单 #\d+"))
     expect(sidebar.get_by_test_id("wecom-sidebar-customer")).to_contain_text("共 1 张工单")
+
+
+def test_an_official_account_ticket_shows_the_customer_service_window(
+    open_page: PageFactory, seeder: Seeder, e2e_server: Server, fake_api: FakeApi
+) -> None:
+    tenant = seeder.run(make_tenant(seeder.runtime))
+    admin = seeder.run(make_member(seeder.runtime, tenant, "admin", name="客服小陈"))
+    with api_client(e2e_server, admin) as api:
+        entry = api.post(
+            "/api/v1/entry-points",
+            json={
+                "kind": "wechat_mp",
+                "name": "服务号",
+                "config": {
+                    "app_id": fake.APP_ID,
+                    "app_secret": fake.APP_SECRET,
+                    "token": "e2etoken",
+                    "encryption_mode": "plaintext",
+                    "api_base_url": fake_api.base_url,
+                },
+            },
+        ).json()
+        stamp, nonce = str(int(time.time())), "20261130"
+        # 接收普通消息 · 文本消息 of the Official Account docs, sent now.
+        xml = (
+            "<xml><ToUserName><![CDATA[gh_e2e]]></ToUserName><FromUserName><![CDATA[oE2eCustomer]]></FromUserName>"
+            f"<CreateTime>{stamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            "<Content><![CDATA[快递还没到]]></Content><MsgId>9876543210123456</MsgId></xml>"
+        )
+        query = {"signature": crypto.signature("e2etoken", stamp, nonce), "timestamp": stamp, "nonce": nonce}
+        answer = httpx.post(
+            f"{e2e_server.url}/callbacks/wechat/{entry['id']}", params=query, content=xml.encode()
+        )
+        assert answer.text == "success"
+        tickets = api.get("/api/v1/tickets", params={"q": "快递还没到"}).json()
+    ticket_id = next(item["id"] for item in tickets["items"] if item["channel"] == "wechat_mp")
+    page = open_page()
+    log_in(page, admin)
+    page.goto(f"/tickets/{ticket_id}")
+    expect(page.get_by_test_id("tencent-reply-window")).to_contain_text(re.compile(r"还剩 4[67] 小时"))
