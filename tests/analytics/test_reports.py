@@ -62,6 +62,22 @@ def test_charts_are_png_images() -> None:
     assert all(chart.startswith(b"\x89PNG\r\n\x1a\n") and len(chart) > 5_000 for chart in charts)
 
 
+def test_charts_fall_back_to_english_labels_without_a_cjk_font(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reports, "CJK_FONTS", ("No Such Font Family",))
+    reports.cjk_font.cache_clear()
+    try:
+        assert reports.cjk_font() is None
+        start = sh("2026-11-16T00:00")
+        data = reports.ReportData("周报", start, start + timedelta(days=7))
+        data.daily = {
+            metric: [Point(start + timedelta(days=i), 1.0, 1) for i in range(7)]
+            for metric in ("volume", "resolved", "sla_compliance", "csat_avg")
+        }
+        assert all(chart.startswith(b"\x89PNG") for chart in reports.render_charts(data))
+    finally:
+        reports.cjk_font.cache_clear()
+
+
 async def report_desk(runtime: Runtime, smtp: FakeSmtp) -> tuple[Any, Any]:
     tenant = await make_tenant(runtime)
     admin = await make_member(runtime, tenant, "admin")
