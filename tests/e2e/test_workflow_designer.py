@@ -6,7 +6,9 @@ and see the sub-tasks appear."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -16,6 +18,14 @@ from tests.e2e.server import Server
 from tests.factories import make_member, make_team, make_tenant
 
 pytestmark = pytest.mark.e2e
+# Set to a directory (docs/screenshots) to photograph the designer, the inbox and the ticket card.
+SHOTS = os.environ.get("HUILIU_WORKFLOW_SHOTS")
+
+
+def shoot(page: Page, name: str) -> None:
+    if SHOTS:
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
 
 
 def choose(page: Page, select: Locator, option: str) -> None:
@@ -133,6 +143,8 @@ def test_build_publish_and_run_an_approve_condition_parallel_flow(
     expect(page.get_by_test_id("wf-node-error")).to_have_count(0)
     page.get_by_test_id("wf-publish").click()
     expect(page.get_by_test_id("workflow-designer").locator(".el-tag", has_text="v1")).to_be_visible()
+    select_node(page, "approve_1")
+    shoot(page, "workflow-designer")
 
     with api_client(e2e_server, admin) as api:
         [workflow] = api.get("/api/v1/workflows").json()["items"]
@@ -160,6 +172,8 @@ def test_build_publish_and_run_an_approve_condition_parallel_flow(
     approver_page = open_page()
     log_in(approver_page, lead)
     approver_page.get_by_test_id("nav-approvals").click()
+    expect(approver_page.get_by_test_id(f"reject-{ticket['number']}")).to_be_visible()
+    shoot(approver_page, "approvals-inbox")
     approver_page.get_by_test_id(f"reject-{ticket['number']}").click()
     approver_page.get_by_test_id("approval-comment").fill("缺少收入证明")
     approver_page.get_by_test_id("approval-submit").click()
@@ -183,6 +197,8 @@ def test_build_publish_and_run_an_approve_condition_parallel_flow(
     expect(panel.get_by_test_id("workflow-subtask-1")).to_contain_text("核实资料")
     expect(panel.get_by_test_id("workflow-subtask-2")).to_contain_text("制卡寄送")
     expect(panel.get_by_test_id("workflow-step-join_1")).to_be_visible()
+    panel.scroll_into_view_if_needed()
+    shoot(page, "ticket-workflow")
     with api_client(e2e_server, admin) as api:
         progress = api.get(f"/api/v1/tickets/{ticket['id']}/workflow").json()["current"]
         assert progress["current_node"] == "join_1"
