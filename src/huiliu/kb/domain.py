@@ -96,8 +96,12 @@ def index_tokens(title: str, body_text: str, tags: Sequence[str] = ()) -> str:
 
 
 def query_tokens(text: str) -> list[str]:
-    """The distinct tokens of a search query, in order, at most ``MAX_QUERY_TOKENS``."""
-    return list(dict.fromkeys(tokens(text)))[:MAX_QUERY_TOKENS]
+    """The distinct tokens of a search query, in order, at most ``MAX_QUERY_TOKENS``. Single
+    characters (下, 改, 看 …) are dropped when the query has longer words: alone they match most
+    articles, which costs time and ranks nothing."""
+    words = list(dict.fromkeys(tokens(text)))
+    longer = [word for word in words if len(word) > 1]
+    return (longer or words)[:MAX_QUERY_TOKENS]
 
 
 def pg_tsquery(words: Sequence[str]) -> str:

@@ -1,9 +1,10 @@
 """Tables of the knowledge base: categories (a tree, ordered), articles with their search tokens,
 helpful/not-helpful feedback, and quick replies (canned responses).
 
-The full-text structures differ by database and are created by the migration only: on PostgreSQL a
-GIN index over ``to_tsvector('simple', search_tokens)``; on SQLite the FTS5 table ``kb_articles_fts``
-(``article_id`` unindexed, ``tokens``), which ``kb.search`` keeps in step with the articles."""
+The full-text structures differ by database and are created by the migration only: on PostgreSQL
+the generated column ``search_vector`` (``to_tsvector('simple', search_tokens)``, stored) with a GIN
+index; on SQLite the FTS5 table ``kb_articles_fts`` (``article_id`` unindexed, ``tokens``), which
+``kb.search`` keeps in step with the articles."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 Articles are indexed by their token string (``kb.domain.index_tokens``); a query is tokenised the same
 way and matches articles holding any of its tokens, best first:
 
-* PostgreSQL: ``to_tsvector('simple', search_tokens) @@ to_tsquery('simple', '退款' | '物流')`` served
-  by the GIN expression index ``ix_kb_articles_search``, ranked by ``ts_rank``;
+* PostgreSQL: ``search_vector @@ to_tsquery('simple', '退款' | '物流')``, where ``search_vector`` is
+  the stored ``to_tsvector('simple', search_tokens)`` with the GIN index ``ix_kb_articles_search``,
+  ranked by ``ts_rank``;
 * SQLite: an FTS5 MATCH on ``kb_articles_fts`` (kept in step by ``index_article`` /
   ``unindex_article`` inside the writing transaction), ranked by ``bm25`` (negated: higher is better).
 
@@ -37,9 +38,9 @@ def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def pg_vector() -> ColumnElement[object]:
-    """The indexed expression (must stay identical to the migration's index)."""
-    return func.to_tsvector(_SIMPLE, KbArticle.search_tokens)
+# PostgreSQL only: the stored ``to_tsvector('simple', search_tokens)`` the migration adds (generated,
+# GIN-indexed); not mapped, so the ORM never writes it.
+PG_VECTOR: ColumnElement[Any] = literal_column("kb_articles.search_vector")
 
 
 async def index_article(session: AsyncSession, article: KbArticle) -> None:
@@ -67,10 +68,10 @@ async def search(
         return []
     if _dialect(session) == "postgresql":
         query = func.to_tsquery(_SIMPLE, pg_tsquery(words))
-        score = func.ts_rank(pg_vector(), query)
+        score = func.ts_rank(PG_VECTOR, query)
         statement = (
             select(KbArticle.id, score.label("score"))
-            .where(pg_vector().op("@@")(query), *filters)
+            .where(PG_VECTOR.op("@@")(query), *filters)
             .order_by(score.desc(), KbArticle.id)
             .limit(limit)
         )

@@ -31,10 +31,11 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
 
 
 # Full-text structures a migration creates for one database only (the knowledge base's FTS5 table
-# and its shadow tables on SQLite, its GIN expression index on PostgreSQL): no model declares them,
-# so comparing must not offer to drop them.
+# and its shadow tables on SQLite, its generated tsvector column and GIN index on PostgreSQL): no
+# model declares them, so comparing must not offer to drop them.
 HAND_MADE_TABLE_PREFIXES = ("kb_articles_fts",)
 HAND_MADE_INDEXES = frozenset({"ix_kb_articles_search"})
+HAND_MADE_COLUMNS = frozenset({"search_vector"})
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -42,6 +43,8 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
         return not name.startswith(HAND_MADE_TABLE_PREFIXES)
     if type_ == "index":
         return name not in HAND_MADE_INDEXES
+    if type_ == "column":
+        return name not in HAND_MADE_COLUMNS
     return True
 
 
