@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import nh3
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -28,6 +28,7 @@ from huiliu.core.ids import new_id
 from huiliu.core.outbox import OutboxRow
 from huiliu.customers.merges import register_customer_records
 from huiliu.customers.service import resolve_customer, settle_lost_identity
+from huiliu.db import bulk
 from huiliu.db.session import Database, UnitOfWork, publish
 from huiliu.ticket_templates import service as ticket_templates
 from huiliu.tickets import pg_create
@@ -933,70 +934,63 @@ def _message_row(actor: Actor, ticket_id: uuid.UUID, draft: InboundDraft, now: d
     }
 
 
-# Up to this many new tickets, intake writes rows of two tables in one statement on PostgreSQL (a
-# round trip costs more than building a small multi-row insert; large batches use executemany).
-_ONE_STATEMENT_ROWS = 20
-
-
-# Tables for the core statements below (typed loosely: mypy does not see ``__table__`` as a Table).
+# Tables for the PostgreSQL statements below (typed loosely: mypy does not see ``__table__`` as a Table).
 _TABLES: dict[str, Any] = {
     "Ticket": Ticket.__table__,
     "Message": Message.__table__,
     "OutboxRow": OutboxRow.__table__,
     "TicketEvent": TicketEvent.__table__,
+    "TicketTag": TicketTag.__table__,
 }
+_TAG_KEYS = ("tenant_id", "ticket_id", "tag")
+# The columns of an empty side of the statements below (no new tickets, no outbox rows).
+_NO_ROWS = ("id",)
 
 
-def _multi_values(
-    table: Any, count: int, prefix: str, keys: tuple[str, ...]
-) -> list[dict[str, Any]] | dict[str, Any]:
-    """Rows of bind parameters named ``{prefix}{row}_{column}``, typed like their columns. One row is
-    given as a plain row: SQLAlchemy caches the compiled form of a single-row INSERT but compiles a
-    multi-row VALUES list on every execution (a single intake message paid two compilations)."""
-    rows = [
-        {key: bindparam(f"{prefix}{i}_{key}", type_=table.c[key].type) for key in keys} for i in range(count)
-    ]
-    return rows[0] if count == 1 else rows
-
-
-@functools.lru_cache(maxsize=256)
-def _ticket_with_messages(ticket_keys: tuple[str, ...], message_keys: tuple[str, ...], messages: int) -> Any:
-    """One new ticket (numbered from the sequence named by the ``sequence`` parameter) and its
-    messages in one statement, built once per shape: building a multi-row insert costs more than
-    the round trip it saves. Returns each stored message's id and the ticket's number."""
-    new_ticket = (
-        pg_insert(_TABLES["Ticket"])
-        .values(
-            {
-                **{key: bindparam(f"t_{key}", type_=_TABLES["Ticket"].c[key].type) for key in ticket_keys},
-                "number": func.nextval(bindparam("sequence")),
-            }
+@functools.lru_cache(maxsize=64)
+def _pg_store_inbound(ticket_keys: tuple[str, ...], message_keys: tuple[str, ...]) -> Any:
+    """The new tickets (numbered from the sequence named by ``sequence``, in row order), their tags
+    and every message of an intake group in one statement of fixed text, whatever the number of rows
+    (``db.bulk``). Returns each stored message's id and, for a new ticket's message, the ticket's
+    number; the messages' foreign key is checked at the statement's end, when the tickets exist."""
+    tickets_t, messages_t, tags_t = _TABLES["Ticket"], _TABLES["Message"], _TABLES["TicketTag"]
+    return text(
+        f"""
+        WITH new_tickets AS (
+            INSERT INTO {bulk.insert_columns(tickets_t, ticket_keys, ["number"])}
+            SELECT {bulk.select_columns(ticket_keys, "t")}, nextval(CAST(:sequence AS regclass))
+            FROM {bulk.rows_source(tickets_t, ticket_keys, "tickets", "t")}
+            ORDER BY t.ord
+            RETURNING id, number
+        ), new_tags AS (
+            INSERT INTO {bulk.insert_columns(tags_t, _TAG_KEYS)}
+            SELECT {bulk.select_columns(_TAG_KEYS, "g")}
+            FROM {bulk.rows_source(tags_t, _TAG_KEYS, "tags", "g")}
         )
-        .returning(_TABLES["Ticket"].c.number)
-        .cte("new_ticket")
-    )
-    return (
-        pg_insert(_TABLES["Message"])
-        .values(_multi_values(_TABLES["Message"], messages, "m", message_keys))
-        .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
-        .returning(_TABLES["Message"].c.id, select(new_ticket.c.number).scalar_subquery())
-        .add_cte(new_ticket)
+        INSERT INTO {bulk.insert_columns(messages_t, message_keys)}
+        SELECT {bulk.select_columns(message_keys, "m")}
+        FROM {bulk.rows_source(messages_t, message_keys, "messages", "m")}
+        ON CONFLICT (tenant_id, channel, external_id) DO NOTHING
+        RETURNING id, (SELECT n.number FROM new_tickets AS n WHERE n.id = messages.ticket_id)
+        """
     )
 
 
-@functools.lru_cache(maxsize=256)
-def _events_with_outbox(
-    event_keys: tuple[str, ...], events: int, outbox_keys: tuple[str, ...], rows: int
-) -> Any:
-    """Ticket events and outbox rows in one statement, built once per shape (see above)."""
-    return (
-        pg_insert(_TABLES["OutboxRow"])
-        .values(_multi_values(_TABLES["OutboxRow"], rows, "o", outbox_keys))
-        .add_cte(
-            pg_insert(_TABLES["TicketEvent"])
-            .values(_multi_values(_TABLES["TicketEvent"], events, "e", event_keys))
-            .cte("new_ticket_events")
+@functools.lru_cache(maxsize=64)
+def _pg_events_with_outbox(event_keys: tuple[str, ...], outbox_keys: tuple[str, ...]) -> Any:
+    """Ticket events and outbox rows in one statement of fixed text (see above)."""
+    events_t, outbox_t = _TABLES["TicketEvent"], _TABLES["OutboxRow"]
+    return text(
+        f"""
+        WITH new_ticket_events AS (
+            INSERT INTO {bulk.insert_columns(events_t, event_keys)}
+            SELECT {bulk.select_columns(event_keys, "e")}
+            FROM {bulk.rows_source(events_t, event_keys, "events", "e")}
         )
+        INSERT INTO {bulk.insert_columns(outbox_t, outbox_keys)}
+        SELECT {bulk.select_columns(outbox_keys, "o")}
+        FROM {bulk.rows_source(outbox_t, outbox_keys, "outbox", "o")}
+        """
     )
 
 
@@ -1040,27 +1034,31 @@ async def store_inbound(
         rows.append(row)
     message_rows = [_message_row(actor, t.columns["id"], t.message, now) for t in tickets]
     message_rows += [_message_row(actor, r.ticket_id, r.message, now) for r in replies]
-    if uow.dialect == "postgresql" and len(rows) == 1 and len(message_rows) <= _ONE_STATEMENT_ROWS:
-        # One new ticket (a single message, most often): the ticket, numbered from the tenant's
-        # sequence, and the messages in one statement; the messages' foreign key is checked at its end.
+    tag_rows = [
+        {"tenant_id": actor.tenant_id, "ticket_id": row["id"], "tag": tag}
+        for row in rows
+        for tag in row["tags"]
+    ]
+    if uow.dialect == "postgresql" and message_rows:
+        # Tickets, tags and messages in one statement of fixed text, however many (``db.bulk``).
         assert actor.tenant_id is not None
+        ticket_keys = tuple(rows[0]) if rows else _NO_ROWS
         stored_rows = (
             await uow.session.execute(
-                _ticket_with_messages(tuple(rows[0]), tuple(message_rows[0]), len(message_rows)),
+                _pg_store_inbound(ticket_keys, tuple(message_rows[0])),
                 {
                     "sequence": ticket_sequence_name(actor.tenant_id),
-                    **{f"t_{key}": value for key, value in rows[0].items()},
-                    **{
-                        f"m{i}_{key}": value
-                        for i, row in enumerate(message_rows)
-                        for key, value in row.items()
-                    },
+                    "tickets": bulk.rows(rows),
+                    "tags": bulk.rows(tag_rows),
+                    "messages": bulk.rows(message_rows),
                 },
             )
         ).all()
         if len(stored_rows) != len(message_rows):
             raise DeliveredConcurrently("a message was stored by a concurrent delivery; look again")
-        rows[0]["number"] = stored_rows[0][1]
+        numbers = {message_id: number for message_id, number in stored_rows}
+        for row, inbound in zip(rows, tickets, strict=True):
+            row["number"] = numbers[inbound.message.id]
     else:
         await _insert_numbered(uow, rows)
         if message_rows:
@@ -1074,13 +1072,8 @@ async def store_inbound(
             missing = {row["id"] for row in message_rows} - set(stored.scalars())
             if missing:
                 raise DeliveredConcurrently("a message was stored by a concurrent delivery; look again")
-    tag_rows = [
-        {"tenant_id": actor.tenant_id, "ticket_id": row["id"], "tag": tag}
-        for row in rows
-        for tag in row["tags"]
-    ]
-    if tag_rows:
-        await uow.session.execute(insert(TicketTag), tag_rows)
+        if tag_rows:
+            await uow.session.execute(insert(TicketTag), tag_rows)
     placed = [(t.columns["id"], t.message) for t in tickets] + [(r.ticket_id, r.message) for r in replies]
     for ticket_id, draft in placed:
         if draft.attachment_ids:
@@ -1135,21 +1128,19 @@ async def announce_inbound(
         )
         audit_rows.append(audit_row)
         uow.emit(domain_event)
-    if audit_rows and not replies and uow.dialect == "postgresql" and len(audit_rows) <= _ONE_STATEMENT_ROWS:
-        # A few new tickets and nothing else to record (a single message, most often): their events
-        # and every queued outbox row in one statement (the outbox rows ``commit`` would write).
-        outbox_rows = [uow.outbox_row(domain_event) for domain_event in uow.take_events()]
+    if audit_rows and uow.dialect == "postgresql":
+        # The new tickets' events in one statement of fixed text (``db.bulk``) and, when nothing
+        # else is to be recorded, every queued outbox row with them (the rows ``commit`` would write).
+        outbox_rows = [] if replies else [uow.outbox_row(domain_event) for domain_event in uow.take_events()]
+        outbox_keys = tuple(outbox_rows[0]) if outbox_rows else _NO_ROWS
         await uow.session.execute(
-            _events_with_outbox(
-                tuple(audit_rows[0]), len(audit_rows), tuple(outbox_rows[0]), len(outbox_rows)
-            ),
+            _pg_events_with_outbox(tuple(audit_rows[0]), outbox_keys),
             {
-                **{f"e{i}_{key}": value for i, row in enumerate(audit_rows) for key, value in row.items()},
-                **{f"o{i}_{key}": value for i, row in enumerate(outbox_rows) for key, value in row.items()},
+                "events": bulk.rows(audit_rows),
+                "outbox": bulk.rows(outbox_rows),
             },
         )
-        return
-    if audit_rows:
+    elif audit_rows:
         await uow.session.execute(insert(TicketEvent), audit_rows)
     if not replies:
         return
