@@ -56,6 +56,8 @@ export const notificationsApi = {
   unreadCount: () => call<{ unread: number }>('GET', `${BASE}/unread-count`).then((r) => r.unread),
   markRead: (id: string) => call<InboxItem>('POST', `${BASE}/${id}:read`),
   markAllRead: () => call<{ marked: number }>('POST', `${BASE}:read-all`).then((r) => r.marked),
+  // What a ticket's customer was told (受理 / 处理中 / 已解决); anyone who can see the ticket.
+  customerNotices: (ticketId: string) => call<CustomerNotice[]>('GET', `/api/v1/tickets/${ticketId}/customer-notices`),
   preferences: () => call<Preferences>('GET', `${BASE}/preferences`),
   savePreferences: (body: Preferences) => call<Preferences>('PUT', `${BASE}/preferences`, body),
 }
@@ -152,7 +154,6 @@ export const adminApi = {
     call<{ title: string; body: string }>('POST', '/api/v1/notification-templates:preview', { title, body }),
   policy: () => call<TenantPolicy>('GET', `${BASE}/policy`),
   savePolicy: (body: TenantPolicy) => call<TenantPolicy>('PUT', `${BASE}/policy`, body),
-  customerNotices: (ticketId: string) => call<CustomerNotice[]>('GET', `/api/v1/tickets/${ticketId}/customer-notices`),
 }
 
 export const PROVIDER_KINDS = ['dingtalk', 'feishu', 'wecom', 'aliyun_sms', 'tencent_sms', 'email'] as const
