@@ -91,3 +91,68 @@ async def test_a_workflow_that_cannot_start_leaves_a_note_instead_of_failing_the
         assert [e.type for e in uow._emitted] == [ev.TICKET_NOTE_ADDED]
         assert "Workflow not started" in uow._emitted[0].data["message"]["body"]
         assert await queries.live_instance(uow.session, ticket["id"]) is None
+
+
+async def test_template_fields_drive_branches_and_one_sub_task_per_list_item(
+    client: Any, runtime: Any
+) -> None:
+    tenant = await make_tenant(runtime)
+    admin = await make_member(runtime, tenant, "admin")
+    graph = {
+        "nodes": [
+            node("start", "start"),
+            node("big", "condition", "大额?"),
+            node(
+                "approve", "approve", "风控审批", approvers={"kind": "role", "role": "admin"}, reject_to="end"
+            ),
+            node("split", "parallel", "按卡种拆分", items_field="fields.cards", title="办理 {item}"),
+            node("join", "join", mode="all"),
+            node("end", "end"),
+        ],
+        "edges": [
+            edge("start", "big"),
+            edge("big", "approve", {"field": "fields.amount", "op": "gte", "value": 50000}, "大额"),
+            edge("big", "split"),
+            edge("approve", "split"),
+            edge("split", "join"),
+            edge("join", "end"),
+        ],
+    }
+    workflow = await _publish(client, admin, graph, name="办卡")
+    fields = [
+        {
+            "key": "cards",
+            "type": "multi_select",
+            "label": {"zh-CN": "卡种"},
+            "options": [{"value": v, "label": {"zh-CN": v}} for v in ("借记卡", "信用卡", "联名卡")],
+        },
+        {"key": "amount", "type": "number", "label": {"zh-CN": "额度"}},
+    ]
+    template = await client.post(
+        "/api/v1/templates",
+        json={"key": "bank_card", "name": "银行卡申请", "fields": fields, "workflow_id": workflow["id"]},
+        headers=admin.headers,
+    )
+    assert template.status_code == 201, template.text
+    await client.post(f"/api/v1/templates/{template.json()['id']}:publish", headers=admin.headers)
+
+    async def create(amount: int) -> dict[str, Any]:
+        created = await client.post(
+            "/api/v1/tickets",
+            json={
+                "title": "办卡",
+                "template_id": template.json()["id"],
+                "fields": {"cards": ["借记卡", "信用卡"], "amount": amount},
+            },
+            headers=admin.headers,
+        )
+        assert created.status_code == 201, created.text
+        progress = await client.get(f"/api/v1/tickets/{created.json()['id']}/workflow", headers=admin.headers)
+        return dict(progress.json()["current"])
+
+    small = await create(1000)
+    assert small["current_node"] == "join"
+    assert [sub["title"] for sub in small["subtasks"]] == ["办理 借记卡", "办理 信用卡"]
+    large = await create(80000)
+    assert large["current_node"] == "approve" and large["subtasks"] == []
+    assert "大额: fields.amount gte 50000" in large["steps"][-1]["entered_reason"]
