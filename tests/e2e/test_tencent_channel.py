@@ -103,7 +103,7 @@ def test_wecom_login_switch_and_the_chat_sidebar(
 
     # The login page (another browser, not logged in) offers WeCom login for this app.
     visitor = open_page()
-    visitor.goto("/login?next=/customers")
+    visitor.goto(f"/login?tenant={tenant.slug}&next=/customers")
     button = visitor.get_by_test_id(f"wecom-login-{entry_id}")
     expect(button).to_have_text("企业微信登录 · 售后服务台")
     href = button.get_attribute("href") or ""

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from huiliu.auth.domain import Actor
-from huiliu.auth.models import User
+from huiliu.auth.models import Tenant, User
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from huiliu.db.session import Database, UnitOfWork
@@ -69,3 +69,10 @@ async def bind_wecom_userid(
         raise Conflict(f"another user is already bound to WeCom UserID {value}") from exc
     await uow.commit()
     return user
+
+
+async def tenant_id_by_slug(db: Database, slug: str) -> uuid.UUID | None:
+    """The tenant a login page names (``?tenant=slug``), or ``None``."""
+    async with db.read(None, system=True) as session:
+        found: uuid.UUID | None = await session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+    return found

@@ -70,8 +70,15 @@ async def test_qr_login_ends_in_the_bound_users_console_session(
     assert bound.json()["wecom_userid"] == "zhangsan"
 
     async with public_client(app) as browser:
-        logins = (await browser.get("/api/v1/auth/wecom/logins")).json()
-        assert [item["entry_point_id"] for item in logins if item["entry_point_id"] == entry_id] == [entry_id]
+        logins = (await browser.get("/api/v1/auth/wecom/logins", params={"tenant": tenant.slug})).json()
+        assert [item["entry_point_id"] for item in logins] == [entry_id]
+        # Public, so it names nothing unless asked for one tenant by its slug.
+        assert (await browser.get("/api/v1/auth/wecom/logins")).json() == []
+        other = await make_tenant(runtime)
+        assert (await browser.get("/api/v1/auth/wecom/logins", params={"tenant": other.slug})).json() == []
+        assert (
+            await browser.get("/api/v1/auth/wecom/logins", params={"tenant": "no-such-tenant"})
+        ).json() == []
         location, query = await _start(browser, entry_id)
         assert location.startswith(f"{LOGIN_BASE}/wwlogin/sso/login?")
         assert query["login_type"] == "CorpApp"
@@ -174,11 +181,13 @@ async def test_logins_that_end_without_a_session_go_back_to_the_login_page(
 async def test_only_entry_points_with_console_login_offer_it(
     runtime: Any, client: httpx.AsyncClient, app: Any, fake_api: FakeApi
 ) -> None:
-    admin = await make_member(runtime, await make_tenant(runtime), "admin")
+    tenant = await make_tenant(runtime)
+    admin = await make_member(runtime, tenant, "admin")
     entry_id = await _wecom_login(client, admin, fake_api)
     async with public_client(app) as browser:
         assert (await browser.get(f"/api/v1/auth/wecom/{entry_id}/start")).status_code == 404
-        listed = [item["entry_point_id"] for item in (await browser.get("/api/v1/auth/wecom/logins")).json()]
+        logins = await browser.get("/api/v1/auth/wecom/logins", params={"tenant": tenant.slug})
+        listed = [item["entry_point_id"] for item in logins.json()]
         assert entry_id not in listed
     bad = await client.patch(
         f"/api/v1/entry-points/{entry_id}", headers=admin.headers, json={"config": {"console_login": "yes"}}

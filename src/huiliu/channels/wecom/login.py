@@ -28,7 +28,7 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse
 
 from huiliu.auth.deps import ActorDep, RuntimeDep, start_console_session
-from huiliu.auth.wecom_login import bind_wecom_userid, login_wecom_member, wecom_bindings
+from huiliu.auth.wecom_login import bind_wecom_userid, login_wecom_member, tenant_id_by_slug, wecom_bindings
 from huiliu.channels.tencent.callbacks import sync_engine
 from huiliu.channels.tencent.client import Account, ApiError, TencentClient
 from huiliu.channels.tencent.config import DEFAULT_WECOM_LOGIN, DEFAULT_WECOM_OAUTH
@@ -135,10 +135,17 @@ def wecom_login_url(entry_point: EntryPoint, redirect_uri: str, state: str, *, i
 
 
 @router.get("/logins", response_model=list[WecomLoginOption], summary="WeCom logins the login page offers")
-async def wecom_logins(runtime: RuntimeDep) -> list[dict[str, Any]]:
-    """Active wecom_app entry points whose admin switched on ``console_login`` (public: the login
-    page shows one button each)."""
-    async with runtime.db.read(None, system=True) as session:
+async def wecom_logins(
+    runtime: RuntimeDep, tenant: Annotated[str | None, Query(max_length=64)] = None
+) -> list[dict[str, Any]]:
+    """The active wecom_app entry points of the tenant the login page names (``?tenant=slug``, the
+    address set as the WeCom app's home page) whose admin switched on ``console_login`` — one button
+    each. Public, so it answers for one named tenant only: without a known slug the list is empty and
+    nothing of any tenant is disclosed."""
+    tenant_id = await tenant_id_by_slug(runtime.db, tenant) if tenant else None
+    if tenant_id is None:
+        return []
+    async with runtime.db.read(tenant_id) as session:
         rows = await session.scalars(
             select(EntryPoint)
             .where(EntryPoint.kind == WECOM_APP, EntryPoint.is_active.is_(True))

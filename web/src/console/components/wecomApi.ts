@@ -50,7 +50,8 @@ export const WECOM_LOGIN_ERRORS = ['denied', 'platform', 'not-member', 'not-boun
 const sidebar = (id: string) => `/api/v1/wecom/${encodeURIComponent(id)}/sidebar`
 
 export const wecomApi = {
-  logins: () => requestJson<WecomLoginOption[]>('GET', '/api/v1/auth/wecom/logins'),
+  logins: (tenant: string) =>
+    requestJson<WecomLoginOption[]>('GET', `/api/v1/auth/wecom/logins?tenant=${encodeURIComponent(tenant)}`),
   bindings: () => requestJson<WecomBinding[]>('GET', '/api/v1/auth/wecom/bindings'),
   bind: (userId: string, wecomUserid: string | null) =>
     requestJson<WecomBinding>('PUT', `/api/v1/auth/wecom/bindings/${encodeURIComponent(userId)}`, { wecom_userid: wecomUserid }),
