@@ -1128,31 +1128,17 @@ async def announce_inbound(
         )
         audit_rows.append(audit_row)
         uow.emit(domain_event)
-    if audit_rows and uow.dialect == "postgresql":
-        # The new tickets' events in one statement of fixed text (``db.bulk``) and, when nothing
-        # else is to be recorded, every queued outbox row with them (the rows ``commit`` would write).
-        outbox_rows = [] if replies else [uow.outbox_row(domain_event) for domain_event in uow.take_events()]
-        outbox_keys = tuple(outbox_rows[0]) if outbox_rows else _NO_ROWS
-        await uow.session.execute(
-            _pg_events_with_outbox(tuple(audit_rows[0]), outbox_keys),
-            {
-                "events": bulk.rows(audit_rows),
-                "outbox": bulk.rows(outbox_rows),
-            },
-        )
-    elif audit_rows:
-        await uow.session.execute(insert(TicketEvent), audit_rows)
-    if not replies:
-        return
-    wanted = sorted({reply.ticket_id for reply in replies})
-    joined = {
-        ticket.id: ticket
-        for ticket in (
-            await uow.session.execute(
-                select(Ticket).where(Ticket.id.in_(wanted)).order_by(Ticket.id).with_for_update()
-            )
-        ).scalars()
-    }
+    joined: dict[uuid.UUID, Ticket] = {}
+    if replies:
+        wanted = sorted({reply.ticket_id for reply in replies})
+        joined = {
+            ticket.id: ticket
+            for ticket in (
+                await uow.session.execute(
+                    select(Ticket).where(Ticket.id.in_(wanted)).order_by(Ticket.id).with_for_update()
+                )
+            ).scalars()
+        }
     for reply in replies:
         ticket = joined[reply.ticket_id]
         before: dict[str, Any] = {}
@@ -1167,8 +1153,7 @@ async def announce_inbound(
             before["fields"] = fields
             after["fields"] = {**fields, "entities": [*fields.get("entities", []), *added]}
         _apply(ticket, {**after, "last_message_at": now})
-        record(
-            uow,
+        audit_row, domain_event = build_event(
             actor,
             ticket,
             ev.TICKET_MESSAGE_ADDED,
@@ -1178,6 +1163,19 @@ async def announce_inbound(
                 "intake": reply.context,
             },
         )
+        audit_rows.append(audit_row)
+        uow.emit(domain_event)
         reopens = ticket.status in {Status.RESOLVED.value, Status.CLOSED.value}
         if ticket.merged_into_id is None and (ticket.status == Status.PENDING.value or reopens):
             await _transition(uow, actor, ticket, Status.OPEN, "customer replied")
+    if uow.dialect == "postgresql" and audit_rows:
+        # Every event recorded here and every queued outbox row (the rows ``commit`` would write) in
+        # one statement of fixed text, however many (``db.bulk``).
+        outbox_rows = [uow.outbox_row(domain_event) for domain_event in uow.take_events()]
+        outbox_keys = tuple(outbox_rows[0]) if outbox_rows else _NO_ROWS
+        await uow.session.execute(
+            _pg_events_with_outbox(tuple(audit_rows[0]), outbox_keys),
+            {"events": bulk.rows(audit_rows), "outbox": bulk.rows(outbox_rows)},
+        )
+    elif audit_rows:
+        await uow.session.execute(insert(TicketEvent), audit_rows)
