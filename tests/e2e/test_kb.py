@@ -1,6 +1,7 @@
-"""The knowledge base in a real browser: an admin writes and publishes an article in the console, an
-agent finds it among a ticket's suggestions and inserts it into the reply with one click, and a
-customer finds it in the H5 help centre and says it helped — without console errors."""
+"""The knowledge base in a real browser: an admin writes and publishes an article in the console, finds
+it among a ticket's suggestions, inserts it into the reply with one click and turns the sent reply
+into a draft article; a customer finds the article in the H5 help centre and says it helped — all
+without console errors."""
 
 from __future__ import annotations
 
@@ -53,6 +54,13 @@ def test_an_article_is_written_suggested_inserted_and_found_in_the_help_centre(
     suggestion.get_by_test_id("kb-insert").click()
     expect(page.get_by_test_id("reply-input")).to_have_value(re.compile("关闭进水阀"))
     expect(page.get_by_test_id("similar-tickets")).to_contain_text("洗衣机底部漏水")
+
+    # The reply, once sent, becomes a draft article in one click.
+    page.get_by_test_id("reply-send").click()
+    sent = page.get_by_test_id("timeline-message").filter(has_text="关闭进水阀")
+    sent.get_by_test_id("to-article").click()
+    expect(page).to_have_url(re.compile(r"/kb/articles/[0-9a-f-]+$"))
+    expect(page.get_by_test_id("kb-title")).to_have_value("洗衣机漏水")
 
     customer = open_page()
     customer.goto(f"/h5/help/{tenant.slug}")
