@@ -178,6 +178,9 @@ def parser() -> argparse.ArgumentParser:
     )
     statements.add_argument("--db", type=_dbs, default=["postgres", "sqlite"])
     statements.add_argument("--requests", type=int, default=20)
+    statements.add_argument(
+        "--automation", action="store_true", help="tenant with preset rules, SLA policy, routing policy"
+    )
 
     sla = sub.add_parser("sla", parents=[common], help="SLA deadline math per call (pure CPU, no database)")
     sla.add_argument("--calls", type=int, default=10_000)
@@ -303,7 +306,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
         elif args.command == "statements":
             for db in args.db:
-                reports.append(run_statements(db, requests=args.requests, pg_server=args.pg_server))
+                reports.append(
+                    run_statements(
+                        db, requests=args.requests, pg_server=args.pg_server, automation=args.automation
+                    )
+                )
         else:
             for db in ("postgres", "sqlite"):
                 reports.append(

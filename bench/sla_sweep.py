@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import sys
 import time
 import uuid
@@ -199,6 +200,49 @@ async def _sweep(
         await runtime.stop()
 
 
+def _sweeper_process(
+    url: str, now: datetime, batch: int, concurrency: int | None, pool: int, start: Any, out: Any
+) -> None:
+    """One sweeper process (as one worker runs one): waits for ``start``, sweeps, reports its result."""
+    start.wait()
+    elapsed, result, counts = asyncio.run(_sweep(url, now, batch, concurrency, pool))
+    out.put((elapsed, result.handled, result.failed, result.batches, counts))
+
+
+def _parallel_sweep(
+    url: str, now: datetime, batch: int, concurrency: int | None, pool: int, sweepers: int
+) -> tuple[float, Any, dict[str, int]]:
+    """``sweepers`` processes sweeping the same due timers at once (FOR UPDATE SKIP LOCKED shares
+    them out); the time is from the start signal until the last one is done."""
+    from huiliu.timers.service import SweepResult
+
+    context = multiprocessing.get_context("spawn")
+    start, out = context.Event(), context.Queue()
+    processes = [
+        context.Process(target=_sweeper_process, args=(url, now, batch, concurrency, pool, start, out))
+        for _ in range(sweepers)
+    ]
+    for process in processes:
+        process.start()
+    time.sleep(3.0)  # let every process import and connect before the start signal
+    began = time.perf_counter()
+    start.set()
+    reports = [out.get() for _ in processes]
+    elapsed = time.perf_counter() - began
+    for process in processes:
+        process.join()
+    total = SweepResult()
+    for _, handled, failed, batches, _ in reports:
+        total.add(SweepResult(claimed=handled + failed, handled=handled, failed=failed, batches=batches))
+    counts = {
+        "cpu_ms": sum(report[4]["cpu_ms"] for report in reports),
+        "warnings": max(report[4]["warnings"] for report in reports),
+        "notifications": max(report[4]["notifications"] for report in reports),
+        "slowest": int(max(report[0] for report in reports) * 1000),
+    }
+    return elapsed, total, counts
+
+
 def run_sla_sweep(
     *,
     db: str = "postgres",
@@ -206,6 +250,7 @@ def run_sla_sweep(
     batch: int = 500,
     concurrency: int | None = None,
     pool: int = 8,
+    sweepers: int = 1,
     actions: bool = True,
     pg_server: str = DEFAULT_PG_SERVER,
     console: Console | None = None,
@@ -218,7 +263,10 @@ def run_sla_sweep(
         now = setup["due_at"] + timedelta(seconds=1)
         busy = wait_for_quiet(max_busy_cores=0.5, timeout=120)
         console.print(f"sweeping at {now.isoformat()} …")
-        elapsed, result, counts = asyncio.run(_sweep(url, now, batch, concurrency, pool))
+        if sweepers > 1:
+            elapsed, result, counts = _parallel_sweep(url, now, batch, concurrency, pool, sweepers)
+        else:
+            elapsed, result, counts = asyncio.run(_sweep(url, now, batch, concurrency, pool))
     return Report(
         title=f"Timer sweep: {timers} due SLA timers at their 75 % tier "
         f"({'with a notify action' if actions else 'without actions'})",
@@ -247,7 +295,9 @@ def run_sla_sweep(
         notes=[
             f"claims of {batch} ({result.batches} claims); a tenant's due tickets handled 50 to a "
             f"transaction (one by one if a batch fails), "
-            f"{concurrency or ('4' if db == 'postgres' else '1')} transactions at a time, pool {pool}",
+            f"{concurrency or ('4' if db == 'postgres' else '1')} transactions at a time, pool {pool}, "
+            f"{sweepers} sweeper process{'es' if sweepers > 1 else ''}"
+            + (" sweeping at once (as that many workers do), CPU summed over them" if sweepers > 1 else ""),
             f"written: {counts['warnings']} sla.warning events, "
             f"{counts['notifications']} notification outbox rows",
             "reactors as in the worker (automation, routing, SLA); set-up rows written in bulk, not timed",
@@ -263,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=None)
     parser.add_argument("--pool", type=int, default=8)
+    parser.add_argument("--sweepers", type=int, default=1, help="sweeper processes at once (workers)")
     parser.add_argument("--pg-server", default=DEFAULT_PG_SERVER)
     parser.add_argument(
         "--without-actions", action="store_true", help="tiers record their event only (no notify action)"
@@ -276,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         batch=args.batch,
         concurrency=args.concurrency,
         pool=args.pool,
+        sweepers=args.sweepers,
         actions=not args.without_actions,
         pg_server=args.pg_server,
         console=console,

@@ -1,12 +1,15 @@
 """How many SQL round trips one request costs: the app runs in-process (ASGI), SQLAlchemy's engine
 events count statements, transaction begins, commits and rollbacks per request. PostgreSQL's
 pg_stat_statements is not loaded on this server, so the count is taken on the client side; each
-counted item is one round trip to the database (psycopg sends BEGIN and COMMIT as their own)."""
+counted item is one round trip to the database (psycopg sends BEGIN and COMMIT as their own). "CPU ms"
+is this process's CPU time per request (the app and the in-process client, not the database): a
+number that stays put when other work shares the machine, unlike wall time."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -66,22 +69,28 @@ def _count_driver_statements(tally: Tally) -> Callable[[], None]:
     return restore
 
 
-def run_statements(db: str, *, requests: int = 20, pg_server: str | None = None) -> Report:
+def run_statements(
+    db: str, *, requests: int = 20, pg_server: str | None = None, automation: bool = False
+) -> Report:
+    """``automation``: the tenant has the preset rules, the SLA presets and a default routing policy
+    (as ``bench create --automation``), so every create runs the reactors."""
     kwargs = {"pg_server": pg_server} if pg_server else {}
     with temp_database(db, **kwargs) as url:
         tenant = provision(url)
-        return asyncio.run(_count(db, url, tenant.admin_email, requests))
+        return asyncio.run(_count(db, url, tenant.admin_email, requests, automation))
 
 
-async def _count(db: str, url: str, email: str, requests: int) -> Report:
+async def _count(db: str, url: str, email: str, requests: int, automation: bool = False) -> Report:
+    from bench.http_create import AUTOMATION_SETUP
     from huiliu.app import create_app
     from huiliu.settings import Settings
 
     settings = Settings(database_url=url, secret_key=BENCH_SECRET, redis_url=None, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings)
     report = Report(
-        title=f"SQL round trips per request — {db} (mean over {requests} requests, warm caches)",
-        columns=["db", "request", "statements", "BEGIN", "COMMIT", "ROLLBACK", "round trips"],
+        title=f"SQL round trips per request — {db} (mean over {requests} requests, warm caches"
+        + (", tenant with preset rules, SLA policy and default routing policy)" if automation else ")"),
+        columns=["db", "request", "statements", "BEGIN", "COMMIT", "ROLLBACK", "round trips", "CPU ms"],
     )
     async with app.router.lifespan_context(app):
         tally = Tally()
@@ -92,6 +101,11 @@ async def _count(db: str, url: str, email: str, requests: int) -> Report:
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             login = await client.post("/api/v1/auth/login", json={"email": email, "password": ADMIN_PASSWORD})
             headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            if automation:
+                for path, setup in AUTOMATION_SETUP:
+                    installed = await client.post(path, json=setup, headers=headers)
+                    if installed.status_code >= 300:
+                        raise RuntimeError(f"POST {path}: {installed.status_code} {installed.text[:200]}")
             created: list[str] = []
 
             async def create(i: int) -> httpx.Response:
@@ -128,9 +142,12 @@ async def _count(db: str, url: str, email: str, requests: int) -> Report:
                 for i in range(3):  # warm the actor cache and the statement caches
                     await call(i)
                 totals = Tally()
+                cpu = 0.0
                 for i in range(requests):
                     tally.reset()
+                    began = time.process_time()
                     response = await call(i)
+                    cpu += time.process_time() - began
                     if response.status_code >= 400:
                         raise RuntimeError(f"{name}: {response.status_code} {response.text[:200]}")
                     totals.statements += tally.statements
@@ -148,6 +165,7 @@ async def _count(db: str, url: str, email: str, requests: int) -> Report:
                         f"{totals.commits / requests:.1f}",
                         f"{totals.rollbacks / requests:.1f}",
                         f"{totals.round_trips / requests:.1f}",
+                        f"{cpu * 1000 / requests:.2f}",
                     ]
                 )
             report.notes.append(

@@ -6,10 +6,13 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from sqlalchemy import func, select
 
 from huiliu.core import events as ev
+from huiliu.core.outbox import OutboxRow
 from huiliu.routing import service
 from huiliu.routing.reactor import RoutingReactor, install
+from huiliu.routing.service import ROUTING_FAILED
 from huiliu.runtime import Runtime
 from tests.routing.helpers import make_desk
 
@@ -110,7 +113,7 @@ async def test_nobody_available_queues_the_new_ticket_on_its_team(runtime: Runti
     assert ticket.assignee_id is None and ticket.team_id == desk.team.id
 
 
-async def test_a_ticket_routing_cannot_read_is_created_with_a_note(runtime: Runtime) -> None:
+async def test_a_ticket_routing_cannot_read_is_created_with_a_routing_failed_event(runtime: Runtime) -> None:
     desk = await make_desk(runtime)
     await desk.agent("甲", skills={"粤语": 5})
     await desk.policy({"strategy": "skills"}, is_default=True)
@@ -118,6 +121,39 @@ async def test_a_ticket_routing_cannot_read_is_created_with_a_note(runtime: Runt
     ticket_id = await desk.ticket(fields={"required_skills": {"粤语": 9}})
 
     assert (await desk.load(ticket_id)).assignee_id is None
-    [note] = await desk.events(ticket_id, ev.TICKET_NOTE_ADDED)
-    assert note.actor_name == "routing"
+    [failed] = await desk.events(ticket_id, ROUTING_FAILED)
+    assert failed.actor_name == "routing"
+    assert "required level" in (failed.reason or "")
+    assert await desk.events(ticket_id, ev.TICKET_NOTE_ADDED) == []
     assert await desk.events(ticket_id, ev.TICKET_ASSIGNED) == []
+
+
+async def test_a_ticket_without_a_team_nobody_can_take_records_an_event_not_a_note(runtime: Runtime) -> None:
+    desk = await make_desk(runtime)
+    await desk.policy({"strategy": "least_loaded", "final": "team_queue"}, is_default=True)
+
+    ticket_id = await desk.ticket(team_id=None)
+
+    [failed] = await desk.events(ticket_id, ROUTING_FAILED)
+    assert failed.changes == {}
+    assert await desk.events(ticket_id, ev.TICKET_NOTE_ADDED) == []
+    async with runtime.db.read(desk.tenant.id) as session:
+        outbox = await session.scalar(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.event_id == failed.id)
+        )
+    assert outbox == 1  # webhooks and the live queue hear about it
+
+
+async def test_a_policy_with_a_final_team_queues_a_teamless_ticket_there(runtime: Runtime) -> None:
+    desk = await make_desk(runtime)
+    await desk.agent("离线", presence="offline")
+    definition = {"strategy": "least_loaded", "final": "team_queue", "final_team": str(desk.team.id)}
+    await desk.policy(definition, is_default=True)
+
+    ticket_id = await desk.ticket(team_id=None)
+
+    ticket = await desk.load(ticket_id)
+    assert ticket.team_id == desk.team.id and ticket.assignee_id is None
+    [assigned] = await desk.events(ticket_id, ev.TICKET_ASSIGNED)
+    assert "policy's team" in (assigned.reason or "")
+    assert await desk.events(ticket_id, ROUTING_FAILED) == []

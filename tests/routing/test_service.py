@@ -197,7 +197,7 @@ async def test_capacity_cap_then_fallback_chain_to_team_queue(runtime: Runtime) 
     assert ticket.assignee_id is None and ticket.team_id == desk.team.id
 
 
-async def test_unassigned_final_action_adds_a_note_and_keeps_the_assignment(runtime: Runtime) -> None:
+async def test_unassigned_final_action_records_the_failure_and_keeps_the_assignment(runtime: Runtime) -> None:
     desk = await make_desk(runtime)
     await desk.agent("离线", presence="offline")
     policy = await desk.policy({"strategy": "least_loaded", "final": "unassigned"})
@@ -206,9 +206,23 @@ async def test_unassigned_final_action_adds_a_note_and_keeps_the_assignment(runt
     outcome = await desk.route(ticket_id, policy.id)
 
     assert outcome.kind == "unassigned" and outcome.alert
-    notes = await desk.events(ticket_id, ev.TICKET_NOTE_ADDED)
-    assert len(notes) == 1
+    [failed] = await desk.events(ticket_id, service.ROUTING_FAILED)
+    assert failed.reason == outcome.reason
+    assert await desk.events(ticket_id, ev.TICKET_NOTE_ADDED) == []
     assert await desk.events(ticket_id, ev.TICKET_ASSIGNED) == []
+
+
+async def test_a_policy_asking_for_notes_adds_one_when_nobody_is_found(runtime: Runtime) -> None:
+    desk = await make_desk(runtime)
+    await desk.agent("离线", presence="offline")
+    policy = await desk.policy({"strategy": "least_loaded", "final": "unassigned", "note_on_failure": True})
+    ticket_id = await desk.ticket()
+
+    await desk.route(ticket_id, policy.id)
+
+    assert len(await desk.events(ticket_id, service.ROUTING_FAILED)) == 1
+    [note] = await desk.events(ticket_id, ev.TICKET_NOTE_ADDED)
+    assert note.actor_name == "routing"
 
 
 async def test_rerouting_does_not_count_the_ticket_against_its_own_agent(runtime: Runtime) -> None:

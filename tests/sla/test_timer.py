@@ -139,3 +139,41 @@ async def test_a_tenants_due_tickets_are_handled_together(runtime):
     # Not due yet (75 % at 11:15): untouched.
     assert [e.type for e in await setup.events(late)] == ["sla.applied"]
     assert await setup.timer(late) == sh("2026-11-23 11:15")
+
+
+NOTIFY_TIERS = [
+    {
+        "percent": 75,
+        "actions": [
+            {"type": "notify", "assignee": True, "channels": ["wecom"], "severity": "warning"},
+            {"type": "add_tag", "tag": "sla-75"},
+        ],
+    }
+]
+
+
+async def test_a_batch_of_due_tickets_records_each_tickets_notification_and_events(runtime):
+    setup = await sla_tenant(runtime, tiers=NOTIFY_TIERS)
+    ids = [await setup.create(sh("2026-11-23 10:00"), assignee_id=setup.admin.user.id) for _ in range(3)]
+
+    result = await _sweep_at(runtime, sh("2026-11-23 10:46"))
+
+    assert result.handled == 3 and result.failed == 0
+    async with runtime.db.read(setup.tenant_id) as session:
+        notifications = list(
+            (await session.execute(select(OutboxRow).where(OutboxRow.kind == "notification"))).scalars()
+        )
+        event_rows = {
+            row.event_id
+            for row in (await session.execute(select(OutboxRow).where(OutboxRow.kind == "event"))).scalars()
+        }
+    assert sorted(n.payload["ticket"]["id"] for n in notifications) == sorted(str(i) for i in ids)
+    assert all(n.payload["recipients"] == [str(setup.admin.user.id)] for n in notifications)
+    for ticket_id in ids:
+        [notified] = await setup.events(ticket_id, "ticket.notified")
+        [fired] = await setup.events(ticket_id, "ticket.sla_tier_fired")
+        [warning] = await setup.events(ticket_id, "sla.warning")
+        assert {notified.id, fired.id, warning.id} <= event_rows  # each owed to webhooks as well
+        assert (fired.reason or "").startswith("SLA tier 「") and "75 %" in fired.reason
+        assert "sla-75" in (await _ticket(setup, ticket_id)).tags
+        assert await setup.timer(ticket_id) == sh("2026-11-23 11:00")

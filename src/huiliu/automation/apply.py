@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import pydantic
+from sqlalchemy import insert
 
 from huiliu.auth.domain import Actor, system_actor
 from huiliu.automation import references
@@ -177,6 +178,27 @@ def plan_actions(
 # --- applying -----------------------------------------------------------------------------------------
 
 
+class BatchWrites:
+    """The audit events and outbox rows (notifications, webhook calls) of many ``apply_actions``
+    calls in one unit of work, written by ``write`` with one INSERT per table instead of one ORM
+    object per row: the timer sweep applies the same tier to thousands of tickets. The caller
+    writes before it commits; nothing in between reads them back."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.events = tickets.EventLog(uow)
+        self._outbox: list[dict[str, Any]] = []
+
+    def add_outbox(self, row: dict[str, Any]) -> None:
+        self._outbox.append(row)
+
+    async def write(self) -> None:
+        await self.events.write()
+        rows, self._outbox = self._outbox, []
+        if rows:
+            await self.uow.session.execute(insert(OutboxRow), rows)
+
+
 @dataclass
 class _Applying:
     uow: UnitOfWork
@@ -184,6 +206,20 @@ class _Applying:
     origin: Origin
     actor: Actor
     facts: TicketFacts | None
+    batch: BatchWrites | None = None
+
+    def record(self, ticket: Any, event_type: str, *, reason: str, extra: dict[str, Any]) -> None:
+        """An audit event of the origin's actor on the ticket (in the batch when there is one)."""
+        if self.batch is None:
+            tickets.record(self.uow, self.actor, ticket, event_type, {}, reason=reason, extra=extra)
+        else:
+            self.batch.events.record(self.actor, ticket, event_type, {}, reason=reason, extra=extra)
+
+    def add_outbox(self, row: dict[str, Any]) -> None:
+        if self.batch is None:
+            self.uow.session.add(OutboxRow(**row))
+        else:
+            self.batch.add_outbox(row)
 
     async def current_facts(self) -> TicketFacts:
         """Facts for templates, as the ticket is now (earlier actions included)."""
@@ -205,26 +241,25 @@ async def apply_actions(
     *,
     origin: Origin,
     reason: str | None = None,
+    batch: BatchWrites | None = None,
 ) -> list[AppliedAction]:
     """Apply ``actions`` to the ticket in order through ``tickets.service``, as ``origin``, and record
     one ``ticket.<origin kind>_fired`` event naming the origin with every action's outcome. Nothing
     is committed here: the caller's ``uow.commit()`` (or the reaction it runs in) writes it all, and
     an error in any action leaves nothing applied. ``reason`` (why the rule fired) goes into the
-    event."""
+    event. ``batch``: the audit events and outbox rows this call records go there, for the caller to
+    write with the others of its batch."""
     assert uow.tenant_id is not None
-    state = _Applying(uow, ticket_id, origin, origin.actor(uow.tenant_id), None)
+    state = _Applying(uow, ticket_id, origin, origin.actor(uow.tenant_id), None, batch)
     holding = not uow.reacting
     uow.reacting = True  # the service functions' commits return: all or nothing (module docstring)
     try:
         await load_ticket(uow, ticket_id)
         applied = [await _apply_checked(state, action) for action in actions]
         ticket = await load_ticket(uow, ticket_id)
-        tickets.record(
-            uow,
-            state.actor,
+        state.record(
             ticket,
             origin.event_type,
-            {},
             reason=(reason or state.reason)[:MAX_REASON],
             extra={"origin": origin.to_dict(), "actions": [item.to_dict() for item in applied]},
         )
@@ -396,26 +431,23 @@ async def _notification(
         "origin": state.origin.to_dict(),
     }
     assert uow.tenant_id is not None
-    uow.session.add(
-        OutboxRow(
-            id=notification_id,
-            tenant_id=uow.tenant_id,
-            kind=KIND_NOTIFICATION,
-            event_id=notification_id,
-            event_type=TICKET_NOTIFIED,
-            payload=payload,
-            state=STATE_PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+    state.add_outbox(
+        {
+            "id": notification_id,
+            "tenant_id": uow.tenant_id,
+            "kind": KIND_NOTIFICATION,
+            "event_id": notification_id,
+            "event_type": TICKET_NOTIFIED,
+            "payload": payload,
+            "state": STATE_PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
     )
-    tickets.record(
-        uow,
-        state.actor,
+    state.record(
         ticket,
         TICKET_NOTIFIED,
-        {},
         reason=state.reason,
         extra={
             "notification": {
@@ -500,19 +532,19 @@ async def _webhook(state: _Applying, action: CallWebhook) -> AppliedAction:
             "occurred_at": now.isoformat().replace("+00:00", "Z"),
             "data": {"ticket": _jsonable(tickets.summary(ticket)), "origin": state.origin.to_dict()},
         }
-    uow.session.add(
-        OutboxRow(
-            id=call_id,
-            tenant_id=uow.tenant_id,
-            kind=KIND_RULE_WEBHOOK,
-            event_id=call_id,
-            event_type=state.origin.event_type,
-            payload={"url": action.url, "body": body, "origin": state.origin.to_dict()},
-            state=STATE_PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+    state.add_outbox(
+        {
+            "id": call_id,
+            "tenant_id": uow.tenant_id,
+            "kind": KIND_RULE_WEBHOOK,
+            "event_id": call_id,
+            "event_type": state.origin.event_type,
+            "payload": {"url": action.url, "body": body, "origin": state.origin.to_dict()},
+            "state": STATE_PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
     )
     return AppliedAction(action.type, APPLIED, f"POST {action.url} queued", {"outbox_id": call_id})
 
@@ -523,6 +555,7 @@ __all__ = [
     "RULE",
     "SLA_TIER",
     "AppliedAction",
+    "BatchWrites",
     "Origin",
     "RuleDefinitionError",
     "apply_actions",

@@ -6,11 +6,12 @@ the audit events that matter (status changes, ratings), turned into :class:`Tick
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.automation.domain import TicketFacts
@@ -80,35 +81,85 @@ async def load_facts(uow: UnitOfWork, ticket_id: uuid.UUID, *, now: datetime) ->
 async def read_facts(session: AsyncSession, ticket_id: uuid.UUID, *, now: datetime) -> TicketFacts:
     """The facts rules test about the ticket at ``now``, read with ``session`` (scoped to the
     ticket's tenant): what the reactor, the timer handler and the dry run see."""
-    ticket = await session.get(Ticket, ticket_id)
-    if ticket is None:
+    found = await read_facts_many(session, [ticket_id], now=now)
+    if ticket_id not in found:
         raise NotFound("ticket not found")
-    customer = None
-    if ticket.customer_id is not None:
-        customer = await session.get(Customer, ticket.customer_id)
-    messages = [
-        _Message(row)
-        for row in (
-            await session.execute(
-                select(
-                    Message.author_kind, Message.public, Message.body, Message.created_at, Message.received_at
-                ).where(Message.ticket_id == ticket_id)
-            )
-        ).all()
-    ]
-    events = [
-        _Event(row.type, row.changes or {}, row.created_at)
-        for row in (
-            await session.execute(
-                select(TicketEvent.type, TicketEvent.changes, TicketEvent.created_at)
-                .where(
-                    TicketEvent.ticket_id == ticket_id,
-                    TicketEvent.type.in_([*STATUS_EVENTS, TICKET_RATED]),
-                )
-                .order_by(TicketEvent.created_at, TicketEvent.id)
-            )
-        ).all()
-    ]
+    return found[ticket_id]
+
+
+# The facts' message and event columns, selected with the ticket id (one statement for many tickets).
+_MESSAGES = select(
+    Message.ticket_id,
+    Message.author_kind,
+    Message.public,
+    Message.body,
+    Message.created_at,
+    Message.received_at,
+)
+_EVENTS = select(
+    TicketEvent.ticket_id, TicketEvent.type, TicketEvent.changes, TicketEvent.created_at
+).order_by(TicketEvent.created_at, TicketEvent.id)
+_FACT_EVENT_TYPES = [*STATUS_EVENTS, TICKET_RATED]
+
+
+async def read_facts_many(
+    session: AsyncSession, ticket_ids: Sequence[uuid.UUID], *, now: datetime
+) -> dict[uuid.UUID, TicketFacts]:
+    """``read_facts`` for several tickets of the session's tenant in four statements at most (tickets
+    not in the session yet, their customers, messages and events), not four per ticket. Tickets that
+    do not exist (or are another tenant's) are left out of the answer."""
+    wanted = list(dict.fromkeys(ticket_ids))
+    if not wanted:
+        return {}
+    tickets: dict[uuid.UUID, Ticket] = {}
+    missing: list[uuid.UUID] = []
+    for ticket_id in wanted:
+        known = _in_session(session, ticket_id)
+        if known is None:
+            missing.append(ticket_id)
+        else:
+            tickets[ticket_id] = known
+    if missing:
+        for loaded in (await session.execute(select(Ticket).where(Ticket.id.in_(missing)))).scalars():
+            tickets[loaded.id] = loaded
+    if not tickets:
+        return {}
+    ids = list(tickets)
+    customer_ids = {ticket.customer_id for ticket in tickets.values() if ticket.customer_id is not None}
+    customers: dict[uuid.UUID, Customer] = {}
+    if customer_ids:
+        rows = await session.execute(select(Customer).where(Customer.id.in_(list(customer_ids))))
+        customers = {row.id: row for row in rows.scalars()}
+    messages: dict[uuid.UUID, list[_Message]] = {ticket_id: [] for ticket_id in ids}
+    for message in (await session.execute(_MESSAGES.where(Message.ticket_id.in_(ids)))).all():
+        messages[message.ticket_id].append(_Message(message))
+    events: dict[uuid.UUID, list[_Event]] = {ticket_id: [] for ticket_id in ids}
+    statement = _EVENTS.where(TicketEvent.ticket_id.in_(ids), TicketEvent.type.in_(_FACT_EVENT_TYPES))
+    for event in (await session.execute(statement)).all():
+        events[event.ticket_id].append(_Event(event.type, event.changes or {}, event.created_at))
+    return {
+        ticket_id: _facts(
+            ticket,
+            customers.get(ticket.customer_id) if ticket.customer_id is not None else None,
+            messages[ticket_id],
+            events[ticket_id],
+            now,
+        )
+        for ticket_id, ticket in tickets.items()
+    }
+
+
+def _in_session(session: AsyncSession, ticket_id: uuid.UUID) -> Ticket | None:
+    """The ticket when the session holds it already and fully loaded (no statement needed)."""
+    found = session.sync_session.identity_map.get(session.sync_session.identity_key(Ticket, ticket_id))
+    if not isinstance(found, Ticket) or inspect(found).expired_attributes:
+        return None
+    return found
+
+
+def _facts(
+    ticket: Ticket, customer: Customer | None, messages: list[_Message], events: list[_Event], now: datetime
+) -> TicketFacts:
     facts = build_facts(_TicketView(ticket), customer, messages, events, now=now)
     rated = [event for event in events if event.type == TICKET_RATED]
     if rated:

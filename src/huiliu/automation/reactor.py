@@ -95,6 +95,23 @@ _SCHEDULE_EVENTS = UPDATE_EVENTS | {
 }
 
 
+# Events that record something about a ticket without changing what its facts are built from (its
+# row, customer, messages, status changes and ratings): stored facts stay valid across them.
+FACT_NEUTRAL_EVENTS = frozenset(
+    {
+        "sla.applied",
+        "sla.policy_changed",
+        "sla.warning",
+        "sla.breached",
+        "sla.escalated",
+        "ticket.rule_fired",
+        "ticket.sla_tier_fired",
+        "ticket.notified",
+        "ticket.routing_failed",
+    }
+)
+
+
 def triggering_event(event: DomainEvent) -> TriggeringEvent | None:
     """The engine's event for a ticket domain event, or ``None`` when no trigger runs on it."""
     if event.type == ev.TICKET_CREATED:
@@ -180,12 +197,19 @@ async def current_facts(
     timer: bool,
     calendars: CalendarCache | None = None,
     base: TicketFacts | None = None,
+    stored: TicketFacts | None = None,
 ) -> Seen:
     """What the rules see about a ticket at ``now``: its facts; the SLA percentages and
     ``within_business_hours`` when a rule reads them; and for time rules (``timer``) the automations
     already fired for their anchors. ``base``: facts this function answered a moment ago for the same
-    ticket state (they are completed, not read again)."""
-    facts = base if base is not None else await read_facts(session, ticket_id, now=now)
+    ticket state (they are completed, not read again); ``stored``: the ticket's stored facts as
+    ``read_facts`` answered them for the same ticket state (completed here, not read again)."""
+    if base is not None:
+        facts = base
+    elif stored is not None:
+        facts = replace(stored, now=now)
+    else:
+        facts = await read_facts(session, ticket_id, now=now)
     view = calendar = None
     if rules.reads_sla:
         view = await load_sla(session, ticket_id, calendars)
@@ -226,6 +250,11 @@ class TriggerReactor:
         )
         # Per unit of work: tickets created in it (no ``rule_runs`` to look up).
         self._created: weakref.WeakKeyDictionary[UnitOfWork, set[uuid.UUID]] = weakref.WeakKeyDictionary()
+        # Per unit of work: each ticket's stored facts, read once and kept until an event that can
+        # change them (see ``FACT_NEUTRAL_EVENTS``) names the ticket.
+        self._stored: weakref.WeakKeyDictionary[UnitOfWork, dict[uuid.UUID, TicketFacts]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool:
         """Whether the tenant has active rules (triggers, or automations whose timers follow ticket
@@ -253,6 +282,7 @@ class TriggerReactor:
             return
         chains = self._chains.setdefault(uow, {})
         created = self._created.setdefault(uow, set())
+        self._forget_changed(uow, events)
         # Tickets whose time rules need a new instant, with their facts when the trigger evaluation
         # left them current (no firing since), so scheduling need not read them again.
         touched: dict[uuid.UUID, TicketFacts | None] = {}
@@ -299,6 +329,7 @@ class TriggerReactor:
                 continue  # loop guard: this rule's own actions led here
             origin = rule_origin(firing)
             await apply_actions(uow, ticket_id, firing.actions, origin=origin, reason=firing.reason)
+            self._stored.get(uow, {}).pop(ticket_id, None)
             await count_firing(uow, firing.rule_id, now)
             chain = chains.get(origin.actor_name, frozenset())
             chains[origin.actor_name] = chain | fired_before | {firing.rule_id}
@@ -307,10 +338,37 @@ class TriggerReactor:
 
     # --- time rules ---------------------------------------------------------------------------------
 
+    def _forget_changed(self, uow: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+        """Drop the stored facts of every ticket an event may have changed (a customer event: all)."""
+        stored = self._stored.get(uow)
+        if not stored:
+            return
+        for event in events:
+            if event.type in FACT_NEUTRAL_EVENTS:
+                continue
+            ticket_id = _ticket_id(event)
+            if ticket_id is None:
+                stored.clear()
+                return
+            stored.pop(ticket_id, None)
+
+    async def _stored_facts(self, uow: UnitOfWork, ticket_id: uuid.UUID, now: datetime) -> TicketFacts:
+        """The ticket's stored facts as this unit of work sees them: read once (flushed first), then
+        answered from memory until an event changes them."""
+        stored = self._stored.setdefault(uow, {})
+        known = stored.get(ticket_id)
+        if known is not None:
+            return replace(known, now=now)
+        await uow.session.flush()
+        facts = stored[ticket_id] = await read_facts(uow.session, ticket_id, now=now)
+        return facts
+
     async def facts(self, uow: UnitOfWork, rules: TenantRules, ticket_id: uuid.UUID, now: datetime) -> Seen:
         """The ticket's facts at ``now`` as this unit of work sees it (flushed first)."""
-        await uow.session.flush()
-        return await current_facts(uow.session, rules, ticket_id, now, timer=False, calendars=self.calendars)
+        stored = await self._stored_facts(uow, ticket_id, now)
+        return await current_facts(
+            uow.session, rules, ticket_id, now, timer=False, calendars=self.calendars, stored=stored
+        )
 
     async def automation_facts(
         self,
@@ -324,9 +382,16 @@ class TriggerReactor:
     ) -> Seen:
         """The facts for time rules: with the automations already fired for their anchors (none on a
         ``new`` ticket, created in this unit of work)."""
-        await uow.session.flush()
+        stored = None if base is not None else await self._stored_facts(uow, ticket_id, now)
         return await current_facts(
-            uow.session, rules, ticket_id, now, timer=not new, calendars=self.calendars, base=base
+            uow.session,
+            rules,
+            ticket_id,
+            now,
+            timer=not new,
+            calendars=self.calendars,
+            base=base,
+            stored=stored,
         )
 
     async def next_due(
@@ -397,6 +462,7 @@ class TriggerReactor:
             )
             origin = rule_origin(firing)
             await apply_actions(uow, ticket_id, firing.actions, origin=origin, reason=firing.reason)
+            self._stored.get(uow, {}).pop(ticket_id, None)
             await count_firing(uow, firing.rule_id, now)
         if result.firings:
             log.info("time rules fired on ticket %s: %s", ticket_id, ", ".join(result.fired_rule_ids))

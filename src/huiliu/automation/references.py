@@ -8,12 +8,15 @@ presets work in a tenant that has a team called 售后 or a role called 质检 w
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, or_, select
 
 from huiliu.auth.models import Role, Team, User
 from huiliu.db.session import UnitOfWork
+
+T = TypeVar("T")
 
 # Preset keys and the names they also match (compared case-insensitively).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -23,6 +26,20 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 # The role whose active members lead their team (auth's default roles: admin, lead, agent).
 LEAD_ROLE = "lead"
+
+
+# Answers are remembered for the unit of work (``session.info``): a sweep batch or a reaction that
+# notifies the same role or team lead for many tickets asks the database once.
+_MEMO = "automation.references"
+
+
+async def _memo(uow: UnitOfWork, key: tuple[Any, ...], load: Callable[[], Awaitable[T]]) -> T:
+    memo: dict[tuple[Any, ...], Any] = uow.session.info.setdefault(_MEMO, {})
+    if key not in memo:
+        memo[key] = await load()
+    value = memo[key]
+    # A list is handed out as a copy: a caller extending it must not change the remembered answer.
+    return cast(T, list(value) if isinstance(value, list) else value)
 
 
 def _as_uuid(ref: str) -> uuid.UUID | None:
@@ -38,6 +55,10 @@ def _names(ref: str) -> list[str]:
 
 async def resolve_team(uow: UnitOfWork, ref: str) -> uuid.UUID | None:
     """The team a reference names (id, name or preset key), or ``None`` when the tenant has none."""
+    return await _memo(uow, ("team", ref), lambda: _resolve_team(uow, ref))
+
+
+async def _resolve_team(uow: UnitOfWork, ref: str) -> uuid.UUID | None:
     by_id = _as_uuid(ref)
     if by_id is not None:
         return by_id if await uow.session.get(Team, by_id) is not None else None
@@ -49,6 +70,10 @@ async def resolve_team(uow: UnitOfWork, ref: str) -> uuid.UUID | None:
 
 async def resolve_user(uow: UnitOfWork, ref: str) -> uuid.UUID | None:
     """The active user a reference names (id, e-mail or name), or ``None``."""
+    return await _memo(uow, ("user", ref), lambda: _resolve_user(uow, ref))
+
+
+async def _resolve_user(uow: UnitOfWork, ref: str) -> uuid.UUID | None:
     by_id = _as_uuid(ref)
     query = select(User.id).where(User.is_active.is_(True))
     if by_id is not None:
@@ -62,6 +87,11 @@ async def resolve_user(uow: UnitOfWork, ref: str) -> uuid.UUID | None:
 
 async def resolve_roles(uow: UnitOfWork, refs: Iterable[str]) -> list[uuid.UUID]:
     """The roles the references name (id, name or preset key); unknown references name none."""
+    refs = tuple(refs)
+    return await _memo(uow, ("roles", refs), lambda: _resolve_roles(uow, refs))
+
+
+async def _resolve_roles(uow: UnitOfWork, refs: tuple[str, ...]) -> list[uuid.UUID]:
     ids: list[uuid.UUID] = []
     names: list[str] = []
     for ref in refs:
@@ -78,6 +108,10 @@ async def resolve_roles(uow: UnitOfWork, refs: Iterable[str]) -> list[uuid.UUID]
 
 async def role_members(uow: UnitOfWork, role_ids: list[uuid.UUID]) -> list[uuid.UUID]:
     """Active users holding one of the roles."""
+    return await _memo(uow, ("members", tuple(role_ids)), lambda: _role_members(uow, role_ids))
+
+
+async def _role_members(uow: UnitOfWork, role_ids: list[uuid.UUID]) -> list[uuid.UUID]:
     if not role_ids:
         return []
     rows = await uow.session.execute(
@@ -88,6 +122,10 @@ async def role_members(uow: UnitOfWork, role_ids: list[uuid.UUID]) -> list[uuid.
 
 async def team_leads(uow: UnitOfWork, team_id: uuid.UUID | None) -> list[uuid.UUID]:
     """The leads of a team: its active members with the ``lead`` role, oldest account first."""
+    return await _memo(uow, ("leads", team_id), lambda: _team_leads(uow, team_id))
+
+
+async def _team_leads(uow: UnitOfWork, team_id: uuid.UUID | None) -> list[uuid.UUID]:
     if team_id is None:
         return []
     lead_roles = await resolve_roles(uow, [LEAD_ROLE])

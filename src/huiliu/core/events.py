@@ -28,6 +28,8 @@ TICKET_RULE_FIRED = "ticket.rule_fired"
 TICKET_SLA_TIER_FIRED = "ticket.sla_tier_fired"
 TICKET_NOTIFIED = "ticket.notified"
 TICKET_RATED = "ticket.rated"
+# Routing (huiliu.routing): no step of the policy placed the ticket (the reason says why).
+TICKET_ROUTING_FAILED = "ticket.routing_failed"
 # SLA (huiliu.sla): a policy applied or changed, a tier's threshold reached.
 SLA_APPLIED = "sla.applied"
 SLA_POLICY_CHANGED = "sla.policy_changed"
@@ -61,6 +63,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         TICKET_SLA_TIER_FIRED,
         TICKET_NOTIFIED,
         TICKET_RATED,
+        TICKET_ROUTING_FAILED,
         SLA_APPLIED,
         SLA_POLICY_CHANGED,
         SLA_WARNING,

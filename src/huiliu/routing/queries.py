@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,8 @@ from huiliu.routing.domain import (
     TicketFacts,
 )
 from huiliu.routing.models import AgentProfile, RoutingPolicyRow
+from huiliu.sla import queries as sla_queries
+from huiliu.sla.domain import BusinessCalendar
 from huiliu.tickets.models import Ticket
 
 # Ticket statuses that count towards an agent's open load (and capacity cap).
@@ -194,6 +196,35 @@ def agent_state(row: AgentRow, profile: AgentProfile) -> AgentState:
         open_load=dict(row.open_load),
         last_assigned_at=profile.last_assigned_at,
     )
+
+
+async def business_calendars(
+    session: AsyncSession, calendar_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, BusinessCalendar]:
+    """The tenant's SLA calendars with these ids, as calendar values (an id naming none is left out:
+    a shift naming a deleted calendar follows its weekly hours only)."""
+    rows = await sla_queries.calendars_by_id(session, calendar_ids)
+    return {row.id: sla_queries.calendar_value(row) for row in rows}
+
+
+def following_calendars(
+    agents: Iterable[AgentState],
+    calendars: Mapping[uuid.UUID, BusinessCalendar],
+    policy_calendar: uuid.UUID | None = None,
+) -> list[AgentState]:
+    """The agents with their shifts following their own calendar, else the policy's."""
+    out = []
+    for agent in agents:
+        calendar_id = agent.shift.calendar_id or policy_calendar
+        calendar = calendars.get(calendar_id) if calendar_id is not None else None
+        out.append(agent if calendar is None else replace(agent, shift=agent.shift.with_calendar(calendar)))
+    return out
+
+
+def calendar_ids(agents: Iterable[AgentState], policy_calendar: uuid.UUID | None = None) -> set[uuid.UUID]:
+    """The calendars the agents' shifts (and the policy) name."""
+    found = {agent.shift.calendar_id for agent in agents if agent.shift.calendar_id is not None}
+    return found | ({policy_calendar} if policy_calendar is not None else set())
 
 
 async def roster_snapshot(session: AsyncSession) -> list[AgentState]:

@@ -11,16 +11,12 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
-
 from huiliu.auth.domain import system_actor
 from huiliu.core import events as ev
 from huiliu.core.errors import Conflict, NotFound, ValidationFailed
 from huiliu.core.events import DomainEvent
 from huiliu.db.session import Database, TenantFlagCache, UnitOfWork
 from huiliu.routing import queries, service
-from huiliu.tickets import service as tickets
-from huiliu.tickets.models import Ticket
 
 log = logging.getLogger("huiliu.routing")
 ACTOR_NAME = "routing"
@@ -66,24 +62,18 @@ class RoutingReactor:
         mine = [event for event in created if event.tenant_id == uow.tenant_id]
         if not mine or not await self._routes(uow, uow.tenant_id):
             return
-        for event in mine:
-            ticket_id = uuid.UUID(event.data["ticket"]["id"])
-            # Read the ticket as it is now: a rule reacting before routing may have assigned it.
-            await uow.session.flush()
-            assignee = await uow.session.scalar(select(Ticket.assignee_id).where(Ticket.id == ticket_id))
-            if assignee is not None:
-                continue
-            try:
-                await service.route(uow, ticket_id, actor_name=ACTOR_NAME)
-            except (NotFound, Conflict, ValidationFailed) as exc:
-                # The default policy went away, was switched off, or the ticket's routing fields do not
-                # parse (nothing was written yet): the ticket is still created, unassigned on its team's
-                # queue, with an internal note that says why, so it is not left unassigned silently.
-                log.warning("ticket %s not routed: %s", ticket_id, exc)
-                await tickets.add_message(
-                    uow,
-                    system_actor(uow.tenant_id, ACTOR_NAME),
-                    ticket_id,
-                    f"自动分配失败 / Routing failed: {exc.detail or exc}",
-                    public=False,
+        ticket_ids = list(dict.fromkeys(uuid.UUID(event.data["ticket"]["id"]) for event in mine))
+        try:
+            # One snapshot of the agents for every ticket of the unit of work (an intake batch); a
+            # rule reacting before routing may have assigned some already: those are left alone.
+            await service.route_new(uow, ticket_ids, actor_name=ACTOR_NAME)
+        except (NotFound, Conflict, ValidationFailed) as exc:
+            # The default policy went away or was switched off (nothing was written yet): the tickets
+            # are still created, unassigned on their team's queue, each with a
+            # ``ticket.routing_failed`` event that says why, so none is left unassigned silently.
+            log.warning("%d ticket(s) not routed: %s", len(ticket_ids), exc)
+            actor = system_actor(uow.tenant_id, ACTOR_NAME)
+            for ticket_id in ticket_ids:
+                await service.record_failure(
+                    uow, actor, ticket_id, f"Routing failed: {exc.detail or exc}", code="routing.failed"
                 )

@@ -7,17 +7,19 @@ preview a decision, and manage routing policies and agent profiles.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select
 
 from huiliu.auth.domain import Actor, system_actor
-from huiliu.auth.models import User
+from huiliu.auth.models import Team, User
+from huiliu.core import events as ev
 from huiliu.core.clock import utcnow
-from huiliu.core.errors import Conflict, NotFound, ValidationFailed
+from huiliu.core.errors import Conflict, HuiliuError, NotFound, ValidationFailed
 from huiliu.db.session import TenantCache, UnitOfWork
 from huiliu.routing import queries
 from huiliu.routing.domain import (
@@ -30,6 +32,7 @@ from huiliu.routing.domain import (
     Roster,
     RoutingError,
     RoutingPolicy,
+    RoutingState,
     Shift,
     Strategy,
     decide,
@@ -38,6 +41,7 @@ from huiliu.routing.domain import (
 )
 from huiliu.routing.domain.agents import check_level, region_key, skill_key
 from huiliu.routing.models import AgentProfile, RoutingPolicyRow
+from huiliu.sla import queries as sla_queries
 from huiliu.tickets import service as tickets
 from huiliu.tickets.models import Ticket
 
@@ -51,6 +55,8 @@ ROUTABLE_STATUSES = frozenset(queries.OPEN_STATUSES)
 # The routing reactor's name (``Reactor.name``): policy writes find it among the database's reactors
 # to drop its cached "has an active default policy" flag for the tenant (docs/decisions/0015).
 REACTOR_NAME = "routing"
+# The event on a ticket routing could not place (docs/events.md).
+ROUTING_FAILED = ev.TICKET_ROUTING_FAILED
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ class RoutingOutcome:
     fallback: bool
     alert: bool
     steps: list[dict[str, Any]] = field(default_factory=list)
-    applied: bool = False  # the ticket's team or agent changed (or, unassigned, a note was added)
+    applied: bool = False  # the ticket's team or agent changed (or, unassigned, the failure was recorded)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +114,7 @@ class _Snapshot:
     policy: RoutingPolicy
     agents: dict[uuid.UUID, AgentState]
     now: datetime
+    facts: Any = None  # the ticket's routing facts, once decided on
 
 
 async def _snapshot(
@@ -118,9 +125,18 @@ async def _snapshot(
         raise NotFound("ticket not found")
     row = policy if isinstance(policy, RoutingPolicyRow) else await queries.policy_by_ref(uow_session, policy)
     parsed = compile_policy(row.definition)
-    agents = {agent.id: agent for agent in await queries.roster_snapshot(uow_session)}
+    agents = await _agents(uow_session, parsed)
     _discount_own_ticket(agents, ticket)
     return _Snapshot(ticket, row, parsed, agents, utcnow())
+
+
+async def _agents(session: Any, policy: RoutingPolicy) -> dict[uuid.UUID, AgentState]:
+    """The tenant's routable agents now, their shifts following their calendars (or the policy's)."""
+    roster = await queries.roster_snapshot(session)
+    calendars = await queries.business_calendars(session, queries.calendar_ids(roster, policy.calendar_id))
+    if calendars:
+        roster = queries.following_calendars(roster, calendars, policy.calendar_id)
+    return {agent.id: agent for agent in roster}
 
 
 def _discount_own_ticket(agents: dict[uuid.UUID, AgentState], ticket: Ticket) -> None:
@@ -158,14 +174,18 @@ def _with_load(agent: AgentState, load: Mapping[str, int]) -> AgentState:
     )
 
 
-async def _decide(session: Any, snap: _Snapshot) -> Decision:
+async def _decide(
+    session: Any, snap: _Snapshot, state: RoutingState | None = None, roster: Roster | None = None
+) -> Decision:
     days = [step.familiarity_days for step in snap.policy.steps if step.strategy is Strategy.FAMILIAR_AGENT]
     facts = await queries.ticket_facts(session, snap.ticket)
     index = await queries.familiarity(session, facts, snap.now, max(days)) if days else None
     try:
-        return decide(snap.policy, facts, Roster(snap.agents.values()), snap.now, index)
+        decision = decide(snap.policy, facts, roster or Roster(snap.agents.values()), snap.now, index, state)
     except RoutingError as exc:
         raise ValidationFailed(f"routing: {exc}") from exc
+    snap.facts = facts
+    return decision
 
 
 def _outcome(snap: _Snapshot, decision: Decision, reason: str, applied: bool) -> RoutingOutcome:
@@ -226,7 +246,8 @@ async def route(
     (another transaction assigned meanwhile), the decision is taken again with the fresh count. The
     assignment moves the agent's round-robin position (``last_assigned_at``). When no step finds an
     agent: ``team_queue`` assigns the team only (and takes the ticket from its agent), ``unassigned``
-    leaves the assignment as it is and adds an internal note with the reason, so it is never silent.
+    leaves the assignment as it is and records ``ticket.routing_failed`` with the reason (and an internal
+    note if the policy says so), so it is never silent.
     Like every ticket service function it commits the unit of work (inside a reaction the outer
     unit of work commits). Raises NotFound (ticket or policy), Conflict (inactive policy, ticket not open) or
     ValidationFailed (a stored policy or the ticket's routing fields do not parse)."""
@@ -260,6 +281,80 @@ async def route(
     return _outcome(snap, decision, reason, applied)
 
 
+async def route_new(
+    uow: UnitOfWork, ticket_ids: Sequence[uuid.UUID], *, actor_name: str = "routing"
+) -> dict[uuid.UUID, RoutingOutcome | HuiliuError]:
+    """Route tickets of one unit of work (an intake batch) with the tenant's default policy on one
+    snapshot of the agents: the policy, roster and calendars are read once, and each decision sees the
+    assignments decided before it (``RoutingState``: round robin moves on, loads grow, caps fill). An
+    agent with a cap is re-checked under a lock with the stored count, as ``route`` does. Tickets
+    already assigned, or not open, are left alone (not in the answer); a ticket whose routing fields
+    do not parse answers its error and gets the ``ticket.routing_failed`` event, the others go on.
+    Raises NotFound / Conflict when the tenant has no active default policy."""
+    if uow.tenant_id is None:
+        raise NotFound("ticket not found")
+    session = uow.session
+    await session.flush()
+    row = await queries.policy_by_ref(session, None)
+    if not row.active:
+        raise Conflict(f"routing policy {row.name!r} is not active")
+    policy = compile_policy(row.definition)
+    agents = await _agents(session, policy)
+    roster = Roster(agents.values())
+    state = RoutingState()
+    actor = system_actor(uow.tenant_id, actor_name)
+    now = utcnow()
+    answers: dict[uuid.UUID, RoutingOutcome | HuiliuError] = {}
+    for ticket_id in ticket_ids:
+        ticket = await session.get(Ticket, ticket_id)
+        if ticket is None or ticket.assignee_id is not None:
+            continue
+        if ticket.status not in ROUTABLE_STATUSES or ticket.merged_into_id is not None:
+            continue
+        snap = _Snapshot(ticket, row, policy, agents, now)
+        try:
+            decision = await _decide(session, snap, state, roster)
+        except ValidationFailed as exc:
+            detail = str(exc.detail or exc)
+            await record_failure(uow, actor, ticket_id, detail, code="routing.failed", policy=row)
+            answers[ticket_id] = exc
+            continue
+        if isinstance(decision, Assign) and agents[decision.agent_id].capacity is not None:
+            decision, roster, state = await _recheck_cap(uow, snap, decision, roster, state)
+        reason = _reason_text(decision, None)
+        applied = await _apply(uow, actor, snap, decision, reason)
+        answers[ticket_id] = _outcome(snap, decision, reason, applied)
+        state = state.after(decision, snap.facts, now)
+    return answers
+
+
+async def _recheck_cap(
+    uow: UnitOfWork, snap: _Snapshot, decision: Decision, roster: Roster, state: RoutingState
+) -> tuple[Decision, Roster, RoutingState]:
+    """``route``'s cap check inside a batch: lock the chosen agent's profile and count their open
+    tickets as stored (this transaction's assignments flushed, so the count includes them and the
+    batch state forgets the agent); decide again while the chosen agent turns out full."""
+    for _ in range(len(snap.agents) + 1):
+        if not isinstance(decision, Assign):
+            break
+        agent = snap.agents[decision.agent_id]
+        if agent.capacity is None or await _lock_profile(uow, agent.id) is None:
+            break
+        await uow.session.flush()
+        fresh = (await queries.open_loads(uow.session, [agent.id])).get(agent.id, {})
+        refreshed = _with_load(agent, fresh)
+        if state.for_agent(agent.id) is not None:
+            refreshed = replace(refreshed, last_assigned_at=snap.now)
+            kept = {key: value for key, value in state.assigned.items() if key != agent.id.int}
+            state = RoutingState(MappingProxyType(kept), state.sequence)
+        snap.agents[agent.id] = refreshed
+        roster = Roster(snap.agents.values())
+        if refreshed.open_total < agent.capacity:
+            break
+        decision = await _decide(uow.session, snap, state, roster)
+    return decision, roster, state
+
+
 async def _lock_profile(uow: UnitOfWork, user_id: uuid.UUID) -> AgentProfile | None:
     return (
         await uow.session.execute(
@@ -289,10 +384,43 @@ async def _apply(uow: UnitOfWork, actor: Actor, snap: _Snapshot, decision: Decis
         return (ticket.team_id, ticket.assignee_id) != before
     if not isinstance(decision, LeaveUnassigned):
         raise TypeError(f"unknown routing decision {decision!r}")
-    await tickets.add_message(
-        uow, actor, ticket.id, f"自动分配未找到坐席 / Routing found no agent: {reason}", public=False
+    await record_failure(
+        uow,
+        actor,
+        ticket.id,
+        reason,
+        code=decision.reason.code,
+        policy=snap.policy_row,
+        note=snap.policy.note_on_failure,
     )
     return True
+
+
+async def record_failure(
+    uow: UnitOfWork,
+    actor: Actor,
+    ticket_id: uuid.UUID,
+    reason: str,
+    *,
+    code: str,
+    policy: RoutingPolicyRow | None = None,
+    note: bool = False,
+) -> None:
+    """Routing could not place the ticket: a ``ticket.routing_failed`` event with the reason (the
+    ticket's timeline, webhooks and the live queue show it), and an internal note only when the
+    policy asks for one (``note_on_failure``): a note on every unroutable ticket is noise when no
+    agent has a routing profile yet."""
+    ticket = await uow.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("ticket not found")
+    extra: dict[str, Any] = {"routing": {"code": code}}
+    if policy is not None:
+        extra["routing"].update(policy_id=policy.id, policy_name=policy.name)
+    tickets.record(uow, actor, ticket, ROUTING_FAILED, {}, reason=reason[:REASON_LIMIT], extra=extra)
+    if note:
+        await tickets.add_message(
+            uow, actor, ticket_id, f"自动分配未找到坐席 / Routing found no agent: {reason}", public=False
+        )
 
 
 # --- policies ---------------------------------------------------------------------------------------
@@ -376,6 +504,7 @@ async def create_policy(
             raise ValidationFailed(f"{required} is required")
     fields = _policy_fields(body)
     await _check_name(uow, fields["name"], None)
+    await _check_references(uow, fields.get("definition"))
     row = RoutingPolicyRow(
         id=policy_id or uuid.uuid4(),
         tenant_id=actor.tenant_id,
@@ -405,6 +534,7 @@ async def update_policy(
     fields = _policy_fields(body)
     if "name" in fields:
         await _check_name(uow, fields["name"], row.id)
+    await _check_references(uow, fields.get("definition"))
     if fields.get("is_default"):
         await _clear_other_defaults(uow, row.id)
     for name, value in fields.items():
@@ -413,6 +543,23 @@ async def update_policy(
     _invalidate(uow)
     await uow.commit()
     return row
+
+
+async def _check_references(uow: UnitOfWork, definition: Mapping[str, Any] | None) -> None:
+    """A policy's final team and calendar, and a shift's calendar, name rows of the tenant (422)."""
+    if not definition:
+        return
+    team = definition.get("final_team")
+    if team is not None and await uow.session.get(Team, uuid.UUID(str(team))) is None:
+        raise ValidationFailed(f"final_team: no team {team} in this tenant")
+    await _check_calendar(uow, definition.get("calendar"), "calendar")
+
+
+async def _check_calendar(uow: UnitOfWork, calendar: object, where: str) -> None:
+    if calendar is None:
+        return
+    if not await sla_queries.calendars_by_id(uow.session, [uuid.UUID(str(calendar))]):
+        raise ValidationFailed(f"{where}: no SLA calendar {calendar} in this tenant")
 
 
 async def delete_policy(uow: UnitOfWork, actor: Actor, policy_id: uuid.UUID) -> None:
@@ -501,6 +648,8 @@ async def put_profile(
     actor.require(PERMISSION)
     fields = _profile_fields(body)
     await _require_user(uow, user_id)
+    if isinstance(fields.get("shift"), dict):
+        await _check_calendar(uow, fields["shift"].get("calendar"), "shift")
     profile = await uow.session.get(AgentProfile, user_id)
     now = utcnow()
     if profile is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -39,6 +39,16 @@ def calendar_value(row: StoredCalendar | None) -> BusinessCalendar:
 async def list_calendars(session: AsyncSession) -> list[StoredCalendar]:
     result = await session.execute(select(StoredCalendar).order_by(StoredCalendar.name, StoredCalendar.id))
     return list(result.scalars())
+
+
+async def calendars_by_id(session: AsyncSession, calendar_ids: Iterable[uuid.UUID]) -> list[StoredCalendar]:
+    """The tenant's calendars with these ids (ids naming none are left out)."""
+    wanted = list(set(calendar_ids))
+    if not wanted:
+        return []
+    return list(
+        (await session.execute(select(StoredCalendar).where(StoredCalendar.id.in_(wanted)))).scalars()
+    )
 
 
 async def get_calendar(session: AsyncSession, calendar_id: uuid.UUID) -> StoredCalendar:

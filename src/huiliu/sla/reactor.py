@@ -15,17 +15,27 @@ the tier's actions through ``automation.apply``."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from huiliu.auth.domain import Actor, system_actor
-from huiliu.automation.apply import SLA_TIER, Origin, apply_actions, plan_actions
-from huiliu.automation.loading import load_facts
+from huiliu.automation.apply import (
+    SLA_TIER,
+    BatchWrites,
+    Origin,
+    apply_actions,
+    compile_actions,
+    plan_actions,
+)
+from huiliu.automation.domain import TicketFacts
+from huiliu.automation.domain.actions import ActionSpec
+from huiliu.automation.loading import load_facts, read_facts_many
 from huiliu.core import events as ev
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import NotFound
@@ -34,7 +44,7 @@ from huiliu.customers import queries as customer_queries
 from huiliu.db.session import Database, TenantFlagCache, UnitOfWork
 from huiliu.sla import queries
 from huiliu.sla.domain import BusinessCalendar
-from huiliu.sla.domain.policy import METRICS, PolicyRules, choose_policy, parse_policy_rules
+from huiliu.sla.domain.policy import METRICS, PolicyRules, Tier, choose_policy, parse_policy_rules
 from huiliu.sla.domain.ticket import (
     FIRST_RESPONSE,
     NEXT_RESPONSE,
@@ -110,6 +120,16 @@ class TenantSla:
     policies: dict[uuid.UUID, PolicyView]
     active: list[tuple[PolicyView, PolicyRules]]
     calendars: dict[uuid.UUID | None, BusinessCalendar]
+    # Compiled tier actions by (policy, percent), filled on first use (the sweep fires the same
+    # tiers for many tickets).
+    compiled_tiers: dict[tuple[uuid.UUID, int], tuple[ActionSpec, ...]] = field(default_factory=dict)
+
+    def tier_actions(self, policy: PolicyView, tier: Tier) -> tuple[ActionSpec, ...]:
+        key = (policy.id, tier.percent)
+        specs = self.compiled_tiers.get(key)
+        if specs is None:
+            specs = self.compiled_tiers[key] = compile_actions(list(tier.actions))
+        return specs
 
     def calendar_for(self, policy: PolicyView | None) -> BusinessCalendar:
         if policy is not None and policy.calendar_id in self.calendars:
@@ -144,6 +164,18 @@ class _Ticket:
     rules: PolicyRules
     calendar: BusinessCalendar
     state: TicketSlaState | None
+
+
+@dataclass
+class _Due:
+    """A ticket on the timer sweep: its SLA, the thresholds it watches and the ones reached now;
+    ``acts``: whether a reached threshold's tier has actions (they need the ticket's facts)."""
+
+    config: TenantSla
+    current: _Ticket
+    thresholds: tuple[int, ...]
+    crossings: list[Crossing]
+    acts: bool
 
 
 class SlaReactor:
@@ -219,9 +251,16 @@ class SlaReactor:
             ticket = await ticket_queries.get_visible_ticket(uow.session, actor, ticket_id)
         except NotFound:
             return
-        row = await uow.session.get(TicketSla, ticket_id, with_for_update=True)
-        if row is None and not any(e.type == ev.TICKET_CREATED for e in events):
-            return
+        if any(e.type == ev.TICKET_CREATED for e in events):
+            # Created in this unit of work: nobody else sees the ticket yet, and an SLA row of it can
+            # only be one this reactor added (still in the session).
+            row = uow.session.sync_session.identity_map.get(
+                uow.session.sync_session.identity_key(TicketSla, ticket_id)
+            )
+        else:
+            row = await uow.session.get(TicketSla, ticket_id, with_for_update=True)
+            if row is None:
+                return
         current = self._load(config, ticket, row)
         changed = False
         for event in events:
@@ -458,29 +497,70 @@ class SlaReactor:
         config = await self.config(uow)
         found = await queries.ticket_slas_for_update(uow.session, ticket_ids)
         nexts: dict[uuid.UUID, datetime | None] = dict.fromkeys(ticket_ids)
-        for row, ticket in found:
-            nexts[ticket.id] = await self._handle_loaded(uow, config, row, ticket, now)
+        due = [self._due(config, row, ticket, now) for row, ticket in found]
+        # The facts of every ticket whose tier has actions, read together before anything changes
+        # (four statements for the batch, not four per ticket after a flush each).
+        wanted = [item.current.ticket.id for item in due if item.acts]
+        facts = await read_facts_many(uow.session, wanted, now=now) if wanted else {}
+        # The batch's events and notifications go in with one INSERT per table at the end.
+        batch = BatchWrites(uow)
+        for item in due:
+            ticket_id = item.current.ticket.id
+            nexts[ticket_id] = await self._act(uow, item, now, facts.get(ticket_id), batch)
+        await batch.write()
         return nexts
 
     async def _handle_loaded(
         self, uow: UnitOfWork, config: TenantSla, row: TicketSla, ticket: Any, now: datetime
     ) -> datetime | None:
-        assert uow.tenant_id is not None
-        actor = system_actor(uow.tenant_id, "sla")
+        return await self._act(uow, self._due(config, row, ticket, now), now, None, None)
+
+    def _due(self, config: TenantSla, row: TicketSla, ticket: Any, now: datetime) -> _Due:
         current = self._load(config, ticket, row)
         assert current.state is not None
         thresholds = current.rules.thresholds()
         found = crossings(current.calendar, current.state, thresholds, now)
-        for crossing in found:
+        acts = current.policy is not None and any(
+            (tier := current.rules.tier(crossing.percent)) is not None and tier.actions for crossing in found
+        )
+        return _Due(config, current, thresholds, found, acts)
+
+    async def _act(
+        self,
+        uow: UnitOfWork,
+        due: _Due,
+        now: datetime,
+        facts: TicketFacts | None,
+        batch: BatchWrites | None,
+    ) -> datetime | None:
+        """Fire the thresholds ``due`` found; ``facts``: the ticket's facts read before any change in
+        this unit of work (for the first tier with actions; a later one reads them again, after what
+        the earlier tiers' actions changed)."""
+        assert uow.tenant_id is not None
+        actor = system_actor(uow.tenant_id, "sla")
+        current = due.current
+        assert current.state is not None
+        for crossing in due.crossings:
             current.state = mark_fired(current.state, crossing)
-            await self._fire(uow, actor, current, crossing, now)
-        if found:
+            if await self._fire(uow, actor, due.config, current, crossing, now, facts, batch):
+                facts = None
+        if due.crossings:
             self._store(current, now)
-        return next_check(current.calendar, current.state, thresholds)
+        assert current.state is not None
+        return next_check(current.calendar, current.state, due.thresholds)
 
     async def _fire(
-        self, uow: UnitOfWork, actor: Actor, current: _Ticket, crossing: Crossing, now: datetime
-    ) -> None:
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        config: TenantSla,
+        current: _Ticket,
+        crossing: Crossing,
+        now: datetime,
+        facts: TicketFacts | None = None,
+        batch: BatchWrites | None = None,
+    ) -> bool:
+        """Record the threshold's event and run its tier's actions; True when actions ran."""
         row = current.row
         assert row is not None and current.state is not None
         metric = current.state.metrics[crossing.metric]
@@ -504,10 +584,11 @@ class SlaReactor:
                 f"{name} {METRIC_LABELS[crossing.metric]} {crossing.percent} %",
             )
             # Facts before this threshold's own event is queued: nothing new to flush for them.
-            facts = await load_facts(uow, current.ticket.id, now=now)
-            planned = plan_actions(list(tier.actions), facts, origin=origin)
-        tickets.record(
-            uow,
+            if facts is None:
+                facts = await load_facts(uow, current.ticket.id, now=now)
+            planned = plan_actions(config.tier_actions(current.policy, tier), facts, origin=origin)
+        recorder = batch.events.record if batch is not None else functools.partial(tickets.record, uow)
+        recorder(
             actor,
             current.ticket,
             event_type,
@@ -524,8 +605,10 @@ class SlaReactor:
                 }
             },
         )
-        if origin is not None:
-            await apply_actions(uow, current.ticket.id, planned, origin=origin)
+        if origin is None:
+            return False
+        await apply_actions(uow, current.ticket.id, planned, origin=origin, batch=batch)
+        return True
 
 
 def sla_reactor(db: Database) -> SlaReactor | None:

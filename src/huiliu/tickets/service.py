@@ -100,6 +100,9 @@ def summary(ticket: Ticket | dict[str, Any]) -> dict[str, Any]:
 
 
 def _wire(value: Any) -> Any:
+    # Plain values first: most leaves are strings and numbers (the timer sweep wires thousands).
+    if value is None or isinstance(value, str | int | float):
+        return value
     if isinstance(value, uuid.UUID):
         return str(value)
     if hasattr(value, "isoformat"):
@@ -176,6 +179,37 @@ def record(
     uow.session.add(TicketEvent(**audit_row))
     uow.emit(domain_event)
     return Recorded(domain_event.id)
+
+
+class EventLog:
+    """``record`` for many tickets at once (the timer sweep records thousands of events): the domain
+    events are queued at once, the audit rows kept until ``write`` puts them in with one INSERT
+    instead of one ORM object each. Until then they are not in the database: use it where nothing in
+    the unit of work reads those events back before ``write``."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self._rows: list[dict[str, Any]] = []
+
+    def record(
+        self,
+        actor: Actor,
+        ticket: Ticket | dict[str, Any],
+        event_type: str,
+        changes: dict[str, Any],
+        *,
+        reason: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Recorded:
+        audit_row, domain_event = build_event(actor, ticket, event_type, changes, reason=reason, extra=extra)
+        self._rows.append(audit_row)
+        self.uow.emit(domain_event)
+        return Recorded(domain_event.id)
+
+    async def write(self) -> None:
+        rows, self._rows = self._rows, []
+        if rows:
+            await self.uow.session.execute(insert(TicketEvent), rows)
 
 
 def _new_ticket(

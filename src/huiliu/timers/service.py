@@ -77,8 +77,32 @@ def timer_handler(kind: str) -> TimerHandler | None:
     return _handlers.get(kind)
 
 
+# What the current transaction last set each (ticket, kind) timer to (``session.info``): setting it
+# to the same instant again (a second reaction pass over the same ticket) needs no statement. Another
+# transaction starts afresh: a sweeper may have moved the row since.
+_SET = "timers.set"
+
+
+def _already(uow: UnitOfWork, ticket_id: uuid.UUID, kind: str, at: datetime | None) -> bool:
+    transaction = uow.session.sync_session.get_transaction()
+    memo = uow.session.info.get(_SET)
+    if memo is None or memo[0] is not transaction:
+        memo = uow.session.info[_SET] = (transaction, {})
+    known: dict[tuple[uuid.UUID, str], datetime | None] = memo[1]
+    key = (ticket_id, kind)
+    value = None if at is None else ensure_utc(at)
+    if key in known and known[key] == value:
+        return True
+    known[key] = value
+    return False
+
+
 async def set_timer(uow: UnitOfWork, ticket_id: uuid.UUID, kind: str, at: datetime | None) -> None:
     """Set (insert or move) the ticket's timer of ``kind`` to ``at``; None removes it."""
+    if at is not None and at.tzinfo is None:
+        raise ValueError("a timer instant must be timezone-aware")
+    if _already(uow, ticket_id, kind, at):
+        return
     if at is None:
         await uow.session.execute(
             delete(TicketTimer)
@@ -106,6 +130,7 @@ async def set_timers(uow: UnitOfWork, kind: str, instants: Mapping[uuid.UUID, da
     """``set_timer`` for several tickets of the unit of work's tenant: one upsert, one delete."""
     if uow.tenant_id is None:
         raise ValueError("timers are set in a tenant's unit of work")
+    instants = {ticket_id: at for ticket_id, at in instants.items() if not _already(uow, ticket_id, kind, at)}
     gone = [ticket_id for ticket_id, at in instants.items() if at is None]
     rows = [
         {"tenant_id": uow.tenant_id, "ticket_id": ticket_id, "kind": kind, "next_timer_at": ensure_utc(at)}

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from huiliu.sla.domain import (
     DEFAULT_TIMEZONE,
+    BusinessCalendar,
     CalendarError,
+    DayKind,
     WeeklyHours,
     format_weekly_hours,
     load_timezone,
@@ -90,13 +92,23 @@ def check_level(level: object, what: str) -> int:
 class Shift:
     """When an agent works: weekly periods on the wall clock of a time zone (the SLA calendar's
     ``"HH:MM"`` hours, half-open, a period cannot cross midnight: write a night shift as
-    ``22:00-24:00`` on one day and ``00:00-06:00`` on the next), or always (``weekly_hours`` None)."""
+    ``22:00-24:00`` on one day and ``00:00-06:00`` on the next), or always (``weekly_hours`` None).
+
+    With a business ``calendar`` (an SLA calendar, named by ``calendar_id``) the shift follows its
+    dates: on a holiday (the calendar's own or China's statutory one) the agent is off shift; on an
+    extra or 调休 make-up working day the normal weekday shift applies (the hours of the first of
+    Monday–Friday that has any, as the SLA calendar does for such days). ``calendar_id`` comes from
+    the stored spec; the calendar itself is attached by whoever loads it (``with_calendar``)."""
 
     timezone: str = DEFAULT_TIMEZONE
     weekly_hours: WeeklyHours | None = None
+    calendar_id: UUID | None = None
+    calendar: BusinessCalendar | None = None
     tz: ZoneInfo = field(init=False, repr=False, compare=False)
     # (start, end) minutes per weekday as plain ints: cheap to check, hash and compare.
     windows: tuple[tuple[tuple[int, int], ...], ...] | None = field(init=False, repr=False, compare=False)
+    # The windows of a make-up working day: the first Monday–Friday with hours (all day if always).
+    workday_windows: tuple[tuple[int, int], ...] | None = field(init=False, repr=False, compare=False)
     key: tuple[object, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -110,46 +122,93 @@ class Shift:
         except CalendarError as exc:
             raise RoutingError(f"shift: {exc}") from exc
         windows = None
+        workday = None
         if self.weekly_hours is not None:
             windows = tuple(tuple((p.start, p.end) for p in day) for day in self.weekly_hours)
+            workday = next((day for day in windows[:5] if day), ())
         object.__setattr__(self, "windows", windows)
-        object.__setattr__(self, "key", (self.timezone, windows))
+        object.__setattr__(self, "workday_windows", workday)
+        object.__setattr__(self, "key", (self.timezone, windows, self.calendar_id, self.calendar))
 
     @property
     def always(self) -> bool:
-        return self.weekly_hours is None
+        """On shift at every moment: no weekly hours and no calendar to take holidays off."""
+        return self.weekly_hours is None and self.calendar is None
 
     def covers(self, weekday: int, minute: int) -> bool:
-        """Whether local ``weekday`` (0 = Monday) at ``minute`` after midnight is on shift."""
+        """Whether local ``weekday`` (0 = Monday) at ``minute`` after midnight is on shift, by the
+        weekly hours alone."""
         if self.windows is None:
             return True
         return any(start <= minute < end for start, end in self.windows[weekday])
 
+    def covers_local(self, moment: datetime) -> bool:
+        """Whether ``moment`` (on this shift's wall clock) is on shift, holidays and make-up working
+        days of the calendar included."""
+        minute = moment.hour * 60 + moment.minute
+        if self.calendar is None:
+            return self.covers(moment.weekday(), minute)
+        kind = self.calendar.day(moment.date()).kind
+        if kind in OFF_DAYS:
+            return False
+        if kind in MAKE_UP_DAYS and self.workday_windows is not None:
+            return any(start <= minute < end for start, end in self.workday_windows)
+        return self.covers(moment.weekday(), minute)
+
+    def with_calendar(self, calendar: BusinessCalendar | None) -> Shift:
+        """This shift following ``calendar`` (None: the weekly hours only)."""
+        return Shift(self.timezone, self.weekly_hours, self.calendar_id, calendar)
+
     @classmethod
     def from_spec(cls, spec: object) -> Shift:
-        """``"always"`` or ``{"timezone": "Asia/Shanghai", "hours": {"mon": [["09:00","18:00"]], …}}``
-        (a weekday left out is off)."""
+        """``"always"`` or ``{"timezone": "Asia/Shanghai", "hours": {"mon": [["09:00","18:00"]], …},
+        "calendar": "<SLA calendar id>"}`` (a weekday left out is off; ``hours`` may be left out
+        when a calendar is named: always on shift except on its holidays)."""
         if spec == "always":
             return ALWAYS
         if not isinstance(spec, Mapping):
             raise RoutingError('a shift is "always" or {"timezone": …, "hours": {…}}')
-        unknown = sorted(set(spec) - {"timezone", "hours"})
+        unknown = sorted(set(spec) - {"timezone", "hours", "calendar"})
         if unknown:
             raise RoutingError(f"unknown shift field {unknown[0]!r}")
         timezone = spec.get("timezone", DEFAULT_TIMEZONE)
         hours = spec.get("hours")
+        calendar_id = _calendar_id(spec.get("calendar"))
+        if hours is None and calendar_id is not None and isinstance(timezone, str):
+            return cls(timezone, None, calendar_id)
         if not isinstance(timezone, str) or not isinstance(hours, Mapping):
             raise RoutingError('a shift needs "hours" by weekday and, optionally, a "timezone" name')
         try:
             weekly = parse_weekly_hours(hours)
         except (CalendarError, TypeError) as exc:
             raise RoutingError(f"shift: {exc}") from exc
-        return cls(timezone, weekly)
+        return cls(timezone, weekly, calendar_id)
 
     def spec(self) -> str | dict[str, Any]:
-        if self.weekly_hours is None:
+        if self.weekly_hours is None and self.calendar_id is None:
             return "always"
-        return {"timezone": self.timezone, "hours": format_weekly_hours(self.weekly_hours)}
+        out: dict[str, Any] = {"timezone": self.timezone}
+        if self.weekly_hours is not None:
+            out["hours"] = format_weekly_hours(self.weekly_hours)
+        if self.calendar_id is not None:
+            out["calendar"] = str(self.calendar_id)
+        return out
+
+
+def _calendar_id(value: object) -> UUID | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            return UUID(value)
+        except ValueError:
+            pass
+    raise RoutingError(f"a shift's calendar is an SLA calendar id, got {value!r}")
+
+
+# Calendar days on which a shift is off, and those on which the normal weekday shift applies.
+OFF_DAYS = frozenset({DayKind.HOLIDAY, DayKind.STATUTORY_HOLIDAY})
+MAKE_UP_DAYS = frozenset({DayKind.EXTRA_WORKDAY, DayKind.ADJUSTED_WORKDAY})
 
 
 ALWAYS = Shift()

@@ -52,7 +52,7 @@ def decide(
         traces.append(trace)
         if chosen is not None:
             return Assign(chosen.id, _team_for(chosen, ticket), _assign_reason(traces, index))
-    return _final(policy.final, ticket, traces)
+    return _final(policy, ticket, traces)
 
 
 class _Run:
@@ -167,14 +167,13 @@ class _Run:
 
     def _shifts_now(self) -> list[bool]:
         """Whether each of the roster's distinct shifts is on at ``now``."""
-        local: dict[str, tuple[int, int]] = {}
+        local: dict[str, datetime] = {}
         on_shift = []
         for shift in self.roster.shifts:
-            wall = local.get(shift.timezone)
-            if wall is None:
-                moment = self.now.astimezone(shift.tz)
-                wall = local[shift.timezone] = (moment.weekday(), moment.hour * 60 + moment.minute)
-            on_shift.append(shift.covers(*wall))
+            moment = local.get(shift.timezone)
+            if moment is None:
+                moment = local[shift.timezone] = self.now.astimezone(shift.tz)
+            on_shift.append(shift.covers_local(moment))
         self._on_shift = on_shift
         return on_shift
 
@@ -384,13 +383,18 @@ def _assign_reason(traces: list[StepTrace], index: int) -> Reason:
     return Reason(f"routing.{chosen.strategy.value}", text, params, tuple(traces), index > 0)
 
 
-def _final(final: Final, ticket: TicketFacts, traces: list[StepTrace]) -> Decision:
+def _final(policy: RoutingPolicy, ticket: TicketFacts, traces: list[StepTrace]) -> Decision:
+    final = policy.final
     tried = "; ".join(t.text for t in traces)
     steps = tuple(traces)
     if final is Final.TEAM_QUEUE and ticket.team_id is not None:
         text = f"{tried}; no agent chosen: queued on the team"
         reason = Reason("routing.team_queue", text, {"team_id": str(ticket.team_id)}, steps, True)
         return QueueOnTeam(ticket.team_id, reason)
+    if final is Final.TEAM_QUEUE and policy.final_team is not None:
+        text = f"{tried}; no agent chosen and no team on the ticket: queued on the policy's team"
+        params: dict[str, Param] = {"team_id": str(policy.final_team)}
+        return QueueOnTeam(policy.final_team, Reason("routing.final_team", text, params, steps, True))
     if final is Final.TEAM_QUEUE:
         text = f"{tried}; no agent chosen and no team to queue on: left unassigned (alert)"
         return LeaveUnassigned(Reason("routing.unassigned_no_team", text, {}, steps, True))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, TypeVar
+from uuid import UUID
 
 from huiliu.routing.domain.agents import PRIORITIES, RoutingError
 
@@ -99,6 +100,15 @@ class RoutingPolicy:
     primary: Step
     fallback: tuple[Step, ...] = ()
     final: Final = Final.TEAM_QUEUE
+    # ``team_queue`` for a ticket without a team: queue it on this team (its unassigned queue) instead
+    # of leaving it nowhere.
+    final_team: UUID | None = None
+    # Add an internal note to a ticket routing could not place (the ``ticket.routing_failed`` event
+    # is recorded either way).
+    note_on_failure: bool = False
+    # An SLA calendar (id) whose holidays and 调休 working days the agents' shifts follow, for agents
+    # whose profile names none.
+    calendar_id: UUID | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fallback", tuple(self.fallback))
@@ -135,13 +145,15 @@ def parse_policy(spec: Mapping[str, Any]) -> RoutingPolicy:
         {"strategy": "skills", "allow_away": false, "team_only": true,
          "load_weights": {"urgent": 4, "high": 2, "normal": 1, "low": 0.5},
          "familiarity_days": 30, "pick": "least_loaded", "vip_levels": ["vip", "svip"],
-         "fallback": [{"strategy": "least_loaded"}, …], "final": "team_queue"}
+         "fallback": [{"strategy": "least_loaded"}, …], "final": "team_queue",
+         "final_team": "<team id>", "note_on_failure": false, "calendar": "<SLA calendar id>"}
 
+    ``final_team``, ``note_on_failure`` and ``calendar`` are optional (see ``RoutingPolicy``).
     Parameters at the top level are the primary step's and the defaults of every fallback step; a
     fallback step overrides them by naming its own. Anything malformed is a RoutingError."""
     if not isinstance(spec, Mapping):
         raise RoutingError("a routing policy is a JSON object")
-    unknown = sorted(set(spec) - set(_STEP_FIELDS) - {"fallback", "final"})
+    unknown = sorted(set(spec) - set(_STEP_FIELDS) - {"fallback", "final", *_POLICY_FIELDS})
     if unknown:
         raise RoutingError(f"unknown routing policy field {unknown[0]!r}")
     shared = {key: spec[key] for key in _STEP_FIELDS if key in spec and key != "strategy"}
@@ -161,7 +173,31 @@ def parse_policy(spec: Mapping[str, Any]) -> RoutingPolicy:
         if "strategy" not in item:
             raise RoutingError(f"fallback step {n} needs a strategy")
         fallback.append(_parse_step({**shared, **item}, f"fallback step {n}"))
-    return RoutingPolicy(primary, tuple(fallback), _choice(Final, spec.get("final", "team_queue"), "final"))
+    note = spec.get("note_on_failure", False)
+    if not isinstance(note, bool):
+        raise RoutingError("note_on_failure is true or false")
+    return RoutingPolicy(
+        primary,
+        tuple(fallback),
+        _choice(Final, spec.get("final", "team_queue"), "final"),
+        final_team=_optional_id(spec.get("final_team"), "final_team"),
+        note_on_failure=note,
+        calendar_id=_optional_id(spec.get("calendar"), "calendar"),
+    )
+
+
+_POLICY_FIELDS = ("final_team", "note_on_failure", "calendar")
+
+
+def _optional_id(value: object, name: str) -> UUID | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            return UUID(value)
+        except ValueError:
+            pass
+    raise RoutingError(f"{name} is an id, got {value!r}")
 
 
 def _parse_step(spec: Mapping[str, Any], where: str) -> Step:
@@ -211,8 +247,15 @@ def step_spec(step: Step) -> dict[str, Any]:
 
 def policy_spec(policy: RoutingPolicy) -> dict[str, Any]:
     """The JSON shape ``parse_policy`` reads; every step written out in full."""
-    return {
+    spec: dict[str, Any] = {
         **step_spec(policy.primary),
         "fallback": [step_spec(step) for step in policy.fallback],
         "final": policy.final.value,
     }
+    if policy.final_team is not None:
+        spec["final_team"] = str(policy.final_team)
+    if policy.note_on_failure:
+        spec["note_on_failure"] = True
+    if policy.calendar_id is not None:
+        spec["calendar"] = str(policy.calendar_id)
+    return spec

@@ -31,6 +31,12 @@ export interface StepSpec {
 export interface PolicyDefinition extends StepSpec {
   fallback?: StepSpec[]
   final?: Final
+  /** team_queue for a ticket without a team: queue it on this team */
+  final_team?: string
+  /** add an internal note when no agent is found (the routing_failed event is recorded anyway) */
+  note_on_failure?: boolean
+  /** SLA calendar whose holidays and make-up days the shifts follow (agents without their own) */
+  calendar?: string
 }
 
 export interface RoutingPolicy {
@@ -80,7 +86,10 @@ export interface RoutingOutcome {
 
 export interface ShiftSpec {
   timezone: string
-  hours: Partial<Record<Weekday, [string, string][]>>
+  /** left out: on shift all day, except on the calendar's holidays */
+  hours?: Partial<Record<Weekday, [string, string][]>>
+  /** SLA calendar: off on its holidays, the weekday shift on its make-up working days */
+  calendar?: string
 }
 
 export interface Agent {
