@@ -351,3 +351,33 @@ async def test_approval_without_any_approver_is_decided_by_a_workflow_admin(
     assert denied.status_code == 403
     ok = await client.post(f"/api/v1/approvals/{request['id']}:approve", json={}, headers=admin.headers)
     assert ok.status_code == 200
+
+
+async def test_bad_input_is_refused_and_changes_nothing(client: Any, runtime: Any) -> None:
+    tenant = await make_tenant(runtime)
+    admin = await make_member(runtime, tenant, "admin")
+    created = await client.post("/api/v1/workflows", json={"name": "草稿"}, headers=admin.headers)
+    workflow_id = created.json()["id"]
+    for graph in (
+        {"nodes": "x", "edges": []},
+        {"nodes": [1], "edges": []},
+        {"nodes": [], "edges": [], "extra": 1},
+    ):
+        response = await client.patch(
+            f"/api/v1/workflows/{workflow_id}", json={"graph": graph}, headers=admin.headers
+        )
+        assert response.status_code == 422, graph
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get(f"/api/v1/workflows/{workflow_id}", headers=admin.headers)).json()["graph"] == {
+        "nodes": [],
+        "edges": [],
+    }
+    duplicate = await client.post("/api/v1/workflows", json={"name": "草稿"}, headers=admin.headers)
+    assert duplicate.status_code == 409
+    assert (await client.get("/api/v1/approvals?state=bogus", headers=admin.headers)).status_code == 422
+    unpublished = await client.post(
+        f"/api/v1/tickets/{(await make_ticket(runtime, admin))['id']}/workflow",
+        json={"workflow_id": workflow_id},
+        headers=admin.headers,
+    )
+    assert unpublished.status_code == 409
