@@ -14,13 +14,17 @@ from __future__ import annotations
 from huiliu.automation.reactor import install as install_automation
 from huiliu.channels.tencent.replies import ChannelReplies
 from huiliu.db.session import Database
+from huiliu.intelligence.triage import install as install_classification
 from huiliu.routing.reactor import install as install_routing
+from huiliu.settings import Settings
 from huiliu.sla.reactor import install as install_sla
 from huiliu.workflows.reactor import install as install_workflows
 
 
-def install_reactors(db: Database) -> None:
-    """Register every reactor and timer handler on ``db`` (idempotent)."""
+def install_reactors(db: Database, settings: Settings | None = None) -> None:
+    """Register every reactor and timer handler on ``db`` (idempotent). Classification runs first so
+    rules, routing and SLA see the scenario, category and priority it set (decision 0042)."""
+    install_classification(db, settings)
     install_automation(db)
     install_workflows(db)
     install_routing(db)

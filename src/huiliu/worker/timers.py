@@ -48,7 +48,7 @@ class TimerSweeper:
     async def _main(self) -> None:
         runtime = Runtime.build(self.settings)
         await runtime.start()
-        install_reactors(runtime.db)
+        install_reactors(runtime.db, runtime.settings)
         log.info("timer sweeper started: every %.1fs", self.interval)
         try:
             while not self._stop.is_set():
