@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.analytics.domain import (
@@ -118,9 +118,23 @@ async def _medians(
     return {group: values[0] for group, (values, _) in found.items()}
 
 
-async def _period(session: AsyncSession, actor: Actor, flt: MetricFilter, now: datetime) -> dict[str, Any]:
+CSAT_COLUMNS = [
+    func.coalesce(func.sum(case((TicketFact.csat == stars, 1), else_=0)), 0).label(f"csat_{stars}")
+    for stars in range(1, 6)
+]
+
+
+async def _period(
+    session: AsyncSession, actor: Actor, flt: MetricFilter, now: datetime, *, backlog: bool = True
+) -> dict[str, Any]:
+    """The cards of one period (and ``csat_1`` … ``csat_5``); ``backlog`` False leaves the backlog out
+    (the caller has it from the aging buckets)."""
     fr_columns = _pg_percentiles(session, TicketFact.first_response_minutes, [0.5, 0.9])
-    row = (await session.execute(select(*_aggregates(), *fr_columns).where(*created_in(actor, flt)))).one()
+    row = (
+        await session.execute(
+            select(*_aggregates(), *CSAT_COLUMNS, *fr_columns).where(*created_in(actor, flt))
+        )
+    ).one()
     if fr_columns:
         fr_median, fr_p90 = _floats(row[-2:])
     else:
@@ -141,16 +155,16 @@ async def _period(session: AsyncSession, actor: Actor, flt: MetricFilter, now: d
             session, TicketFact.resolution_minutes, resolved_in(actor, flt), [0.5, 0.9]
         )
     instant = min(ensure_utc(flt.end), now)
-    backlog = await count_open(session, actor, flt, instant)
     return {
         "volume": int(row.volume),
         "resolved": resolved,
-        "backlog": backlog,
+        "backlog": await count_open(session, actor, flt, instant) if backlog else None,
         "first_response_median": fr_median,
         "first_response_p90": fr_p90,
         "resolution_median": res_median,
         "resolution_p90": res_p90,
         **_rates(row),
+        **{f"csat_{stars}": int(getattr(row, f"csat_{stars}")) for stars in range(1, 6)},
     }
 
 
@@ -161,22 +175,18 @@ async def summary(
     the backlog's aging (at the period end, or now) and the CSAT distribution."""
     check_range(flt)
     now = now or utcnow()
-    current = await _period(session, actor, flt, now)
+    instant = min(ensure_utc(flt.end), now)
+    aging = await _aging(session, actor, flt, instant)
+    current = await _period(session, actor, flt, now, backlog=False)
+    current["backlog"] = sum(aging.values())  # every ticket open at the instant has one age
     previous = await _period(session, actor, flt.previous(), now)
+    distribution = {str(stars): current.pop(f"csat_{stars}") for stars in range(1, 6)}
+    for stars in range(1, 6):
+        previous.pop(f"csat_{stars}")
     cards = {
         name: {"value": value, "previous": previous[name], "change": change(value, previous[name])}
         for name, value in current.items()
     }
-    aging = await _aging(session, actor, flt, min(ensure_utc(flt.end), now))
-    distribution = {str(stars): 0 for stars in range(1, 6)}
-    for stars, n in (
-        await session.execute(
-            select(TicketFact.csat, func.count())
-            .where(*created_in(actor, flt), TicketFact.csat.is_not(None))
-            .group_by(TicketFact.csat)
-        )
-    ).all():
-        distribution[str(stars)] = int(n)
     return {
         "cards": cards,
         "aging": aging,
@@ -186,13 +196,20 @@ async def summary(
 
 
 async def _aging(session: AsyncSession, actor: Actor, flt: MetricFilter, instant: datetime) -> dict[str, int]:
-    """Open tickets at ``instant`` by age (one index-backed range count per bucket)."""
-    out: dict[str, int] = {}
+    """Open tickets at ``instant`` by age: one grouped count over the unresolved tickets (partial
+    index) and one over those resolved after ``instant``."""
+    columns = []
     for key, low, high in AGING_BUCKETS:
-        clauses = [TicketFact.created_at <= instant - timedelta(days=low)]
+        condition = TicketFact.created_at <= instant - timedelta(days=low)
         if high != float("inf"):
-            clauses.append(TicketFact.created_at > instant - timedelta(days=high))
-        out[key] = await count_open(session, actor, flt, instant, clauses)
+            condition = and_(condition, TicketFact.created_at > instant - timedelta(days=high))
+        columns.append(func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(key))
+    out = {key: 0 for key, _, _ in AGING_BUCKETS}
+    base = [*dimension_clauses(actor, flt), TicketFact.created_at < instant]
+    for branch in (TicketFact.resolved_at.is_(None), TicketFact.resolved_at >= instant):
+        row = (await session.execute(select(*columns).where(*base, branch))).one()
+        for key in out:
+            out[key] += int(getattr(row, key))
     return out
 
 
