@@ -465,12 +465,12 @@ def successors(nodes: Mapping[str, Node], out: Mapping[str, Sequence[Edge]], nod
 
 def _reachable(start: str, step: Any) -> set[str]:
     seen = {start}
-    todo = [start]
-    while todo:
-        for nxt in step(todo.pop()):
+    frontier = [start]
+    while frontier:
+        for nxt in step(frontier.pop()):
             if nxt not in seen:
                 seen.add(nxt)
-                todo.append(nxt)
+                frontier.append(nxt)
     return seen
 
 
