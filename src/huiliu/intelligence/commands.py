@@ -74,9 +74,21 @@ def train_command(
     model: Annotated[
         Path | None, typer.Option("--model", help="Model file (default: the configured one).")
     ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant",
+            help="Learning mode: retrain this tenant (slug) on the dataset plus its agents' corrections; "
+            "promoted only if better.",
+        ),
+    ] = None,
 ) -> None:
     """Retrain the ticket classifier from the dataset and replace the model file. The model card
-    records held-out metrics (a model trained without the split, scored on it)."""
+    records held-out metrics (a model trained without the split, scored on it). With ``--tenant``,
+    learning mode for that tenant (docs/intelligence.md)."""
+    if tenant is not None:
+        _train_tenant(tenant, holdout)
+        return
     from huiliu.intelligence.dataset import load_dataset, split
     from huiliu.intelligence.evaluation import evaluate
     from huiliu.intelligence.model import TicketClassifier
@@ -105,3 +117,39 @@ def train_command(
     urgent = reports["priority"].score("urgent") if "urgent" in reports["priority"].labels else None
     if urgent is not None:
         console.print(f"  urgent recall {urgent.recall:.3f}")
+
+
+def _train_tenant(slug: str, seed: int) -> None:
+    import asyncio
+
+    from sqlalchemy import select
+
+    from huiliu.auth.models import Tenant
+    from huiliu.db.migrate import upgrade
+    from huiliu.intelligence.learning import retrain_tenant
+    from huiliu.runtime import Runtime
+
+    console = Console()
+    settings = get_settings()
+    upgrade(settings.database_url)
+
+    async def run() -> dict[str, object] | None:
+        runtime = Runtime.build(settings)
+        await runtime.start()
+        try:
+            async with runtime.db.read(None, system=True) as session:
+                tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+            if tenant_id is None:
+                return None
+            return await retrain_tenant(runtime.db, settings, tenant_id, seed)
+        finally:
+            await runtime.stop()
+
+    card = asyncio.run(run())
+    if card is None:
+        console.print(f"[red]No tenant with the slug {slug!r}.[/red]")
+        raise typer.Exit(1)
+    console.print(f"{'Promoted' if card['promoted'] else 'Not promoted'}: {card['reason']}")
+    console.print(f"  data: {card['data']}")
+    console.print(f"  baseline:  {card['baseline']}")
+    console.print(f"  candidate: {card['candidate']}")

@@ -52,9 +52,11 @@ class TargetReport:
 
 
 def score_target(target: str, truth: Sequence[str], predicted: Sequence[str]) -> TargetReport:
-    """Scores over the labels that occur in ``truth`` or ``predicted`` (taxonomy order)."""
+    """Scores over the labels that occur in ``truth`` or ``predicted`` (taxonomy order, then others)."""
     seen = set(truth) | set(predicted)
-    labels = tuple(label for label in LABELS[target] if label in seen)
+    # A tenant's own labels (learning mode teaches new categories) come after the taxonomy's.
+    known = set(LABELS[target])
+    labels = tuple(label for label in LABELS[target] if label in seen) + tuple(sorted(seen - known))
     position = {label: i for i, label in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
     for t, p in zip(truth, predicted, strict=True):

@@ -6,10 +6,12 @@
   call (``ticket.update``); changed values are corrections, unchanged ones confirmations (learning mode).
 * ``GET /api/v1/tickets/{ticket_id}/classification``: what the model said about a ticket.
 * ``GET|PUT /api/v1/intelligence/settings``: the tenant's switch, thresholds per target and the urgent
-  confidence (``admin.intelligence``)."""
+  confidence (``admin.intelligence``).
+* ``GET /api/v1/intelligence/model``: the model cards (``admin.intelligence``)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -21,12 +23,15 @@ from huiliu.auth.deps import ActorDep, RuntimeDep
 from huiliu.auth.models import Tenant
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import NotFound
+from huiliu.intelligence.learning import read_card
 from huiliu.intelligence.models import ClassificationCorrection, TicketClassification
+from huiliu.intelligence.store import store_for
 from huiliu.intelligence.triage import (
     SETTINGS_KEY,
     TRIAGE_TARGETS,
     ClassificationReactor,
     parse_settings,
+    tenant_model_path,
     ticket_text,
 )
 from huiliu.runtime import Runtime
@@ -200,3 +205,27 @@ async def settings_put(body: SettingsIn, actor: ActorDep, runtime: RuntimeDep) -
     if reactor is not None and actor.tenant_id is not None:
         reactor.configs.invalidate(actor.tenant_id)
     return parsed.as_dict()
+
+
+@router.get("/intelligence/model", summary="Model cards: the shipped model and the tenant's learning mode")
+async def model_cards(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """The shipped model's card (data size, date, held-out metrics when ``huiliu train`` measured
+    them) and the tenant's last learning-mode run (promoted or not and why), or null before the first."""
+    actor.require("admin.intelligence")
+    settings = runtime.settings
+    store = store_for(settings.classifier_model_path, settings.classifier_dataset_dir)
+    shipped = (await asyncio.to_thread(store.get)).card
+    tenant_id = actor.tenant_id
+    own = tenant_model_path(settings, tenant_id).is_file() if tenant_id is not None else False
+    return {
+        "shipped": {
+            "trained_at": shipped.trained_at,
+            "examples": shipped.examples,
+            "dataset": shipped.dataset,
+            "seed": shipped.seed,
+            "sklearn_version": shipped.sklearn_version,
+            "metrics": shipped.metrics,
+        },
+        "tenant": read_card(settings, tenant_id) if tenant_id is not None else None,
+        "serving": "tenant" if own else "shipped",
+    }

@@ -28,6 +28,7 @@ from huiliu.analytics.tasks import RollupRefresher
 from huiliu.core.netguard import GuardedTransport, outbound_policy
 from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
 from huiliu.db.engine import make_sync_engine
+from huiliu.intelligence.learning import LearningScheduler
 from huiliu.settings import Settings
 from huiliu.worker.processor import BATCH_KINDS, HANDLED_KINDS, SINGLE_KINDS, OutboxProcessor
 from huiliu.worker.queue import make_huey
@@ -196,11 +197,14 @@ def run_worker(settings: Settings) -> None:
     # Analytics facts from the audit events (huiliu.analytics.tasks), likewise on their own thread.
     rollup_refresher = RollupRefresher(settings)
     analytics_scheduler = AnalyticsScheduler(settings)
+    # Learning mode: tenants with new classification corrections are retrained (docs/intelligence.md).
+    learning_scheduler = LearningScheduler(settings)
     for thread in loops:
         thread.start()
     timer_sweeper.start()
     rollup_refresher.start()
     analytics_scheduler.start()
+    learning_scheduler.start()
     try:
         consumer.run()
     finally:
@@ -208,6 +212,7 @@ def run_worker(settings: Settings) -> None:
         timer_sweeper.stop(timeout=settings.webhook_timeout_seconds + 5)
         rollup_refresher.stop(timeout=settings.webhook_timeout_seconds + 5)
         analytics_scheduler.stop(timeout=settings.webhook_timeout_seconds + 5)
+        learning_scheduler.stop(timeout=settings.webhook_timeout_seconds + 5)
         for thread in loops:
             thread.join(timeout=settings.webhook_timeout_seconds + 5)
         processor.close()

@@ -1,0 +1,118 @@
+"""Learning mode: corrections teaching a new category make the retrained model learn it and it is
+promoted; corrections that would make it miss urgent tickets are not promoted; the tenant run writes
+the model card the console shows, and the worker's job finds the tenants that are due."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from huiliu.intelligence.dataset import Example
+from huiliu.intelligence.learning import decide, read_card, retrain, retrain_tenant, tenants_due
+from huiliu.intelligence.triage import classifier_for, tenant_model_path
+from tests.factories import make_member, make_tenant
+
+ITEMS = ("地下车库", "小区", "商场", "写字楼", "医院", "4S店", "门店", "学校", "园区", "公寓")
+ASKS = (
+    "{item}的停车月卡怎么办理",
+    "{item}道闸识别不了我的车牌，进不去",
+    "{item}的固定车位租金多少一个月",
+    "{item}停车费能用微信缴吗",
+    "{item}访客临时停车怎么登记",
+)
+
+
+def parking_examples() -> list[Example]:
+    """A property-management tenant's own category, which the shipped taxonomy does not have."""
+    return [
+        Example(ask.format(item=item), "aftersales", "parking", "normal", "neutral", "tenant")
+        for ask, item in itertools.product(ASKS, ITEMS)
+    ]
+
+
+def test_corrections_teach_a_new_category(dataset: list[Example]) -> None:
+    result = retrain(dataset, parking_examples())
+    assert result.decision.promoted, result.decision.reason
+    assert result.classifier is not None
+    assert result.decision.candidate["category_macro_f1"] > result.decision.baseline["category_macro_f1"]
+    prediction = result.classifier.predict("访客车辆怎么进小区停车")
+    assert prediction.labels["category"] == "parking"
+    assert result.card["data"]["corrections"] == len(parking_examples())
+    assert result.card["promoted"] is True and result.card["model_version"]
+
+
+def test_a_model_taught_to_miss_urgent_tickets_is_not_promoted(dataset: list[Example]) -> None:
+    # Agents (wrongly) mark the urgent messages low: the candidate misses urgent tickets it caught.
+    wrong = [
+        Example(e.text, e.scenario, e.category, "low", e.sentiment, "tenant")
+        for e in dataset
+        if e.priority == "urgent"
+    ]
+    result = retrain(dataset, wrong)
+    assert not result.decision.promoted
+    assert result.classifier is None
+    assert "lower than the baseline" in result.decision.reason
+    assert result.card["promoted"] is False
+
+
+def test_decision_rule() -> None:
+    base = {"macro_f1": 0.8, "urgent_recall": 0.9}
+    assert decide(base, {"macro_f1": 0.8, "urgent_recall": 0.9}, 3).promoted
+    assert not decide(base, {"macro_f1": 0.79, "urgent_recall": 1.0}, 3).promoted
+    assert not decide(base, {"macro_f1": 0.9, "urgent_recall": 0.89}, 3).promoted
+    assert not decide(base, {"macro_f1": 0.9, "urgent_recall": 1.0}, 0).promoted
+
+
+@pytest.fixture(autouse=True)
+def configured(
+    runtime: Any, tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    monkeypatch.setattr(runtime.settings, "classifier_model_path", tmp_path / "model" / "classifier.joblib")
+    monkeypatch.setattr(runtime.settings, "classifier_dataset_dir", tiny_dir)
+    monkeypatch.setattr(runtime.settings, "files_dir", tmp_path / "files")
+    yield
+
+
+async def test_tenant_run_writes_the_card_and_serves_the_promoted_model(client: Any, runtime: Any) -> None:
+    tenant = await make_tenant(runtime)
+    admin = await make_member(runtime, tenant, "admin")
+    thresholds = {"scenario": 1.0, "category": 1.0, "priority": 1.0}
+    body = {"enabled": True, "thresholds": thresholds, "urgent_confidence": 1.0}
+    assert (
+        await client.put("/api/v1/intelligence/settings", headers=admin.headers, json=body)
+    ).status_code == 200
+    cards = (await client.get("/api/v1/intelligence/model", headers=admin.headers)).json()
+    assert cards["tenant"] is None and cards["serving"] == "shipped" and cards["shipped"]["examples"] > 0
+    assert await tenants_due(runtime.db, runtime.settings, datetime.now(UTC)) == []
+
+    for example in parking_examples():
+        created = await client.post(
+            "/api/v1/tickets", headers=admin.headers, json={"title": "停车", "description": example.text}
+        )
+        assert created.status_code == 201, created.text
+        decided = await client.post(
+            f"/api/v1/triage/{created.json()['id']}",
+            headers=admin.headers,
+            json={"scenario": "aftersales", "category": "parking", "priority": "normal"},
+        )
+        assert decided.status_code == 200, decided.text
+
+    assert await tenants_due(runtime.db, runtime.settings, datetime.now(UTC)) == [tenant.id]
+    card = await retrain_tenant(runtime.db, runtime.settings, tenant.id)
+    assert card["data"]["corrections"] == len(parking_examples())
+    assert read_card(runtime.settings, tenant.id) == card
+    cards = (await client.get("/api/v1/intelligence/model", headers=admin.headers)).json()
+    assert cards["tenant"] == card
+    if card["promoted"]:
+        assert tenant_model_path(runtime.settings, tenant.id).is_file() and cards["serving"] == "tenant"
+        assert "parking" in classifier_for(runtime.settings, tenant.id).classes("category")
+    # Trained just now: not due again until the period has passed and there are newer corrections.
+    assert await tenants_due(runtime.db, runtime.settings, datetime.now(UTC) + timedelta(hours=1)) == []
+
+    agent = await make_member(runtime, tenant, "agent", name="客服小李")
+    assert (await client.get("/api/v1/intelligence/model", headers=agent.headers)).status_code == 403
