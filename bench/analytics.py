@@ -62,7 +62,7 @@ QUERIES: list[tuple[str, Query]] = [
 
 
 def _settings(url: str) -> Settings:
-    return Settings(database_url=url, secret_key=BENCH_SECRET, _env_file=None)  # type: ignore[call-arg]
+    return Settings(database_url=url, secret_key=BENCH_SECRET, _env_file=None)
 
 
 def _ms(values: list[float]) -> tuple[float, float, float]:

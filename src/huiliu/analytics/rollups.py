@@ -16,9 +16,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, text, tuple_
+from sqlalchemy import Table, delete, func, insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.analytics.domain import (
@@ -47,6 +47,7 @@ REGION_FIELD = "region"
 FACT_EVENT_TYPES = (ASSIGNED, STATUS_CHANGED, "ticket.reopened", RATED)
 
 Progress = Callable[[int, int], None]
+FACTS_TABLE = cast(Table, TicketFact.__table__)
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ async def refresh_tickets(
     if facts:
         # A Core executemany on the table (uniform keys: one batch); the ORM's bulk insert splits rows
         # by which values are NULL and sent them a few at a time.
-        await session.execute(insert(TicketFact.__table__), facts)
+        await session.execute(insert(FACTS_TABLE), facts)
     return len(facts)
 
 
