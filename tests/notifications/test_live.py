@@ -34,7 +34,10 @@ async def test_the_relay_pushes_a_new_inbox_item_once_to_its_recipient_alone(
         # The admin sees every ticket of the tenant, yet another user's notification is not theirs.
         assert visible_to(agent.actor, message)
         assert not visible_to(admin.actor, message)
-        assert "audience" not in sse_frame(message)
+        frame = sse_frame(message)
+        assert "audience" not in frame
+        # Not an outbox event: no ``id:`` line, so a reconnect still resumes from the last ticket event.
+        assert frame.startswith("event: notification.created\n")
         # Read again within the look-back window: nothing is published twice.
         await relay.relay_once()
         assert messages_waiting(hub, tenant.id) == 0

@@ -34,6 +34,10 @@ RETRY_MILLISECONDS = 3000
 
 PRESENCE = "presence"
 RESET = "reset"
+# In-app notifications pushed to their recipient: not outbox events, so they cannot be replayed and
+# must not move the client's replay position (the inbox itself is fetched again on reconnect).
+NOTIFICATION_CREATED = "notification.created"
+UNREPLAYABLE = frozenset({PRESENCE, RESET, NOTIFICATION_CREATED})
 PRESENCE_STATES = ("viewing", "typing", "left")
 
 Reauthorize = Callable[[], Awaitable[Actor]]
@@ -72,10 +76,11 @@ def wire_envelope(message: dict[str, Any]) -> dict[str, Any]:
 
 def sse_frame(message: dict[str, Any]) -> str:
     """One SSE event. Durable events carry ``id:`` (the event id, echoed back as Last-Event-ID on
-    reconnect); presence and reset do not, so they never move the client's replay position."""
+    reconnect); presence, reset and pushed notifications do not, so they never move the client's
+    replay position."""
     envelope = wire_envelope(message)
     lines = []
-    if envelope.get("type") not in (PRESENCE, RESET):
+    if envelope.get("type") not in UNREPLAYABLE:
         lines.append(f"id: {envelope['id']}")
     lines.append(f"event: {envelope['type']}")
     # orjson escapes newlines inside strings, so the JSON is always one ``data:`` line.
