@@ -134,9 +134,22 @@ class TicketClassifier:
 
     def predict(self, text: str, threshold: float = 0.0) -> Prediction:
         """Labels and confidences of one text; targets under ``threshold`` are named as low."""
+        return self.predict_with_guesses(text, threshold)[0]
+
+    def predict_with_guesses(
+        self, text: str, threshold: float = 0.0, top: int = 3
+    ) -> tuple[Prediction, dict[str, list[tuple[str, float]]]]:
+        """``predict`` and, per target, the ``top`` most probable labels with their probabilities
+        (best first), from one pass over the features."""
         labels: dict[str, str] = {}
         confidence: dict[str, float] = {}
+        guesses: dict[str, list[tuple[str, float]]] = {}
         for target, probabilities in self.compiled.predict_proba(normalize_text(text)).items():
+            order = probabilities.argsort()[::-1][:top]
+            guesses[target] = [
+                (str(self.compiled.targets[target].classes[i]), round(float(probabilities[i]), 4))
+                for i in order
+            ]
             classes = self.compiled.targets[target].classes
             best = int(probabilities.argmax())
             if target == "priority" and "urgent" in classes:
@@ -146,7 +159,7 @@ class TicketClassifier:
             labels[target] = str(classes[best])
             confidence[target] = round(float(probabilities[best]), 4)
         low = tuple(t for t in labels if confidence[t] < threshold)
-        return Prediction(labels, confidence, low)
+        return Prediction(labels, confidence, low), guesses
 
     def classes(self, target: str) -> list[str]:
         return [str(c) for c in self.models[target].classes_]

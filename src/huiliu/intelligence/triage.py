@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from huiliu.auth.domain import ActorKind, system_actor
 from huiliu.auth.models import Tenant
 from huiliu.core import events as ev
@@ -35,7 +37,7 @@ from huiliu.core.clock import utcnow
 from huiliu.core.errors import ValidationFailed
 from huiliu.core.events import DomainEvent
 from huiliu.db.session import Database, TenantCache, UnitOfWork
-from huiliu.intelligence.model import TicketClassifier, normalize_text
+from huiliu.intelligence.model import TicketClassifier
 from huiliu.intelligence.models import ClassificationCorrection, TicketClassification
 from huiliu.intelligence.store import read, store_for
 from huiliu.settings import Settings, get_settings
@@ -161,13 +163,10 @@ class Outcome:
 
 
 def classify_text(classifier: TicketClassifier, text: str, config: TenantClassification) -> Outcome:
-    prediction = classifier.predict(text)
-    probabilities = classifier.compiled.predict_proba(normalize_text(text))
-    guesses: dict[str, list[list[Any]]] = {}
-    for target, values in probabilities.items():
-        classes = classifier.compiled.targets[target].classes
-        order = values.argsort()[::-1][:TOP_GUESSES]
-        guesses[target] = [[str(classes[i]), round(float(values[i]), 4)] for i in order]
+    prediction, top = classifier.predict_with_guesses(text, top=TOP_GUESSES)
+    guesses = {
+        target: [[label, probability] for label, probability in ranked] for target, ranked in top.items()
+    }
     low = [t for t in TRIAGE_TARGETS if prediction.confidence[t] < config.thresholds[t]]
     return Outcome(
         dict(prediction.labels), dict(prediction.confidence), guesses, low, model_version(classifier)
@@ -198,8 +197,20 @@ class ClassificationReactor:
         if cached is not None:
             return cached
         async with db.read(None, system=True) as session:
-            tenant = await session.get(Tenant, tenant_id)
-            raw = (tenant.settings or {}).get(SETTINGS_KEY) if tenant is not None else None
+            raw = await session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id))
+        return self._remember(tenant_id, raw)
+
+    async def _config_in(self, uow: UnitOfWork, tenant_id: uuid.UUID) -> TenantClassification:
+        """The settings read through the unit of work's own connection (no second connection while
+        it holds a write transaction)."""
+        cached = self.configs.get(tenant_id)
+        if cached is not None:
+            return cached
+        raw = await uow.session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id))
+        return self._remember(tenant_id, raw)
+
+    def _remember(self, tenant_id: uuid.UUID, settings: Any) -> TenantClassification:
+        raw = settings.get(SETTINGS_KEY) if isinstance(settings, dict) else None
         try:
             parsed = parse_settings(raw)
         except ValidationFailed:
@@ -228,7 +239,7 @@ class ClassificationReactor:
                 corrected.append(event)
         if not created and not corrected:
             return
-        config = await self.config(uow.db, tenant_id)
+        config = await self._config_in(uow, tenant_id)
         if not config.enabled:
             return
         if created:
