@@ -24,10 +24,11 @@ from huiliu.workflows.reactor import install as install_workflows
 def install_reactors(db: Database, settings: Settings | None = None) -> None:
     """Register every reactor and timer handler on ``db`` (idempotent). Classification runs first so
     rules, routing and SLA see the scenario, category and priority it set (decision 0042)."""
-    install_classification(db, settings)
     install_automation(db)
     install_workflows(db)
     install_routing(db)
     install_sla(db)
     if not any(isinstance(reactor, ChannelReplies) for reactor in db.reactors):
         db.reactors.append(ChannelReplies())
+    # Last to install, first to run: automation puts itself first when it installs.
+    install_classification(db, settings)

@@ -232,7 +232,9 @@ async def test_rule_writes_reach_the_reactor_at_once(
     client: httpx.AsyncClient, runtime: Any, tenant: Any, admin: Member
 ) -> None:
     reactor = trigger_reactor(runtime.db)
-    assert isinstance(reactor, TriggerReactor) and runtime.db.reactors[0] is reactor
+    # Event triggers run right after classification (decision 0042), before workflows, routing and SLA.
+    assert isinstance(reactor, TriggerReactor) and runtime.db.reactors[1] is reactor
+    assert runtime.db.reactors[0].name == "classification"
     assert not await reactor.applies(runtime.db, tenant.id)
     rule = await add_rule(client, admin, name="t", actions=[{"type": "add_tag", "tag": "x"}])
     assert await reactor.applies(runtime.db, tenant.id)

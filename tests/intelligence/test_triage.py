@@ -192,3 +192,20 @@ async def test_settings_validation_and_permissions(
     await enable(client, admin, threshold=0.7)
     saved = (await client.get(SETTINGS, headers=admin.headers)).json()
     assert saved["enabled"] is True and saved["thresholds"]["scenario"] == 0.7
+
+
+async def test_a_rule_on_created_branches_on_what_the_classifier_set(client: Any, admin: Any) -> None:
+    await enable(client, admin)
+    rule = {
+        "kind": "trigger",
+        "on": ["ticket.created"],
+        "name": "投诉打标签",
+        "conditions": {"all": [{"field": "scenario", "op": "eq", "value": "complaint"}]},
+        "actions": [{"type": "add_tag", "tag": "投诉"}],
+    }
+    response = await client.post("/api/v1/rules", json=rule, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    ticket = await create(client, admin)
+    detail = (await client.get(f"/api/v1/tickets/{ticket['id']}", headers=admin.headers)).json()
+    assert detail["scenario"] == "complaint"
+    assert "投诉" in detail["tags"]
