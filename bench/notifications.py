@@ -231,6 +231,9 @@ def run_notifications(
                 "HUILIU_WORKER_THREADS": str(threads),
                 "HUILIU_OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",  # the fake robot listens on 127.0.0.1
                 "HUILIU_OUTBOX_POLL_SECONDS": "0.05",
+                # The fake robot has no rate limit (a real WeCom robot takes 20 a minute): let the
+                # worker keep 16 sends in flight to it instead of the default 4 per provider.
+                "HUILIU_NOTIFICATION_PROVIDER_CONCURRENCY": "16",
                 "HUILIU_LOG_LEVEL": "warning",
             }
             env.pop("HUILIU_REDIS_URL", None)
@@ -288,7 +291,8 @@ def run_notifications(
         ],
         rows=rows,
         notes=[
-            f"one worker process, {threads} threads; fan-out + 2 deliveries per notification "
+            f"one worker process, {threads} threads, 16 sends in flight per provider; "
+            "fan-out + 2 deliveries per notification "
             f"({3 * notifications} outbox tasks); {finished - began:.1f} s from the first commit "
             "to the last arrival",
             "latency: bench process committed the notification row → robot fake received / inbox row stored",

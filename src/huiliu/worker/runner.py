@@ -46,7 +46,7 @@ class Dispatcher:
     it waits in the queue, so the queue holds about two tasks per worker thread and is topped up when
     it falls to one per thread (woken by every finished task, or the poll). Webhooks and channel
     messages go one row per task; notification rows (fan-outs and deliveries) in batches of up to
-    ``notification_batch_size``, split so every thread gets a share."""
+    ``notification_batch_size``."""
 
     def __init__(
         self,
@@ -78,14 +78,13 @@ class Dispatcher:
         batched = 0
         if self.batch_task is not None:
             batch = self.processor.claim(self.batch_size * room, kinds=BATCH_KINDS)
-            if batch:
-                # As many tasks as threads are free, each at most batch_size rows.
-                tasks = max(min(room, len(batch)), -(-len(batch) // self.batch_size))
-                size = -(-len(batch) // tasks)
-                for start in range(0, len(batch), size):
-                    chunk = batch[start : start + size]
-                    self.batch_task(",".join(str(c.row_id) for c in chunk), chunk[0].lease.isoformat())
-                batched = len(batch)
+            # Tasks of at most batch_size rows, never split smaller: a steady trickle would otherwise
+            # become one-row tasks, each paying a task's fixed transactions. Threads still overlap:
+            # the next dispatch claims what arrived while earlier tasks run.
+            for start in range(0, len(batch), self.batch_size):
+                chunk = batch[start : start + self.batch_size]
+                self.batch_task(",".join(str(c.row_id) for c in chunk), chunk[0].lease.isoformat())
+            batched = len(batch)
         if claims or batched:
             log.debug("dispatched %d outbox row(s) and %d notification row(s)", len(claims), batched)
         return len(claims) + batched
