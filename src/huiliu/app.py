@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +11,12 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from huiliu import __version__, route_filter
+from huiliu.analytics.alerts.api import reports_router as analytics_reports_router
+from huiliu.analytics.alerts.api import router as analytics_alerts_router
+from huiliu.analytics.api import router as analytics_router
+from huiliu.analytics.bi_api import router as analytics_bi_router
+from huiliu.analytics.exports_api import router as analytics_exports_router
+from huiliu.analytics.staffing_api import router as analytics_staffing_router
 from huiliu.attachments.api import router as attachments_router
 from huiliu.auth.admin_api import router as admin_router
 from huiliu.auth.api import router as auth_router
@@ -32,8 +39,15 @@ from huiliu.imports.api import router as imports_router
 from huiliu.imports.runner import ImportRunner
 from huiliu.intake.api import router as intake_router
 from huiliu.intelligence.api import router as intelligence_router
+from huiliu.intelligence.similar_api import router as similar_tickets_router
+from huiliu.intelligence.triage_api import router as triage_router
+from huiliu.kb import domain as kb_domain
+from huiliu.kb.api import public_router as kb_public_router
+from huiliu.kb.api import router as kb_router
+from huiliu.kb.api import tickets_router as kb_tickets_router
 from huiliu.live.api import router as live_router
 from huiliu.notifications.api import router as notifications_router
+from huiliu.notifications.relay import InboxRelay
 from huiliu.orders.api import router as orders_router
 from huiliu.orders.lookup import OrderLookup
 from huiliu.reactions import install_reactors
@@ -41,9 +55,13 @@ from huiliu.routing.api import router as routing_router
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings, get_settings
 from huiliu.sla.api import router as sla_router
+from huiliu.ticket_templates.api import router as ticket_templates_router
 from huiliu.tickets.api import router as tickets_router
 from huiliu.webhooks.api import router as webhooks_router
 from huiliu.webui import mount_web
+from huiliu.workflows.api import approvals_router as workflow_approvals_router
+from huiliu.workflows.api import router as workflows_router
+from huiliu.workflows.api import tickets_router as workflow_tickets_router
 
 health_router = APIRouter(tags=["system"])
 
@@ -62,13 +80,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = runtime
         await runtime.start()
         # Rules, routing, SLA and channel replies react inside every unit of work (huiliu.reactions).
-        install_reactors(runtime.db)
+        install_reactors(runtime.db, runtime.settings)
         # Import jobs run in the API process and resume after a crash (docs/decisions/0009).
         import_runner = ImportRunner(runtime.db, settings)
         app.state.import_runner = import_runner
         await import_runner.start()
+        # Without Redis the worker cannot reach this process's live hub: relay new in-app notifications.
+        inbox_relay = InboxRelay(runtime.db, runtime.hub) if settings.redis_url is None else None
+        if inbox_relay is not None:
+            await inbox_relay.start()
         # The ERP order lookup and its cache, when configured (docs/orders.md).
         app.state.order_lookup = OrderLookup.from_settings(settings)
+        # jieba's dictionary (knowledge-base search) loads in 1-3 s: off the request path, once.
+        threading.Thread(target=kb_domain.warm_up, name="jieba-warm-up", daemon=True).start()
         # Everything built so far (routes, models, schemas) lives as long as the process: move it out of
         # the collector's reach, so full collections stay short and do not stall requests.
         gc.collect()
@@ -76,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if inbox_relay is not None:
+                await inbox_relay.stop()
             await import_runner.stop()
             order_lookup = getattr(app.state, "order_lookup", None)
             if order_lookup is not None:
@@ -114,12 +140,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(wecom_sidebar_router)
     app.include_router(miniprogram_router)
     app.include_router(sla_router)
+    app.include_router(ticket_templates_router)
     app.include_router(rules_catalog_router)  # before rules_router: /rules/{rule_id} would take "catalog"
     app.include_router(rules_router)
     app.include_router(ratings_router)
     app.include_router(routing_router)
     app.include_router(notifications_router)
     app.include_router(intelligence_router)
+    app.include_router(triage_router)
+    app.include_router(kb_router)
+    app.include_router(kb_tickets_router)
+    app.include_router(kb_public_router)
+    app.include_router(similar_tickets_router)
+    app.include_router(workflows_router)
+    app.include_router(workflow_tickets_router)
+    app.include_router(workflow_approvals_router)
+    app.include_router(analytics_router)
+    app.include_router(analytics_exports_router)
+    app.include_router(analytics_bi_router)
+    app.include_router(analytics_alerts_router)
+    app.include_router(analytics_reports_router)
+    app.include_router(analytics_staffing_router)
     # Last: the web apps' catch-all route must not shadow any API route.
     mount_web(app, settings)
     route_filter.install(app)

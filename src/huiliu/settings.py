@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     # networks are allowed; single hosts may be allowed by name (comma-separated).
     outbound_allow_private_networks: bool = False
     outbound_allowed_hosts: str = ""
+    # Notifications (docs/notifications.md): rows of one worker task (fan-out and delivery together),
+    # sends in flight per worker process and per provider, and the flood guards: an identical message
+    # to the same recipient and channel within the dedupe window is dropped; past the hourly limit of
+    # non-critical messages per recipient and push channel the rest join a digest of that many minutes.
+    notification_batch_size: int = 25
+    notification_send_threads: int = 16
+    notification_provider_concurrency: int = 4
+    notification_dedupe_minutes: float = 10.0
+    notification_hourly_limit: int = 30
+    notification_rate_limit_digest_minutes: int = 15
     # Single-message intake: messages of one sender that arrive while its transactions are busy share
     # the next one (group commit, docs/decisions/0020); at most this many transactions per sender and
     # API process at once.
@@ -44,6 +54,12 @@ class Settings(BaseSettings):
     intake_group_commit_concurrency: int = 4
     # Ticket timers (SLA warnings and breaches, time-based rules): how often the worker sweeps due ones.
     timer_sweep_seconds: float = 10.0
+    # Analytics: how often the worker brings the ticket facts up to the new audit events (dashboards
+    # lag by about this plus the 30 s settle window; see docs/analytics.md).
+    analytics_refresh_seconds: float = 15.0
+    # Analytics alerts and weekly reports: how often the worker looks for rules whose hour (or day) has
+    # completed and reports that are due (docs/analytics-alerts.md).
+    analytics_alert_seconds: float = 60.0
     # Per API process. A few connections keep two cores busy; more only queue inside PostgreSQL and
     # run N processes x (pool + overflow) into max_connections. Requests beyond them wait up to
     # db_pool_timeout_seconds for a free connection.

@@ -38,7 +38,7 @@ class ParamsOut(BaseModel):
     max_occupancy: float
 
 
-class SummaryOut(BaseModel):
+class StaffingSummaryOut(BaseModel):
     forecast_total: float
     history_total: float
     peak_hour: datetime | None
@@ -53,7 +53,7 @@ class StaffingOut(BaseModel):
     params: ParamsOut
     filters: dict[str, list[str]]
     hours: list[HourOut]
-    summary: SummaryOut
+    summary: StaffingSummaryOut
 
 
 def _csv(value: str | None) -> list[str]:

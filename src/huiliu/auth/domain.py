@@ -48,6 +48,12 @@ PERMISSIONS: frozenset[str] = frozenset(
         "admin.routing",
         "admin.sla",
         "admin.notifications",
+        "admin.analytics",
+        "admin.workflows",
+        "admin.templates",
+        "admin.kb",
+        "admin.intelligence",
+        "analytics.read",
     }
 )
 
@@ -190,6 +196,15 @@ PERMISSION_LABELS: dict[str, dict[str, str]] = {
     "admin.sla": {"zh-CN": "管理 SLA 策略与工作日历", "en": "Manage SLA policies and business calendars"},
     "admin.routing": {"zh-CN": "管理派单策略与坐席档案", "en": "Manage routing policies and agent profiles"},
     "admin.notifications": {"zh-CN": "管理通知渠道与投递", "en": "Manage notifications and deliveries"},
+    "admin.analytics": {"zh-CN": "管理数据告警与定时报表", "en": "Manage analytics alerts and reports"},
+    "admin.workflows": {"zh-CN": "管理流程与审批", "en": "Manage workflows and approvals"},
+    "admin.templates": {"zh-CN": "管理工单模板与表单设计", "en": "Manage ticket templates and forms"},
+    "admin.kb": {"zh-CN": "管理知识库与快捷回复", "en": "Manage the knowledge base and quick replies"},
+    "admin.intelligence": {
+        "zh-CN": "管理智能分类与学习模式",
+        "en": "Manage classification and learning mode",
+    },
+    "analytics.read": {"zh-CN": "查看数据看板与报表", "en": "View dashboards and reports"},
 }
 
 # The built-in role that always holds every permission; it cannot be edited or deleted, and every

@@ -16,16 +16,16 @@ from huiliu.ticket_templates import queries, service
 from huiliu.ticket_templates.models import TicketTemplate, TicketTemplateVersion
 from huiliu.ticket_templates.presets import PRESETS
 from huiliu.ticket_templates.schemas import (
-    PresetList,
-    TemplateCreate,
     TemplateDraftUpdate,
-    TemplateList,
-    TemplateOut,
+    TemplatePresetList,
     TemplateSummary,
+    TemplateVersionList,
+    TemplateVersionOut,
+    TicketTemplateCreate,
+    TicketTemplateList,
+    TicketTemplateOut,
     ValidateIn,
     ValidateOut,
-    VersionList,
-    VersionOut,
 )
 
 router = APIRouter(prefix="/api/v1/templates", tags=["ticket templates"])
@@ -57,14 +57,14 @@ def template_out(template: TicketTemplate) -> dict[str, Any]:
 
 
 def version_out(version: TicketTemplateVersion) -> dict[str, Any]:
-    return {name: getattr(version, name) for name in VersionOut.model_fields}
+    return {name: getattr(version, name) for name in TemplateVersionOut.model_fields}
 
 
 def _reader(actor: Actor) -> None:
     actor.require_any(*READ)
 
 
-@router.get("", response_model=TemplateList, summary="The tenant's ticket templates")
+@router.get("", response_model=TicketTemplateList, summary="The tenant's ticket templates")
 async def list_templates(
     actor: ActorDep, runtime: RuntimeDep, status: str | None = None, scenario: str | None = None
 ) -> dict[str, Any]:
@@ -74,7 +74,7 @@ async def list_templates(
     return {"items": [TemplateSummary.model_validate(queries.summary(row)) for row in rows]}
 
 
-@router.get("/presets", response_model=PresetList, summary="The industry preset library")
+@router.get("/presets", response_model=TemplatePresetList, summary="The industry preset library")
 async def list_presets(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     actor.require(service.PERMISSION)
     async with runtime.db.read(actor.tenant_id) as session:
@@ -96,7 +96,7 @@ async def list_presets(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.post(
-    "/presets/{key}:install", status_code=201, response_model=TemplateOut, summary="Install a preset"
+    "/presets/{key}:install", status_code=201, response_model=TicketTemplateOut, summary="Install a preset"
 )
 async def install_preset(key: str, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Create the preset as a template of this tenant, published as version 1 (409 when installed)."""
@@ -105,7 +105,7 @@ async def install_preset(key: str, actor: ActorDep, runtime: RuntimeDep) -> dict
         return template_out(template)
 
 
-@router.get("/versions/{version_id}", response_model=VersionOut, summary="A version by its id")
+@router.get("/versions/{version_id}", response_model=TemplateVersionOut, summary="A version by its id")
 async def get_version_by_id(version_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     """The version a ticket pinned (``template_version_id``): the ticket page shows its fields."""
     _reader(actor)
@@ -113,20 +113,20 @@ async def get_version_by_id(version_id: uuid.UUID, actor: ActorDep, runtime: Run
         return version_out(await queries.version_by_id(session, version_id))
 
 
-@router.post("", status_code=201, response_model=TemplateOut, summary="Create a template (draft)")
-async def create_template(body: TemplateCreate, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+@router.post("", status_code=201, response_model=TicketTemplateOut, summary="Create a template (draft)")
+async def create_template(body: TicketTemplateCreate, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.db.uow(actor.tenant_id) as uow:
         return template_out(await service.create_template(uow, actor, body))
 
 
-@router.get("/{template_id}", response_model=TemplateOut, summary="A template with its draft")
+@router.get("/{template_id}", response_model=TicketTemplateOut, summary="A template with its draft")
 async def get_template(template_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     _reader(actor)
     async with runtime.db.read(actor.tenant_id) as session:
         return template_out(await queries.get_template(session, template_id))
 
 
-@router.patch("/{template_id}", response_model=TemplateOut, summary="Change the draft")
+@router.patch("/{template_id}", response_model=TicketTemplateOut, summary="Change the draft")
 async def update_draft(
     template_id: uuid.UUID, body: TemplateDraftUpdate, actor: ActorDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -135,7 +135,7 @@ async def update_draft(
 
 
 @router.post(
-    "/{template_id}:publish", status_code=201, response_model=VersionOut, summary="Publish the draft"
+    "/{template_id}:publish", status_code=201, response_model=TemplateVersionOut, summary="Publish the draft"
 )
 async def publish(template_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Snapshot the draft as the next immutable version; new tickets use it from now on."""
@@ -143,13 +143,13 @@ async def publish(template_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) 
         return version_out(await service.publish(uow, actor, template_id))
 
 
-@router.post("/{template_id}:archive", response_model=TemplateOut, summary="Archive a template")
+@router.post("/{template_id}:archive", response_model=TicketTemplateOut, summary="Archive a template")
 async def archive(template_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.db.uow(actor.tenant_id) as uow:
         return template_out(await service.archive(uow, actor, template_id))
 
 
-@router.get("/{template_id}/versions", response_model=VersionList, summary="Published versions")
+@router.get("/{template_id}/versions", response_model=TemplateVersionList, summary="Published versions")
 async def list_versions(template_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     _reader(actor)
     async with runtime.db.read(actor.tenant_id) as session:
@@ -157,7 +157,7 @@ async def list_versions(template_id: uuid.UUID, actor: ActorDep, runtime: Runtim
         return {"items": [version_out(v) for v in await queries.list_versions(session, template_id)]}
 
 
-@router.get("/{template_id}/versions/{version}", response_model=VersionOut, summary="One version")
+@router.get("/{template_id}/versions/{version}", response_model=TemplateVersionOut, summary="One version")
 async def get_version(
     template_id: uuid.UUID, version: int, actor: ActorDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

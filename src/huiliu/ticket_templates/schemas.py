@@ -22,7 +22,7 @@ class TemplateDefaultsIn(StrictModel):
     category: str | None = Field(default=None, max_length=100)
 
 
-class TemplateCreate(StrictModel):
+class TicketTemplateCreate(StrictModel):
     key: str = Field(min_length=2, max_length=64, description="stable key, e.g. cake_order")
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=1000)
@@ -58,11 +58,11 @@ class TemplateSummary(BaseModel):
     updated_at: datetime
 
 
-class TemplateList(BaseModel):
+class TicketTemplateList(BaseModel):
     items: list[TemplateSummary]
 
 
-class TemplateOut(BaseModel):
+class TicketTemplateOut(BaseModel):
     id: uuid.UUID
     key: str
     name: str
@@ -81,7 +81,7 @@ class TemplateOut(BaseModel):
     updated_at: datetime
 
 
-class VersionOut(BaseModel):
+class TemplateVersionOut(BaseModel):
     id: uuid.UUID
     template_id: uuid.UUID
     version: int
@@ -95,8 +95,8 @@ class VersionOut(BaseModel):
     created_at: datetime
 
 
-class VersionList(BaseModel):
-    items: list[VersionOut]
+class TemplateVersionList(BaseModel):
+    items: list[TemplateVersionOut]
 
 
 class ValidateIn(StrictModel):
@@ -123,7 +123,7 @@ class ValidateOut(BaseModel):
     visible: list[str] = Field(description="keys of the fields shown for these values")
 
 
-class PresetOut(BaseModel):
+class TemplatePresetOut(BaseModel):
     key: str
     name: str
     description: str
@@ -133,5 +133,5 @@ class PresetOut(BaseModel):
     installed_template_id: uuid.UUID | None
 
 
-class PresetList(BaseModel):
-    items: list[PresetOut]
+class TemplatePresetList(BaseModel):
+    items: list[TemplatePresetOut]

@@ -34,7 +34,7 @@ from huiliu.ticket_templates.domain import (
 )
 from huiliu.ticket_templates.models import TicketTemplate, TicketTemplateVersion
 from huiliu.ticket_templates.presets import PRESETS
-from huiliu.ticket_templates.schemas import TemplateCreate, TemplateDraftUpdate
+from huiliu.ticket_templates.schemas import TemplateDraftUpdate, TicketTemplateCreate
 
 PERMISSION = "admin.templates"
 
@@ -67,7 +67,7 @@ async def _check_references(uow: UnitOfWork, sla_policy_id: uuid.UUID | None) ->
         raise ValidationFailed("sla_policy_id does not name an SLA policy of this tenant")
 
 
-async def create_template(uow: UnitOfWork, actor: Actor, request: TemplateCreate) -> TicketTemplate:
+async def create_template(uow: UnitOfWork, actor: Actor, request: TicketTemplateCreate) -> TicketTemplate:
     """A new template in ``draft`` with the given draft; the key is unique in the tenant."""
     actor.require(PERMISSION)
     template = await _add(uow, actor, request, preset_key=None)
@@ -76,7 +76,7 @@ async def create_template(uow: UnitOfWork, actor: Actor, request: TemplateCreate
 
 
 async def _add(
-    uow: UnitOfWork, actor: Actor, request: TemplateCreate, *, preset_key: str | None
+    uow: UnitOfWork, actor: Actor, request: TicketTemplateCreate, *, preset_key: str | None
 ) -> TicketTemplate:
     key = check_key(request.key)
     schema_of(request.fields)
@@ -194,11 +194,11 @@ async def archive(uow: UnitOfWork, actor: Actor, template_id: uuid.UUID) -> Tick
     return template
 
 
-def preset_request(key: str) -> TemplateCreate:
+def preset_request(key: str) -> TicketTemplateCreate:
     preset = PRESETS.get(key)
     if preset is None:
         raise NotFound(f"no preset {key!r}")
-    return TemplateCreate.model_validate(
+    return TicketTemplateCreate.model_validate(
         {name: preset[name] for name in ("key", "name", "description", "scenario", "fields", "defaults")}
     )
 

@@ -32,12 +32,12 @@ from huiliu.workflows.schemas import (
     StepDoneIn,
     TicketWorkflowOut,
     ValidationOut,
-    VersionList,
-    VersionOut,
     WorkflowCreate,
     WorkflowList,
     WorkflowOut,
     WorkflowPatch,
+    WorkflowVersionList,
+    WorkflowVersionOut,
 )
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
@@ -216,7 +216,7 @@ async def validate_draft(workflow_id: uuid.UUID, actor: ActorDep, runtime: Runti
 @router.post(
     "/{workflow_id}:publish",
     status_code=201,
-    response_model=VersionOut,
+    response_model=WorkflowVersionOut,
     summary="Publish the draft as a version",
 )
 async def publish(workflow_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
@@ -226,7 +226,9 @@ async def publish(workflow_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) 
     return version_out(version)
 
 
-@router.get("/{workflow_id}/versions", response_model=VersionList, summary="Published versions, newest first")
+@router.get(
+    "/{workflow_id}/versions", response_model=WorkflowVersionList, summary="Published versions, newest first"
+)
 async def list_versions(workflow_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     actor.require_any(*READ_PERMISSIONS)
     async with runtime.db.read(actor.tenant_id) as session:
@@ -235,7 +237,9 @@ async def list_versions(workflow_id: uuid.UUID, actor: ActorDep, runtime: Runtim
     return {"items": [version_out(row) for row in rows]}
 
 
-@router.get("/{workflow_id}/versions/{version}", response_model=VersionOut, summary="One published version")
+@router.get(
+    "/{workflow_id}/versions/{version}", response_model=WorkflowVersionOut, summary="One published version"
+)
 async def get_version(
     workflow_id: uuid.UUID, version: int, actor: ActorDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

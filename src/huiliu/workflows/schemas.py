@@ -98,7 +98,7 @@ class WorkflowList(BaseModel):
     items: list[WorkflowOut]
 
 
-class VersionOut(BaseModel):
+class WorkflowVersionOut(BaseModel):
     id: uuid.UUID
     workflow_id: uuid.UUID
     version: int
@@ -107,8 +107,8 @@ class VersionOut(BaseModel):
     published_by: uuid.UUID | None
 
 
-class VersionList(BaseModel):
-    items: list[VersionOut]
+class WorkflowVersionList(BaseModel):
+    items: list[WorkflowVersionOut]
 
 
 class StartIn(BaseModel):
@@ -129,7 +129,7 @@ class StepDoneIn(BaseModel):
     comment: str = Field(default="", max_length=2000)
 
 
-class StepOut(BaseModel):
+class WorkflowStepOut(BaseModel):
     id: uuid.UUID
     node_id: str
     node_type: str
@@ -190,7 +190,7 @@ class InstanceOut(BaseModel):
     started_at: datetime
     completed_at: datetime | None
     graph: dict[str, Any] = Field(description="the pinned version's graph")
-    steps: list[StepOut]
+    steps: list[WorkflowStepOut]
     approvals: list[ApprovalOut]
     subtasks: list[SubtaskOut]
 

@@ -44,7 +44,7 @@ class RuleWrite(BaseModel):
     enabled: bool = True
 
 
-class RuleOut(BaseModel):
+class AlertRuleOut(BaseModel):
     id: uuid.UUID
     name: str
     metric: str
@@ -62,8 +62,8 @@ class RuleOut(BaseModel):
     updated_at: datetime
 
 
-class RuleList(BaseModel):
-    items: list[RuleOut]
+class AlertRuleList(BaseModel):
+    items: list[AlertRuleOut]
 
 
 class FiringOut(BaseModel):
@@ -85,7 +85,7 @@ class FiringList(BaseModel):
     items: list[FiringOut]
 
 
-class PreviewOut(BaseModel):
+class AlertPreviewOut(BaseModel):
     bucket_start: datetime = Field(description="the last complete hour or local day the rule looks at")
     breached: bool
     value: float | None
@@ -96,27 +96,29 @@ class PreviewOut(BaseModel):
 
 
 def rule_out(rule: AlertRule) -> dict[str, Any]:
-    return {column: getattr(rule, column) for column in RuleOut.model_fields}
+    return {column: getattr(rule, column) for column in AlertRuleOut.model_fields}
 
 
 def firing_out(firing: AlertFiring) -> dict[str, Any]:
     return {column: getattr(firing, column) for column in FiringOut.model_fields}
 
 
-@router.get("/rules", response_model=RuleList, summary="Alert rules")
+@router.get("/rules", response_model=AlertRuleList, summary="Alert rules")
 async def list_rules(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     actor.require(service.PERMISSION)
     async with runtime.db.read(actor.tenant_id) as session:
         return {"items": [rule_out(rule) for rule in await service.list_rules(session)]}
 
 
-@router.post("/rules", status_code=201, response_model=RuleOut, summary="Create an alert rule")
+@router.post("/rules", status_code=201, response_model=AlertRuleOut, summary="Create an alert rule")
 async def create_rule(body: RuleWrite, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.db.uow(actor.tenant_id) as uow:
         return rule_out(await service.create_rule(uow, actor, body.model_dump()))
 
 
-@router.post("/rules:preview", response_model=PreviewOut, summary="What a rule sees now (nothing stored)")
+@router.post(
+    "/rules:preview", response_model=AlertPreviewOut, summary="What a rule sees now (nothing stored)"
+)
 async def preview_rule(body: RuleWrite, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Evaluates the posted rule at the last complete bucket and returns the message it would send."""
     async with runtime.db.read(actor.tenant_id) as session:
@@ -133,14 +135,14 @@ async def preview_rule(body: RuleWrite, actor: ActorDep, runtime: RuntimeDep) ->
     }
 
 
-@router.get("/rules/{rule_id}", response_model=RuleOut, summary="An alert rule")
+@router.get("/rules/{rule_id}", response_model=AlertRuleOut, summary="An alert rule")
 async def get_rule(rule_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     actor.require(service.PERMISSION)
     async with runtime.db.read(actor.tenant_id) as session:
         return rule_out(await service.get_rule(session, rule_id))
 
 
-@router.put("/rules/{rule_id}", response_model=RuleOut, summary="Replace an alert rule")
+@router.put("/rules/{rule_id}", response_model=AlertRuleOut, summary="Replace an alert rule")
 async def replace_rule(
     rule_id: uuid.UUID, body: RuleWrite, actor: ActorDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

@@ -88,7 +88,9 @@ export interface paths {
         put?: never;
         /**
          * Change your own password
-         * @description Needs the current password; a wrong one is a 422 pointing at ``current_password``.
+         * @description Needs the current password; a wrong one is a 422 pointing at ``current_password``. Every
+         *     session and bearer token issued before ends; a console session (cookie) continues on a fresh
+         *     cookie set in this answer, bearer clients log in again.
          */
         post: operations["change_password_api_v1_auth_me_password_post"];
         delete?: never;
@@ -848,7 +850,8 @@ export interface paths {
         /**
          * Subscribe a URL to events
          * @description Events committed after this call are POSTed to ``url``, signed with ``secret`` (see
-         *     docs/webhooks.md). The secret is never returned; responses show ``secret_hint``.
+         *     docs/webhooks.md). The secret is never returned; responses show ``secret_hint``. A URL whose host
+         *     resolves to a private address is refused (422) unless the installation allows private networks.
          */
         post: operations["create_webhook_api_v1_webhooks_post"];
         delete?: never;
@@ -1337,6 +1340,193 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/wecom/logins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * WeCom logins the login page offers
+         * @description The active wecom_app entry points of the tenant the login page names (``?tenant=slug``, the
+         *     address set as the WeCom app's home page) whose admin switched on ``console_login`` — one button
+         *     each. Public, so it answers for one named tenant only: without a known slug the list is empty and
+         *     nothing of any tenant is disclosed.
+         */
+        get: operations["wecom_logins_api_v1_auth_wecom_logins_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/wecom/{entry_point_id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Go to WeCom to log in (QR code, or OAuth inside the WeCom client) */
+        get: operations["start_wecom_login_api_v1_auth_wecom__entry_point_id__start_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/wecom/{entry_point_id}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * WeCom's redirect after login: code → UserID → console session
+         * @description To the page the login started from with a session, or back to the login page with
+         *     ``wecom_error`` (denied, platform, not-member, not-bound).
+         */
+        get: operations["finish_wecom_login_api_v1_auth_wecom__entry_point_id__callback_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/wecom/bindings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Users of the tenant with their WeCom UserID (admin.users) */
+        get: operations["list_wecom_bindings_api_v1_auth_wecom_bindings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/wecom/bindings/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Bind a user to a WeCom UserID, or unbind with null (admin.users) */
+        put: operations["put_wecom_binding_api_v1_auth_wecom_bindings__user_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wecom/{entry_point_id}/sidebar/js-sdk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Signatures for wx.config and wx.agentConfig of the sidebar page */
+        post: operations["sidebar_js_sdk_api_v1_wecom__entry_point_id__sidebar_js_sdk_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wecom/{entry_point_id}/sidebar/contacts/{external_userid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The customer behind the chat's external contact */
+        get: operations["sidebar_contact_api_v1_wecom__entry_point_id__sidebar_contacts__external_userid__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wecom/{entry_point_id}/sidebar/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a ticket for the chat's external contact
+         * @description The contact's customer is found (or created) by ``wecom_external_userid``; the ticket carries
+         *     the ``wecom_sidebar`` channel: the agent answers in the WeCom chat itself.
+         */
+        post: operations["sidebar_ticket_api_v1_wecom__entry_point_id__sidebar_tickets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/miniprogram/{entry_point_id}/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mini-program login: wx.login code → the customer's identity token */
+        post: operations["miniprogram_session_api_v1_public_miniprogram__entry_point_id__session_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/miniprogram/{entry_point_id}/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A customer's request from the mini-program, attributed by the identity token
+         * @description Resending with the same ``Idempotency-Key`` is a repeat: the same ticket, nothing new.
+         */
+        post: operations["miniprogram_ticket_api_v1_public_miniprogram__entry_point_id__tickets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sla/preview": {
         parameters: {
             query?: never;
@@ -1540,6 +1730,192 @@ export interface paths {
         get: operations["breaching_soon_api_v1_sla_breaching_soon_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's ticket templates */
+        get: operations["list_templates_api_v1_templates_get"];
+        put?: never;
+        /** Create a template (draft) */
+        post: operations["create_template_api_v1_templates_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/presets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The industry preset library */
+        get: operations["list_presets_api_v1_templates_presets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/presets/{key}:install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Install a preset
+         * @description Create the preset as a template of this tenant, published as version 1 (409 when installed).
+         */
+        post: operations["install_preset_api_v1_templates_presets__key__install_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/versions/{version_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A version by its id
+         * @description The version a ticket pinned (``template_version_id``): the ticket page shows its fields.
+         */
+        get: operations["get_version_by_id_api_v1_templates_versions__version_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{template_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A template with its draft */
+        get: operations["get_template_api_v1_templates__template_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the draft */
+        patch: operations["update_draft_api_v1_templates__template_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/templates/{template_id}:publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish the draft
+         * @description Snapshot the draft as the next immutable version; new tickets use it from now on.
+         */
+        post: operations["publish_api_v1_templates__template_id__publish_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{template_id}:archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Archive a template */
+        post: operations["archive_api_v1_templates__template_id__archive_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{template_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Published versions */
+        get: operations["list_versions_api_v1_templates__template_id__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{template_id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version */
+        get: operations["get_version_api_v1_templates__template_id__versions__version__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{template_id}:validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check values (no writes)
+         * @description Check field values as ``role`` would submit them on ``channel``: against ``fields`` when given
+         *     (an unsaved designer draft), else the saved draft or the published version (``source``). Answers
+         *     200 with ``ok``, the clean values, per-field errors and the keys of the fields shown.
+         */
+        post: operations["validate_api_v1_templates__template_id__validate_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1958,6 +2334,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's notification policy */
+        get: operations["get_policy_api_v1_notifications_policy_get"];
+        /** Replace the tenant's quiet hours and customer notice switches */
+        put: operations["put_policy_api_v1_notifications_policy_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{ticket_id}/customer-notices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the ticket's customer was told (受理 / 处理中 / 已解决) and on which channel */
+        get: operations["ticket_customer_notices_api_v1_tickets__ticket_id__customer_notices_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications/deliveries": {
         parameters: {
             query?: never;
@@ -2120,6 +2531,1046 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/triage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tickets waiting for triage (待分类) with the model's top guesses */
+        get: operations["triage_list_api_v1_triage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/triage/{ticket_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm or correct a ticket's classification */
+        post: operations["triage_decide_api_v1_triage__ticket_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{ticket_id}/classification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The model's classification of a ticket */
+        get: operations["ticket_classification_api_v1_tickets__ticket_id__classification_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/intelligence/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Classification settings */
+        get: operations["settings_get_api_v1_intelligence_settings_get"];
+        /** Change classification settings */
+        put: operations["settings_put_api_v1_intelligence_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/intelligence/model": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Model cards: the shipped model and the tenant's learning mode
+         * @description The shipped model's card (data size, date, held-out metrics when ``huiliu train`` measured
+         *     them) and the tenant's last learning-mode run (promoted or not and why), or null before the first.
+         */
+        get: operations["model_cards_api_v1_intelligence_model_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kb/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The category tree (flat, ordered) */
+        get: operations["list_categories_api_v1_kb_categories_get"];
+        put?: never;
+        /** Create a category */
+        post: operations["create_category_api_v1_kb_categories_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kb/categories/{category_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace a category */
+        put: operations["update_category_api_v1_kb_categories__category_id__put"];
+        post?: never;
+        /** Delete an empty category */
+        delete: operations["delete_category_api_v1_kb_categories__category_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kb/articles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Articles, searched or newest first
+         * @description With ``q``: the best matches (``score`` set), Chinese-aware; without: the latest updated.
+         *     Agents see published articles; ``admin.kb`` also drafts.
+         */
+        get: operations["list_articles_api_v1_kb_articles_get"];
+        put?: never;
+        /**
+         * Create an article
+         * @description The body is rich text, sanitised as ticket messages are.
+         */
+        post: operations["create_article_api_v1_kb_articles_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kb/articles/from-message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn a reply into an article
+         * @description A draft internal article from a message of a ticket the caller sees.
+         */
+        post: operations["article_from_message_api_v1_kb_articles_from_message_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kb/articles/{article_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An article */
+        get: operations["get_article_api_v1_kb_articles__article_id__get"];
+        /**
+         * Replace an article
+         * @description Counts the version up; give ``version`` to be refused (409) if someone saved in between.
+         */
+        put: operations["update_article_api_v1_kb_articles__article_id__put"];
+        post?: never;
+        /** Delete an article */
+        delete: operations["delete_article_api_v1_kb_articles__article_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kb/quick-replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Quick replies and their variables */
+        get: operations["list_quick_replies_api_v1_kb_quick_replies_get"];
+        put?: never;
+        /**
+         * Create a quick reply
+         * @description ``body`` may use ``{{customer.name}}``, ``{{ticket.number}}`` … (Jinja2, sandboxed).
+         */
+        post: operations["create_quick_reply_api_v1_kb_quick_replies_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kb/quick-replies/{reply_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace a quick reply */
+        put: operations["update_quick_reply_api_v1_kb_quick_replies__reply_id__put"];
+        post?: never;
+        /** Delete a quick reply */
+        delete: operations["delete_quick_reply_api_v1_kb_quick_replies__reply_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kb/quick-replies/{reply_id}/render": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A quick reply filled in for a ticket */
+        post: operations["render_quick_reply_api_v1_kb_quick_replies__reply_id__render_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{ticket_id}/kb-suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Articles recommended for a ticket
+         * @description The top 3 published articles for the ticket's title, description and last customer message,
+         *     with scores in [0, 1] (search rank relative to the best hit, tag and category overlap).
+         */
+        get: operations["ticket_suggestions_api_v1_tickets__ticket_id__kb_suggestions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/help/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A help centre: name and categories */
+        get: operations["help_centre_api_v1_public_help__slug__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/help/{slug}/articles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search the help centre */
+        get: operations["public_articles_api_v1_public_help__slug__articles_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/help/{slug}/articles/{article_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A public article */
+        get: operations["public_article_api_v1_public_help__slug__articles__article_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/help/{slug}/articles/{article_id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Was this article helpful?
+         * @description One vote per visitor and article (a second vote replaces the first); rate limited per address.
+         */
+        post: operations["public_feedback_api_v1_public_help__slug__articles__article_id__feedback_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{ticket_id}/similar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Similar open tickets
+         * @description Open tickets of the last 90 days whose title and description read most like this ticket's
+         *     (TF-IDF cosine over character bigrams, score in [0, 1], at least 0.15).
+         */
+        get: operations["similar_api_v1_tickets__ticket_id__similar_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's workflows */
+        get: operations["list_workflows_api_v1_workflows_get"];
+        put?: never;
+        /** Create a workflow (a draft) */
+        post: operations["create_workflow_api_v1_workflows_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a graph (nothing is stored)
+         * @description Every problem the graph has, per node (``node_id``) or edge (``edge``, its index); an empty
+         *     list means it can be published.
+         */
+        post: operations["validate_graph_api_v1_workflows_validate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow with its draft graph */
+        get: operations["get_workflow_api_v1_workflows__workflow_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a workflow that never ran */
+        delete: operations["delete_workflow_api_v1_workflows__workflow_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change a workflow's draft, name or switch */
+        patch: operations["update_workflow_api_v1_workflows__workflow_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}:validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check a workflow's draft */
+        post: operations["validate_draft_api_v1_workflows__workflow_id__validate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}:publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish the draft as a version
+         * @description 422 with ``errors`` (per node) and ``node_ids`` when the draft cannot run.
+         */
+        post: operations["publish_api_v1_workflows__workflow_id__publish_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Published versions, newest first */
+        get: operations["list_versions_api_v1_workflows__workflow_id__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{workflow_id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One published version */
+        get: operations["get_version_api_v1_workflows__workflow_id__versions__version__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{ticket_id}/workflow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A ticket's workflow progress
+         * @description The running (else the latest) run: the pinned graph, steps with reasons and time limits,
+         *     approval requests and sub-tasks.
+         */
+        get: operations["ticket_workflow_api_v1_tickets__ticket_id__workflow_get"];
+        put?: never;
+        /**
+         * Start a workflow
+         * @description Start the workflow's latest published version on the ticket (409 when one is running).
+         */
+        post: operations["start_api_v1_tickets__ticket_id__workflow_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{ticket_id}/workflow/steps/{node_id}:done": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a step done
+         * @description The current handling step is done: the run moves on (409 when it is not the current step).
+         */
+        post: operations["step_done_api_v1_tickets__ticket_id__workflow_steps__node_id__done_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{ticket_id}/workflow:cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel the run */
+        post: operations["cancel_api_v1_tickets__ticket_id__workflow_cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's approval inbox
+         * @description Approval requests addressed to the caller — and, for holders of ``admin.workflows``, those
+         *     nobody could be found for — newest first. An approver sees the ticket's number and title here
+         *     even when the ticket lies outside their data scope: they were asked to decide on it.
+         */
+        get: operations["inbox_api_v1_approvals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{approval_id}:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve */
+        post: operations["approve_api_v1_approvals__approval_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{approval_id}:reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject (the run goes back)
+         * @description The run returns to the approve node's ``reject_to`` node.
+         */
+        post: operations["reject_api_v1_approvals__approval_id__reject_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Headline cards with period-over-period change */
+        get: operations["summary_api_v1_analytics_summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One metric over time */
+        get: operations["series_api_v1_analytics_series_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tickets by weekday and hour (Asia/Shanghai) */
+        get: operations["heatmap_api_v1_analytics_heatmap_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/regions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Volume and speed by region */
+        get: operations["regions_api_v1_analytics_regions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Created → accepted → first response → resolved → rated */
+        get: operations["funnel_api_v1_analytics_funnel_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Agents: count, handle time, SLA, CSAT */
+        get: operations["leaderboard_api_v1_analytics_leaderboard_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/problems": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Top recurring problems with trend and keywords */
+        get: operations["problems_api_v1_analytics_problems_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Numbers per channel, entry point, team … */
+        get: operations["breakdown_api_v1_analytics_breakdown_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/drill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tickets behind a chart cell
+         * @description Newest first; ``total`` counts them all. Takes the view's filters plus the cell's own
+         *     coordinates (a heatmap slot, a region), so the list is exactly what the cell counted.
+         */
+        get: operations["drill_api_v1_analytics_drill_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's personal dashboard (own tickets) */
+        get: operations["personal_api_v1_analytics_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/exports/tickets.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export tickets as CSV (the list's filters)
+         * @description Every ticket the caller sees that matches (at most 100,000), newest first by default; times in
+         *     the display time zone. UTF-8 with a byte-order mark.
+         */
+        get: operations["tickets_csv_api_v1_analytics_exports_tickets_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/exports/tickets.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export tickets as XLSX (the list's filters) */
+        get: operations["tickets_xlsx_api_v1_analytics_exports_tickets_xlsx_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/exports/series.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export metric series as CSV
+         * @description One row per metric and bucket, limited to the caller's data scope.
+         */
+        get: operations["series_csv_api_v1_analytics_exports_series_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/exports/series.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export metric series as XLSX */
+        get: operations["series_xlsx_api_v1_analytics_exports_series_xlsx_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/export/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tickets changed since a cursor (for BI)
+         * @description Tickets in (updated_at, id) order after ``cursor`` (from the beginning without one). Upsert
+         *     items by ``id``; store ``next_cursor``; call again while ``has_more``, then poll.
+         */
+        get: operations["ticket_changes_api_v1_export_tickets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/alerts/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alert rules */
+        get: operations["list_rules_api_v1_analytics_alerts_rules_get"];
+        put?: never;
+        /** Create an alert rule */
+        post: operations["create_rule_api_v1_analytics_alerts_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/alerts/rules:preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a rule sees now (nothing stored)
+         * @description Evaluates the posted rule at the last complete bucket and returns the message it would send.
+         */
+        post: operations["preview_rule_api_v1_analytics_alerts_rules_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/alerts/rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An alert rule */
+        get: operations["get_rule_api_v1_analytics_alerts_rules__rule_id__get"];
+        /** Replace an alert rule */
+        put: operations["replace_rule_api_v1_analytics_alerts_rules__rule_id__put"];
+        post?: never;
+        /** Delete an alert rule and its firings */
+        delete: operations["delete_rule_api_v1_analytics_alerts_rules__rule_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/alerts/firings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alerts told, newest first */
+        get: operations["list_firings_api_v1_analytics_alerts_firings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Weekly reports */
+        get: operations["list_reports_api_v1_analytics_reports_get"];
+        put?: never;
+        /**
+         * Create a weekly report
+         * @description The first report goes out at the next slot.
+         */
+        post: operations["create_report_api_v1_analytics_reports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/reports/{report_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A weekly report */
+        get: operations["get_report_api_v1_analytics_reports__report_id__get"];
+        /** Replace a weekly report */
+        put: operations["replace_report_api_v1_analytics_reports__report_id__put"];
+        post?: never;
+        /** Delete a weekly report */
+        delete: operations["delete_report_api_v1_analytics_reports__report_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/reports/{report_id}:send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the latest week's report now
+         * @description Builds and mails the report of the latest completed week at once (to check a configuration);
+         *     an unconfigured or failing e-mail channel is reported in ``error``.
+         */
+        post: operations["send_report_api_v1_analytics_reports__report_id__send_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/staffing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recommended agents per hour beside the roster
+         * @description Hour by hour from the current hour: forecast tickets, agents recommended on the queue (Erlang C
+         *     for ``service_level`` within ``target_seconds``), scheduled (with ``shrinkage``), rostered (agents
+         *     whose routing shift covers the hour; filtered by team when ``team_ids`` is given), the gap, and
+         *     the service level the roster reaches.
+         */
+        get: operations["staffing_plan_api_v1_analytics_staffing_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2221,6 +3672,106 @@ export interface components {
              */
             shift?: unknown;
         };
+        /** AgentRow */
+        AgentRow: {
+            /**
+             * Agent Id
+             * Format: uuid
+             */
+            agent_id: string;
+            /** Name */
+            name: string;
+            /** Handled */
+            handled: number;
+            /** Resolved */
+            resolved: number;
+            /** Handle Minutes Median */
+            handle_minutes_median: number | null;
+            /** Sla Compliance */
+            sla_compliance: number | null;
+            /** Csat Avg */
+            csat_avg: number | null;
+            /** Transfers */
+            transfers: number;
+            /** Open Now */
+            open_now: number;
+        };
+        /** AlertPreviewOut */
+        AlertPreviewOut: {
+            /**
+             * Bucket Start
+             * Format: date-time
+             * @description the last complete hour or local day the rule looks at
+             */
+            bucket_start: string;
+            /** Breached */
+            breached: boolean;
+            /** Value */
+            value: number | null;
+            /** Baseline */
+            baseline: number | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Message */
+            message: string | null;
+            /** Suggestion */
+            suggestion: string | null;
+        };
+        /** AlertRuleList */
+        AlertRuleList: {
+            /** Items */
+            items: components["schemas"]["AlertRuleOut"][];
+        };
+        /** AlertRuleOut */
+        AlertRuleOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Metric */
+            metric: string;
+            /** Filters */
+            filters: {
+                [key: string]: string[];
+            };
+            /** Condition */
+            condition: {
+                [key: string]: unknown;
+            };
+            /** Recipients */
+            recipients: {
+                [key: string]: string[];
+            };
+            /** Channels */
+            channels: string[];
+            /** Severity */
+            severity: string;
+            /** Cooldown Hours */
+            cooldown_hours: number;
+            /** Enabled */
+            enabled: boolean;
+            /** Incident Open */
+            incident_open: boolean;
+            /** Last Evaluated Bucket */
+            last_evaluated_bucket: string | null;
+            /** Last Fired At */
+            last_fired_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /** Name */
@@ -2287,6 +3838,187 @@ export interface components {
             last_used_at: string | null;
             /** Revoked At */
             revoked_at: string | null;
+        };
+        /** ApprovalList */
+        ApprovalList: {
+            /** Items */
+            items: components["schemas"]["ApprovalOut"][];
+        };
+        /** ApprovalOut */
+        ApprovalOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Instance Id
+             * Format: uuid
+             */
+            instance_id: string;
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+            /** Ticket Number */
+            ticket_number?: number | null;
+            /** Ticket Title */
+            ticket_title?: string | null;
+            /** Workflow Name */
+            workflow_name?: string | null;
+            /** Node Id */
+            node_id: string;
+            /** Node Label */
+            node_label: string;
+            /** Mode */
+            mode: string;
+            /** Position */
+            position: number;
+            /** Approver Id */
+            approver_id: string | null;
+            /** Approver Name */
+            approver_name?: string | null;
+            /** State */
+            state: string;
+            /** Comment */
+            comment: string | null;
+            /** Decided By */
+            decided_by: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Can Decide
+             * @default false
+             */
+            can_decide: boolean;
+        };
+        /** ArticleList */
+        ArticleList: {
+            /** Items */
+            items: components["schemas"]["ArticleSummary"][];
+        };
+        /** ArticleOut */
+        ArticleOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Title */
+            title: string;
+            /** Category Id */
+            category_id: string | null;
+            /** Tags */
+            tags: string[];
+            /** Visibility */
+            visibility: string;
+            /** Status */
+            status: string;
+            /** Version */
+            version: number;
+            /** Helpful Count */
+            helpful_count: number;
+            /** Not Helpful Count */
+            not_helpful_count: number;
+            /** Snippet */
+            snippet: string;
+            /** Author Name */
+            author_name: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Published At */
+            published_at: string | null;
+            /** Score */
+            score?: number | null;
+            /** Body */
+            body: string;
+            /** Body Text */
+            body_text: string;
+            /** Attachment Ids */
+            attachment_ids: string[];
+            /** Source Message Id */
+            source_message_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** ArticleSummary */
+        ArticleSummary: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Title */
+            title: string;
+            /** Category Id */
+            category_id: string | null;
+            /** Tags */
+            tags: string[];
+            /** Visibility */
+            visibility: string;
+            /** Status */
+            status: string;
+            /** Version */
+            version: number;
+            /** Helpful Count */
+            helpful_count: number;
+            /** Not Helpful Count */
+            not_helpful_count: number;
+            /** Snippet */
+            snippet: string;
+            /** Author Name */
+            author_name: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Published At */
+            published_at: string | null;
+            /** Score */
+            score?: number | null;
+        };
+        /** ArticleWrite */
+        ArticleWrite: {
+            /** Title */
+            title: string;
+            /**
+             * Body
+             * @default
+             */
+            body: string;
+            /** Category Id */
+            category_id?: string | null;
+            /** Tags */
+            tags?: string[];
+            /** Attachment Ids */
+            attachment_ids?: string[];
+            /**
+             * Visibility
+             * @default internal
+             * @enum {string}
+             */
+            visibility: "public" | "internal";
+            /**
+             * Status
+             * @default draft
+             * @enum {string}
+             */
+            status: "draft" | "published";
+            /** Version */
+            version?: number | null;
         };
         /** Assignment */
         Assignment: {
@@ -2453,6 +4185,30 @@ export interface components {
             until: string;
             /** Items */
             items: components["schemas"]["BreachingItem"][];
+        };
+        /** BreakdownOut */
+        BreakdownOut: {
+            /** By */
+            by: string;
+            /** Items */
+            items: components["schemas"]["BreakdownRow"][];
+        };
+        /** BreakdownRow */
+        BreakdownRow: {
+            /** Key */
+            key: string | null;
+            /** Label */
+            label: string | null;
+            /** Volume */
+            volume: number;
+            /** Resolved */
+            resolved: number;
+            /** First Response Median */
+            first_response_median: number | null;
+            /** Sla Compliance */
+            sla_compliance: number | null;
+            /** Csat Avg */
+            csat_avg: number | null;
         };
         /** BulkAction */
         BulkAction: {
@@ -2621,6 +4377,15 @@ export interface components {
              */
             is_default: boolean;
         };
+        /** Card */
+        Card: {
+            /** Value */
+            value: number | null;
+            /** Previous */
+            previous: number | null;
+            /** Change */
+            change: number | null;
+        };
         /** CatalogOut */
         CatalogOut: {
             /** Kinds */
@@ -2660,6 +4425,49 @@ export interface components {
             limits: components["schemas"]["LimitsOut"];
             references: components["schemas"]["ReferencesOut"];
         };
+        /** CategoryList */
+        CategoryList: {
+            /** Items */
+            items: components["schemas"]["CategoryOut"][];
+        };
+        /** CategoryOut */
+        CategoryOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Parent Id */
+            parent_id: string | null;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Position */
+            position: number;
+            /**
+             * Article Count
+             * @default 0
+             */
+            article_count: number;
+        };
+        /** CategoryWrite */
+        CategoryWrite: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Parent Id */
+            parent_id?: string | null;
+            /**
+             * Position
+             * @default 0
+             */
+            position: number;
+        };
         /** ChannelCreate */
         ChannelCreate: {
             /** Name */
@@ -2668,7 +4476,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "dingtalk" | "feishu" | "wecom" | "aliyun_sms" | "tencent_sms" | "email";
+            kind: "dingtalk" | "feishu" | "wecom" | "aliyun_sms" | "tencent_sms" | "email" | "wecom_app";
             /**
              * Config
              * @description Settings shown back (base_url, template ids …)
@@ -2746,6 +4554,37 @@ export interface components {
             } | null;
             /** Is Active */
             is_active?: boolean | null;
+        };
+        /** ChatTicket */
+        ChatTicket: {
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+            /** Ticket Number */
+            ticket_number: number;
+            /**
+             * Outcome
+             * @description created, or threaded onto the contact's open sidebar ticket
+             */
+            outcome: string;
+            /** Customer Id */
+            customer_id: string | null;
+        };
+        /** ChatTicketRequest */
+        ChatTicketRequest: {
+            /** External Userid */
+            external_userid: string;
+            /** Title */
+            title: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** @default normal */
+            priority: components["schemas"]["Priority"];
         };
         /** ClassifyConfidence */
         ClassifyConfidence: {
@@ -2892,6 +4731,38 @@ export interface components {
              */
             tickets: components["schemas"]["CustomerTicket"][];
         };
+        /** CustomerNoticeOut */
+        CustomerNoticeOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+            /** Moment */
+            moment: string;
+            /** Channel */
+            channel: string;
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /** State */
+            state: string;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered At */
+            delivered_at: string | null;
+        };
         /** CustomerOut */
         CustomerOut: {
             /**
@@ -2984,6 +4855,14 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** DecisionIn */
+        DecisionIn: {
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+        };
         /** DeliveryAttemptOut */
         DeliveryAttemptOut: {
             /** Attempt */
@@ -3001,6 +4880,48 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** DrillOut */
+        DrillOut: {
+            /** Total */
+            total: number;
+            /** Items */
+            items: components["schemas"]["DrillTicket"][];
+        };
+        /** DrillTicket */
+        DrillTicket: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Number */
+            number: number;
+            /** Title */
+            title: string;
+            /** Status */
+            status: string;
+            /** Priority */
+            priority: string;
+            /** Category */
+            category: string | null;
+            /** Channel */
+            channel: string;
+            /** Team Id */
+            team_id: string | null;
+            /** Assignee Id */
+            assignee_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** First Response Minutes */
+            first_response_minutes: number | null;
+            /** Resolution Minutes */
+            resolution_minutes: number | null;
+            /** Csat */
+            csat: number | null;
         };
         /** DryRunOut */
         DryRunOut: {
@@ -3308,6 +5229,36 @@ export interface components {
              */
             created_at: string;
         };
+        /** FeedbackIn */
+        FeedbackIn: {
+            /** Helpful */
+            helpful: boolean;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+        };
+        /** FeedbackOut */
+        FeedbackOut: {
+            /** Helpful Count */
+            helpful_count: number;
+            /** Not Helpful Count */
+            not_helpful_count: number;
+        };
+        /** FieldErrorOut */
+        FieldErrorOut: {
+            /** Field */
+            field: string;
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Messages */
+            messages: {
+                [key: string]: string;
+            };
+        };
         /** FieldOut */
         FieldOut: {
             /** Path */
@@ -3328,6 +5279,52 @@ export interface components {
             reference: string | null;
             /** Label Key */
             label_key: string;
+        };
+        /** FiringList */
+        FiringList: {
+            /** Items */
+            items: components["schemas"]["FiringOut"][];
+        };
+        /** FiringOut */
+        FiringOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Rule Id
+             * Format: uuid
+             */
+            rule_id: string;
+            /**
+             * Bucket Start
+             * Format: date-time
+             */
+            bucket_start: string;
+            /** Value */
+            value: number | null;
+            /** Baseline */
+            baseline: number | null;
+            /** Message */
+            message: string;
+            /** Suggestion */
+            suggestion: string;
+            /** Link */
+            link: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Recipients */
+            recipients: string[];
+            /** Notification Id */
+            notification_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** FormDefinition */
         FormDefinition: {
@@ -3350,6 +5347,13 @@ export interface components {
             max_photo_bytes: number;
             /** Fields */
             fields: components["schemas"]["FormField"][];
+            /**
+             * Template
+             * @description the entry point's published ticket template as this form shows it: {id, version, name, fields} (fields are sent in the submission's ``fields``)
+             */
+            template?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** FormField */
         FormField: {
@@ -3368,10 +5372,60 @@ export interface components {
             /** Accept */
             accept?: string[] | null;
         };
+        /** FromMessageIn */
+        FromMessageIn: {
+            /**
+             * Message Id
+             * Format: uuid
+             */
+            message_id: string;
+            /** Title */
+            title?: string | null;
+        };
+        /** FunnelOut */
+        FunnelOut: {
+            /** Stages */
+            stages: components["schemas"]["FunnelStage"][];
+        };
+        /** FunnelStage */
+        FunnelStage: {
+            /** Stage */
+            stage: string;
+            /** Count */
+            count: number;
+            /** Drop Off */
+            drop_off: number | null;
+            /** Median Minutes */
+            median_minutes: number | null;
+        };
+        /** GraphIn */
+        GraphIn: {
+            /** Graph */
+            graph: {
+                [key: string]: unknown;
+            };
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * HeatmapOut
+         * @description ``cells[weekday][hour]``: tickets created, weekday 0 = Monday, Asia/Shanghai hours.
+         */
+        HeatmapOut: {
+            /** Cells */
+            cells: number[][];
+            /** Max */
+            max: number;
+        };
+        /** HelpCentreOut */
+        HelpCentreOut: {
+            /** Name */
+            name: string;
+            /** Categories */
+            categories: components["schemas"]["CategoryOut"][];
         };
         /** HookResult */
         HookResult: {
@@ -3401,6 +5455,28 @@ export interface components {
              * @description why an ignored event was left out
              */
             reason?: string | null;
+        };
+        /** HourOut */
+        HourOut: {
+            /**
+             * Hour Start
+             * Format: date-time
+             */
+            hour_start: string;
+            /** Forecast */
+            forecast: number;
+            /** Samples */
+            samples: number;
+            /** Recommended */
+            recommended: number;
+            /** Scheduled */
+            scheduled: number;
+            /** Rostered */
+            rostered: number;
+            /** Gap */
+            gap: number;
+            /** Rostered Service Level */
+            rostered_service_level: number | null;
         };
         /** IdentityOut */
         IdentityOut: {
@@ -3599,6 +5675,47 @@ export interface components {
          * @enum {string}
          */
         IngestOutcome: "created" | "threaded" | "folded" | "alarm" | "repeat";
+        /** InstanceOut */
+        InstanceOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Workflow Id
+             * Format: uuid
+             */
+            workflow_id: string;
+            /** Workflow Name */
+            workflow_name: string;
+            /** Version */
+            version: number;
+            /** Status */
+            status: string;
+            /** Current Node */
+            current_node: string | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Graph
+             * @description the pinned version's graph
+             */
+            graph: {
+                [key: string]: unknown;
+            };
+            /** Steps */
+            steps: components["schemas"]["WorkflowStepOut"][];
+            /** Approvals */
+            approvals: components["schemas"]["ApprovalOut"][];
+            /** Subtasks */
+            subtasks: components["schemas"]["SubtaskOut"][];
+        };
         /** IntakeBatch */
         IntakeBatch: {
             /**
@@ -3682,6 +5799,29 @@ export interface components {
             message_id: string | null;
             /** @description created, threaded, folded, alarm or repeat */
             outcome: components["schemas"]["IngestOutcome"];
+        };
+        /** JsSdkConfig */
+        JsSdkConfig: {
+            /** Corp Id */
+            corp_id: string;
+            /** Agent Id */
+            agent_id: string;
+            /** @description for wx.config (the corp's jsapi_ticket) */
+            config: components["schemas"]["Signature"];
+            /** @description for wx.agentConfig (the app's agent_config ticket) */
+            agent_config: components["schemas"]["Signature"];
+        };
+        /** Keyword */
+        Keyword: {
+            /** Term */
+            term: string;
+            /** Count */
+            count: number;
+        };
+        /** LeaderboardOut */
+        LeaderboardOut: {
+            /** Items */
+            items: components["schemas"]["AgentRow"][];
         };
         /** LimitsOut */
         LimitsOut: {
@@ -3911,6 +6051,45 @@ export interface components {
              * @description tier percents acted on in this cycle
              */
             fired: number[];
+        };
+        /** MiniProgramReceipt */
+        MiniProgramReceipt: {
+            /** Ticket Number */
+            ticket_number: number;
+            /**
+             * Outcome
+             * @description created, or threaded onto the customer's open ticket
+             */
+            outcome: string;
+            /** Progress Url */
+            progress_url: string;
+        };
+        /** MiniProgramRequest */
+        MiniProgramRequest: {
+            /** Description */
+            description: string;
+            /** Title */
+            title?: string | null;
+        };
+        /** MiniProgramSession */
+        MiniProgramSession: {
+            /**
+             * Identity Token
+             * @description give it to the intake (H5 form: identity_token)
+             */
+            identity_token: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Customer Id
+             * @description the customer these identities belong to
+             */
+            customer_id: string | null;
+            /** Has Unionid */
+            has_unionid: boolean;
         };
         /** MonthDay */
         MonthDay: {
@@ -4289,6 +6468,23 @@ export interface components {
             /** Label Key */
             label_key: string;
         };
+        /** ParamsOut */
+        ParamsOut: {
+            /** Days */
+            days: number;
+            /** Weeks */
+            weeks: number;
+            /** Handle Seconds */
+            handle_seconds: number;
+            /** Service Level */
+            service_level: number;
+            /** Target Seconds */
+            target_seconds: number;
+            /** Shrinkage */
+            shrinkage: number;
+            /** Max Occupancy */
+            max_occupancy: number;
+        };
         /** PasswordChange */
         PasswordChange: {
             /** Current Password */
@@ -4300,6 +6496,29 @@ export interface components {
         PasswordReset: {
             /** Password */
             password: string;
+        };
+        /** Period */
+        Period: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Previous Start
+             * Format: date-time
+             */
+            previous_start: string;
+            /**
+             * Previous End
+             * Format: date-time
+             */
+            previous_end: string;
         };
         /** PermissionList */
         PermissionList: {
@@ -4324,6 +6543,29 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+        };
+        /**
+         * PersonalOut
+         * @description An agent's own numbers: the summary and daily volume/resolved over the period.
+         */
+        PersonalOut: {
+            summary: components["schemas"]["SummaryOut"];
+            /** Volume */
+            volume: components["schemas"]["Point"][];
+            /** Resolved */
+            resolved: components["schemas"]["Point"][];
+        };
+        /** Point */
+        Point: {
+            /**
+             * Bucket Start
+             * Format: date-time
+             */
+            bucket_start: string;
+            /** Value */
+            value: number | null;
+            /** Count */
+            count: number;
         };
         /** PolicyWrite */
         PolicyWrite: {
@@ -4562,6 +6804,37 @@ export interface components {
          * @enum {string}
          */
         Priority: "urgent" | "high" | "normal" | "low";
+        /** ProblemOut */
+        ProblemOut: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Node Id */
+            node_id?: string | null;
+            /** Edge */
+            edge?: number | null;
+        };
+        /** ProblemRow */
+        ProblemRow: {
+            /** Category */
+            category: string | null;
+            /** Count */
+            count: number;
+            /** Previous */
+            previous: number;
+            /** Change */
+            change: number | null;
+            /** Reopen Rate */
+            reopen_rate: number | null;
+            /** Keywords */
+            keywords: components["schemas"]["Keyword"][];
+        };
+        /** ProblemsOut */
+        ProblemsOut: {
+            /** Items */
+            items: components["schemas"]["ProblemRow"][];
+        };
         /** ProfileUpdate */
         ProfileUpdate: {
             /** Name */
@@ -4636,6 +6909,108 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** PublicArticleList */
+        PublicArticleList: {
+            /** Items */
+            items: components["schemas"]["PublicArticleSummary"][];
+        };
+        /** PublicArticleOut */
+        PublicArticleOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Title */
+            title: string;
+            /** Category Id */
+            category_id: string | null;
+            /** Snippet */
+            snippet: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Score */
+            score?: number | null;
+            /** Body */
+            body: string;
+            /** Tags */
+            tags: string[];
+            /** Helpful Count */
+            helpful_count: number;
+            /** Not Helpful Count */
+            not_helpful_count: number;
+        };
+        /** PublicArticleSummary */
+        PublicArticleSummary: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Title */
+            title: string;
+            /** Category Id */
+            category_id: string | null;
+            /** Snippet */
+            snippet: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Score */
+            score?: number | null;
+        };
+        /** QuickReplyList */
+        QuickReplyList: {
+            /** Items */
+            items: components["schemas"]["QuickReplyOut"][];
+            /** Variables */
+            variables: {
+                [key: string]: string;
+            };
+        };
+        /** QuickReplyOut */
+        QuickReplyOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /** Shortcut */
+            shortcut: string;
+            /** Position */
+            position: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** QuickReplyWrite */
+        QuickReplyWrite: {
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /**
+             * Shortcut
+             * @default
+             */
+            shortcut: string;
+            /**
+             * Position
+             * @default 0
+             */
+            position: number;
+        };
         /** RatingIn */
         RatingIn: {
             /**
@@ -4687,6 +7062,39 @@ export interface components {
              */
             routing_policies?: string | null;
         };
+        /** RegionRow */
+        RegionRow: {
+            /** Region */
+            region: string;
+            /** Province */
+            province: string;
+            /** Volume */
+            volume: number;
+            /** First Response Median */
+            first_response_median: number | null;
+            /** Sla Compliance */
+            sla_compliance: number | null;
+            /** Csat Avg */
+            csat_avg: number | null;
+        };
+        /** RegionsOut */
+        RegionsOut: {
+            /** Items */
+            items: components["schemas"]["RegionRow"][];
+        };
+        /** RenderIn */
+        RenderIn: {
+            /**
+             * Ticket Id
+             * Format: uuid
+             */
+            ticket_id: string;
+        };
+        /** RenderOut */
+        RenderOut: {
+            /** Text */
+            text: string;
+        };
         /** ReopenRequest */
         ReopenRequest: {
             /** Reason */
@@ -4704,6 +7112,102 @@ export interface components {
              * @description every rule's id, in the new order
              */
             ids: string[];
+        };
+        /** ReportList */
+        ReportList: {
+            /** Items */
+            items: components["schemas"]["ReportOut"][];
+        };
+        /** ReportOut */
+        ReportOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Recipients */
+            recipients: string[];
+            /** Weekday */
+            weekday: number;
+            /** Hour */
+            hour: number;
+            /** Timezone */
+            timezone: string;
+            /** Filters */
+            filters: {
+                [key: string]: string[];
+            };
+            /** Enabled */
+            enabled: boolean;
+            /** Last Period Start */
+            last_period_start: string | null;
+            /** Last Sent At */
+            last_sent_at: string | null;
+            /** Last Status */
+            last_status: string | null;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ReportSent */
+        ReportSent: {
+            /**
+             * Period Start
+             * Format: date-time
+             */
+            period_start: string;
+            /** Recipients */
+            recipients: number;
+            /** Sent */
+            sent: boolean;
+            /** Error */
+            error: string | null;
+        };
+        /**
+         * ReportWrite
+         * @description A weekly report: sent at ``weekday`` (0 = Monday) ``hour``:00 in ``timezone`` to
+         *     ``recipients`` (e-mail addresses) about the seven days before; ``filters`` as for alert rules.
+         */
+        ReportWrite: {
+            /** Name */
+            name: string;
+            /** Recipients */
+            recipients: string[];
+            /**
+             * Weekday
+             * @default 0
+             */
+            weekday: number;
+            /**
+             * Hour
+             * @default 9
+             */
+            hour: number;
+            /**
+             * Timezone
+             * @default Asia/Shanghai
+             */
+            timezone: string;
+            /** Filters */
+            filters?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
         };
         /** RoleCreate */
         RoleCreate: {
@@ -4924,12 +7428,147 @@ export interface components {
                 [key: string]: unknown;
             }[] | null;
         };
+        /**
+         * RuleWrite
+         * @description A rule. ``condition`` is one of
+         *     ``{"kind": "threshold", "op": "gt|ge|lt|le", "value": 10, "window_hours": 1}``,
+         *     ``{"kind": "consecutive_days_below", "standard": 0.9, "days": 3, "direction": "below|above"}``,
+         *     ``{"kind": "spike", "z": 3.5, "weeks": 4, "min_value": 5, "direction": "up|down|both",
+         *     "handle_seconds": 600}``; ``filters`` holds the metric filter's dimension lists (team_ids,
+         *     agent_ids, channels, entry_point_ids, scenarios, categories, priorities, customer_levels,
+         *     regions); ``recipients`` is ``{"users": [ids], "roles": [names]}``.
+         */
+        RuleWrite: {
+            /** Name */
+            name: string;
+            /** Metric */
+            metric: string;
+            /** Filters */
+            filters?: {
+                [key: string]: unknown;
+            };
+            /** Condition */
+            condition: {
+                [key: string]: unknown;
+            };
+            /** Recipients */
+            recipients: {
+                [key: string]: unknown;
+            };
+            /** Channels */
+            channels?: string[];
+            /**
+             * Severity
+             * @default warning
+             */
+            severity: string;
+            /**
+             * Cooldown Hours
+             * @default 6
+             */
+            cooldown_hours: number;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+        };
         /** SenderIn */
         SenderIn: {
             /** Name */
             name?: string | null;
             /** Identities */
             identities?: components["schemas"]["huiliu__intake__schemas__IdentityIn"][];
+        };
+        /** SeriesOut */
+        SeriesOut: {
+            /** Metric */
+            metric: string;
+            /** Granularity */
+            granularity: string;
+            /** Points */
+            points: components["schemas"]["Point"][];
+        };
+        /** SessionRequest */
+        SessionRequest: {
+            /**
+             * Code
+             * @description the code of wx.login()
+             */
+            code: string;
+        };
+        /** SettingsIn */
+        SettingsIn: {
+            /** Enabled */
+            enabled: boolean;
+            thresholds: components["schemas"]["Thresholds"];
+            /** Urgent Confidence */
+            urgent_confidence: number;
+        };
+        /** SettingsOut */
+        SettingsOut: {
+            /** Enabled */
+            enabled: boolean;
+            thresholds: components["schemas"]["Thresholds"];
+            /** Urgent Confidence */
+            urgent_confidence: number;
+        };
+        /** SidebarContact */
+        SidebarContact: {
+            /** External Userid */
+            external_userid: string;
+            /**
+             * Customer Id
+             * @description null until a ticket or a contact event made one
+             */
+            customer_id: string | null;
+        };
+        /** Signature */
+        Signature: {
+            /** Timestamp */
+            timestamp: number;
+            /** Nonce Str */
+            nonce_str: string;
+            /** Signature */
+            signature: string;
+        };
+        /** SignatureRequest */
+        SignatureRequest: {
+            /**
+             * Url
+             * @description the page's own URL (location.href)
+             */
+            url: string;
+        };
+        /** SimilarTicketList */
+        SimilarTicketList: {
+            /** Items */
+            items: components["schemas"]["SimilarTicketOut"][];
+        };
+        /** SimilarTicketOut */
+        SimilarTicketOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Number */
+            number: number;
+            /** Title */
+            title: string;
+            /** Status */
+            status: string;
+            /** Priority */
+            priority: string;
+            /** Assignee Id */
+            assignee_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Score */
+            score: number;
         };
         /** SourceCount */
         SourceCount: {
@@ -4946,6 +7585,47 @@ export interface components {
             /** Tickets */
             tickets: number;
         };
+        /** StaffingOut */
+        StaffingOut: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            params: components["schemas"]["ParamsOut"];
+            /** Filters */
+            filters: {
+                [key: string]: string[];
+            };
+            /** Hours */
+            hours: components["schemas"]["HourOut"][];
+            summary: components["schemas"]["StaffingSummaryOut"];
+        };
+        /** StaffingSummaryOut */
+        StaffingSummaryOut: {
+            /** Forecast Total */
+            forecast_total: number;
+            /** History Total */
+            history_total: number;
+            /** Peak Hour */
+            peak_hour: string | null;
+            /** Peak Forecast */
+            peak_forecast: number;
+            /** Peak Scheduled */
+            peak_scheduled: number;
+            /** Understaffed Hours */
+            understaffed_hours: number;
+            /** Largest Gap */
+            largest_gap: number;
+        };
+        /** StartIn */
+        StartIn: {
+            /**
+             * Workflow Id
+             * Format: uuid
+             */
+            workflow_id: string;
+        };
         /**
          * Status
          * @enum {string}
@@ -4956,6 +7636,14 @@ export interface components {
             status: components["schemas"]["Status"];
             /** Reason */
             reason?: string | null;
+        };
+        /** StepDoneIn */
+        StepDoneIn: {
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
         };
         /** StepOut */
         StepOut: {
@@ -4990,6 +7678,74 @@ export interface components {
              * @description the customer's private progress page
              */
             progress_url: string;
+        };
+        /** SubtaskOut */
+        SubtaskOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Node Id */
+            node_id: string;
+            /** Key */
+            key: string;
+            /**
+             * Child Ticket Id
+             * Format: uuid
+             */
+            child_ticket_id: string;
+            /** Number */
+            number: number | null;
+            /** Title */
+            title: string | null;
+            /** Ticket Status */
+            ticket_status: string | null;
+            /** Status */
+            status: string;
+        };
+        /** Suggestion */
+        Suggestion: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Title */
+            title: string;
+            /** Snippet */
+            snippet: string;
+            /** Body Text */
+            body_text: string;
+            /** Visibility */
+            visibility: string;
+            /** Score */
+            score: number;
+        };
+        /** SuggestionList */
+        SuggestionList: {
+            /** Items */
+            items: components["schemas"]["Suggestion"][];
+            /** Query */
+            query: string[];
+        };
+        /** SummaryOut */
+        SummaryOut: {
+            period: components["schemas"]["Period"];
+            /** Cards */
+            cards: {
+                [key: string]: components["schemas"]["Card"];
+            };
+            /** Aging */
+            aging: {
+                [key: string]: number;
+            };
+            /** Csat Distribution */
+            csat_distribution: {
+                [key: string]: number;
+            };
+            /** As Of */
+            as_of: string | null;
         };
         /** TagsChange */
         TagsChange: {
@@ -5050,7 +7806,7 @@ export interface components {
              * @default *
              * @enum {string}
              */
-            event: "*" | "rule" | "sla_tier";
+            event: "*" | "rule" | "sla_tier" | "customer.accepted" | "customer.in_progress" | "customer.resolved";
             /**
              * Channel
              * @default *
@@ -5076,6 +7832,38 @@ export interface components {
              */
             is_active: boolean;
         };
+        /** TemplateDefaultsIn */
+        TemplateDefaultsIn: {
+            /** Priority */
+            priority?: ("urgent" | "high" | "normal" | "low") | null;
+            /** Team Id */
+            team_id?: string | null;
+            /** Tags */
+            tags?: string[];
+            /** Category */
+            category?: string | null;
+        };
+        /**
+         * TemplateDraftUpdate
+         * @description Changes to the draft; properties left out stay as they are.
+         */
+        TemplateDraftUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Scenario */
+            scenario?: ("presales" | "sales" | "aftersales" | "complaint" | "custom") | null;
+            /** Fields */
+            fields?: {
+                [key: string]: unknown;
+            }[] | null;
+            defaults?: components["schemas"]["TemplateDefaultsIn"] | null;
+            /** Workflow Id */
+            workflow_id?: string | null;
+            /** Sla Policy Id */
+            sla_policy_id?: string | null;
+        };
         /** TemplateList */
         TemplateList: {
             /** Items */
@@ -5088,6 +7876,17 @@ export interface components {
             defaults: {
                 [key: string]: {
                     [key: string]: string;
+                };
+            };
+            /**
+             * Customer Defaults
+             * @description Shipped customer notices: event → locale → title and body
+             */
+            customer_defaults?: {
+                [key: string]: {
+                    [key: string]: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -5121,6 +7920,28 @@ export interface components {
              */
             updated_at: string;
         };
+        /** TemplatePresetList */
+        TemplatePresetList: {
+            /** Items */
+            items: components["schemas"]["TemplatePresetOut"][];
+        };
+        /** TemplatePresetOut */
+        TemplatePresetOut: {
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Scenario */
+            scenario: string;
+            /** Industry */
+            industry: string;
+            /** Field Count */
+            field_count: number;
+            /** Installed Template Id */
+            installed_template_id: string | null;
+        };
         /** TemplatePreview */
         TemplatePreview: {
             /** Title */
@@ -5142,6 +7963,38 @@ export interface components {
             /** Body */
             body: string;
         };
+        /** TemplateSummary */
+        TemplateSummary: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /** Scenario */
+            scenario: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "published" | "archived";
+            /** Current Version */
+            current_version: number | null;
+            /** Field Count */
+            field_count: number;
+            /** Has Draft Changes */
+            has_draft_changes: boolean;
+            /** Preset Key */
+            preset_key: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** TemplateUpdate */
         TemplateUpdate: {
             /** Title */
@@ -5150,6 +8003,74 @@ export interface components {
             body?: string | null;
             /** Is Active */
             is_active?: boolean | null;
+        };
+        /** TemplateVersionList */
+        TemplateVersionList: {
+            /** Items */
+            items: components["schemas"]["TemplateVersionOut"][];
+        };
+        /** TemplateVersionOut */
+        TemplateVersionOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Template Id
+             * Format: uuid
+             */
+            template_id: string;
+            /** Version */
+            version: number;
+            /** Name */
+            name: string;
+            /** Scenario */
+            scenario: string;
+            /** Fields */
+            fields: {
+                [key: string]: unknown;
+            }[];
+            /** Defaults */
+            defaults: {
+                [key: string]: unknown;
+            };
+            /** Workflow Id */
+            workflow_id: string | null;
+            /** Sla Policy Id */
+            sla_policy_id: string | null;
+            /** Published By Id */
+            published_by_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
+         * TenantPolicy
+         * @description The tenant's notification policy (``admin.notifications``).
+         */
+        TenantPolicy: {
+            /**
+             * Quiet Start
+             * @description HH:MM local time; with quiet_end. Only critical notifications go inside
+             */
+            quiet_start?: string | null;
+            /** Quiet End */
+            quiet_end?: string | null;
+            /**
+             * Timezone
+             * @default Asia/Shanghai
+             */
+            timezone: string;
+            /**
+             * Customer Notices
+             * @description Customer notices switched on per moment: accepted (受理), in_progress (处理中), resolved (已解决, with the rating link)
+             */
+            customer_notices?: {
+                [key: string]: boolean;
+            };
         };
         /** TencentSetup */
         TencentSetup: {
@@ -5186,6 +8107,107 @@ export interface components {
              * @description the cached access token's expiry
              */
             token_expires_at?: string | null;
+        };
+        /** Thresholds */
+        Thresholds: {
+            /** Scenario */
+            scenario: number;
+            /** Category */
+            category: number;
+            /** Priority */
+            priority: number;
+        };
+        /**
+         * TicketChange
+         * @description A ticket as it is now (times in UTC, ISO 8601).
+         */
+        TicketChange: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Number
+             * @description 工单号, per tenant
+             */
+            number: number;
+            /** Title */
+            title: string;
+            /** Description */
+            description: string;
+            /**
+             * Status
+             * @description new / open / pending / on_hold / resolved / closed
+             */
+            status: string;
+            /**
+             * Priority
+             * @description urgent / high / normal / low
+             */
+            priority: string;
+            /** Category */
+            category: string | null;
+            /** Scenario */
+            scenario: string | null;
+            /** Channel */
+            channel: string;
+            /** Entry Point Id */
+            entry_point_id: string | null;
+            /** Customer Id */
+            customer_id: string | null;
+            /** Team Id */
+            team_id: string | null;
+            /** Assignee Id */
+            assignee_id: string | null;
+            /** Parent Id */
+            parent_id: string | null;
+            /** Merged Into Id */
+            merged_into_id: string | null;
+            /** Tags */
+            tags: string[];
+            /**
+             * Fields
+             * @description template field values
+             */
+            fields: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** First Response At */
+            first_response_at: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Closed At */
+            closed_at: string | null;
+            /** Reopened At */
+            reopened_at: string | null;
+            /** Reopen Count */
+            reopen_count: number;
+        };
+        /** TicketChanges */
+        TicketChanges: {
+            /** Items */
+            items: components["schemas"]["TicketChange"][];
+            /**
+             * Next Cursor
+             * @description pass back as ?cursor= to continue; null only before the first ticket exists
+             */
+            next_cursor: string | null;
+            /**
+             * Has More
+             * @description another page is ready now (otherwise poll again later)
+             */
+            has_more: boolean;
         };
         /** TicketCount */
         TicketCount: {
@@ -5236,6 +8258,11 @@ export interface components {
             };
             /** Parent Id */
             parent_id?: string | null;
+            /**
+             * Template Id
+             * @description a published ticket template: fields are checked against it, its defaults fill priority, team, tags, category and scenario when the request leaves them out
+             */
+            template_id?: string | null;
         };
         /** TicketDetail */
         TicketDetail: {
@@ -5298,6 +8325,8 @@ export interface components {
             reopen_count: number;
             /** Last Message At */
             last_message_at: string | null;
+            /** Template Version Id */
+            template_version_id?: string | null;
             /** Messages */
             messages: components["schemas"]["MessageOut"][];
             /** Events */
@@ -5381,6 +8410,8 @@ export interface components {
             reopen_count: number;
             /** Last Message At */
             last_message_at: string | null;
+            /** Template Version Id */
+            template_version_id?: string | null;
         };
         /** TicketPage */
         TicketPage: {
@@ -5470,6 +8501,92 @@ export interface components {
              */
             updated_at: string;
         };
+        /** TicketTemplateCreate */
+        TicketTemplateCreate: {
+            /**
+             * Key
+             * @description stable key, e.g. cake_order
+             */
+            key: string;
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Scenario
+             * @default custom
+             * @enum {string}
+             */
+            scenario: "presales" | "sales" | "aftersales" | "complaint" | "custom";
+            /**
+             * Fields
+             * @description the field schema (see docs)
+             */
+            fields?: {
+                [key: string]: unknown;
+            }[];
+            defaults?: components["schemas"]["TemplateDefaultsIn"];
+            /** Workflow Id */
+            workflow_id?: string | null;
+            /** Sla Policy Id */
+            sla_policy_id?: string | null;
+        };
+        /** TicketTemplateList */
+        TicketTemplateList: {
+            /** Items */
+            items: components["schemas"]["TemplateSummary"][];
+        };
+        /** TicketTemplateOut */
+        TicketTemplateOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Scenario */
+            scenario: string;
+            /** Status */
+            status: string;
+            /** Fields */
+            fields: {
+                [key: string]: unknown;
+            }[];
+            /** Defaults */
+            defaults: {
+                [key: string]: unknown;
+            };
+            /** Workflow Id */
+            workflow_id: string | null;
+            /** Sla Policy Id */
+            sla_policy_id: string | null;
+            /** Current Version */
+            current_version: number | null;
+            /** Current Version Id */
+            current_version_id: string | null;
+            /** Has Draft Changes */
+            has_draft_changes: boolean;
+            /** Preset Key */
+            preset_key: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** TicketUpdate */
         TicketUpdate: {
             /** Title */
@@ -5485,6 +8602,16 @@ export interface components {
             fields?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** TicketWorkflowOut */
+        TicketWorkflowOut: {
+            /** @description the running (or latest) run */
+            current: components["schemas"]["InstanceOut"] | null;
+            /**
+             * History
+             * @description ids of earlier runs on this ticket, newest first
+             */
+            history: string[];
         };
         /** TimeAnchorOut */
         TimeAnchorOut: {
@@ -5504,6 +8631,14 @@ export interface components {
             token_type: string;
             /** Expires In */
             expires_in: number;
+        };
+        /** TriageIn */
+        TriageIn: {
+            /** Scenario */
+            scenario?: ("presales" | "sales" | "aftersales" | "complaint") | null;
+            /** Category */
+            category?: string | null;
+            priority?: components["schemas"]["Priority"] | null;
         };
         /** UnreadCount */
         UnreadCount: {
@@ -5596,6 +8731,52 @@ export interface components {
             /** Locale */
             locale?: ("zh-CN" | "en") | null;
         };
+        /** ValidateIn */
+        ValidateIn: {
+            /** Values */
+            values?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Channel
+             * @description None: every field is shown
+             */
+            channel?: string | null;
+            /**
+             * Role
+             * @description the role the form is shown to
+             */
+            role?: string | null;
+            /**
+             * Source
+             * @default draft
+             * @enum {string}
+             */
+            source: "draft" | "published";
+            /**
+             * Fields
+             * @description an unsaved field schema to check against instead (designer preview)
+             */
+            fields?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
+        /** ValidateOut */
+        ValidateOut: {
+            /** Ok */
+            ok: boolean;
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+            /** Errors */
+            errors: components["schemas"]["FieldErrorOut"][];
+            /**
+             * Visible
+             * @description keys of the fields shown for these values
+             */
+            visible: string[];
+        };
         /** ValidationError */
         ValidationError: {
             /** Location */
@@ -5608,6 +8789,13 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /** ValidationOut */
+        ValidationOut: {
+            /** Valid */
+            valid: boolean;
+            /** Errors */
+            errors: components["schemas"]["ProblemOut"][];
         };
         /** WebhookCreate */
         WebhookCreate: {
@@ -5680,6 +8868,189 @@ export interface components {
             description?: string | null;
             /** Is Active */
             is_active?: boolean | null;
+        };
+        /** WecomBinding */
+        WecomBinding: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Email */
+            email: string;
+            /** Is Active */
+            is_active: boolean;
+            /** Wecom Userid */
+            wecom_userid: string | null;
+        };
+        /** WecomBindingChange */
+        WecomBindingChange: {
+            /**
+             * Wecom Userid
+             * @description null unbinds
+             */
+            wecom_userid?: string | null;
+        };
+        /** WecomLoginOption */
+        WecomLoginOption: {
+            /**
+             * Entry Point Id
+             * Format: uuid
+             */
+            entry_point_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Start Url
+             * @description where the console sends the browser to log in with WeCom
+             */
+            start_url: string;
+        };
+        /** WorkflowCreate */
+        WorkflowCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Graph
+             * @description the draft graph: nodes {id, type, label?, config, position} and edges {source, target, label?, condition?} (docs/admin/workflows.md)
+             */
+            graph?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Active
+             * @default true
+             */
+            active: boolean;
+        };
+        /** WorkflowList */
+        WorkflowList: {
+            /** Items */
+            items: components["schemas"]["WorkflowOut"][];
+        };
+        /** WorkflowOut */
+        WorkflowOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Graph */
+            graph: {
+                [key: string]: unknown;
+            };
+            /** Latest Version */
+            latest_version: number | null;
+            /** Active */
+            active: boolean;
+            /**
+             * Draft Changed
+             * @description whether the draft differs from the latest published version
+             */
+            draft_changed: boolean;
+            /**
+             * Running
+             * @description runs of this workflow still running
+             */
+            running: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** WorkflowPatch */
+        WorkflowPatch: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Graph */
+            graph?: {
+                [key: string]: unknown;
+            } | null;
+            /** Active */
+            active?: boolean | null;
+        };
+        /** WorkflowStepOut */
+        WorkflowStepOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Node Id */
+            node_id: string;
+            /** Node Type */
+            node_type: string;
+            /** Label */
+            label: string;
+            /** Status */
+            status: string;
+            /** Outcome */
+            outcome: string | null;
+            /** Entered Reason */
+            entered_reason: string;
+            /** Completed Reason */
+            completed_reason: string | null;
+            /**
+             * Entered At
+             * Format: date-time
+             */
+            entered_at: string;
+            /** Completed At */
+            completed_at: string | null;
+            /** Due At */
+            due_at: string | null;
+            /** Overdue At */
+            overdue_at: string | null;
+        };
+        /** WorkflowVersionList */
+        WorkflowVersionList: {
+            /** Items */
+            items: components["schemas"]["WorkflowVersionOut"][];
+        };
+        /** WorkflowVersionOut */
+        WorkflowVersionOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Workflow Id
+             * Format: uuid
+             */
+            workflow_id: string;
+            /** Version */
+            version: number;
+            /** Graph */
+            graph: {
+                [key: string]: unknown;
+            };
+            /**
+             * Published At
+             * Format: date-time
+             */
+            published_at: string;
+            /** Published By */
+            published_by: string | null;
         };
         /** IdentityIn */
         huiliu__customers__schemas__IdentityIn: {
@@ -8798,6 +12169,11 @@ export interface operations {
                      * @description source code, e.g. from ?src=
                      */
                     source?: string | null;
+                    /**
+                     * Identity Token
+                     * @description the customer's WeChat identity from mini-program login (POST /api/v1/public/miniprogram/{id}/session), e.g. when the mini-program opens this form in a web-view
+                     */
+                    identity_token?: string | null;
                 };
                 "multipart/form-data": {
                     /** @description the submission as JSON */
@@ -9436,6 +12812,391 @@ export interface operations {
             };
         };
     };
+    wecom_logins_api_v1_auth_wecom_logins_get: {
+        parameters: {
+            query?: {
+                tenant?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WecomLoginOption"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_wecom_login_api_v1_auth_wecom__entry_point_id__start_get: {
+        parameters: {
+            query?: {
+                next?: string | null;
+            };
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No wecom_app entry point with console login */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    finish_wecom_login_api_v1_auth_wecom__entry_point_id__callback_get: {
+        parameters: {
+            query?: {
+                code?: string | null;
+                state?: string | null;
+            };
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The state is missing or not this browser's (wecom-login-state) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No wecom_app entry point with console login */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_wecom_bindings_api_v1_auth_wecom_bindings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WecomBinding"][];
+                };
+            };
+        };
+    };
+    put_wecom_binding_api_v1_auth_wecom_bindings__user_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WecomBindingChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WecomBinding"];
+                };
+            };
+            /** @description Another user of the tenant has this UserID */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    sidebar_js_sdk_api_v1_wecom__entry_point_id__sidebar_js_sdk_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignatureRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsSdkConfig"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description WeCom refused the ticket (platform-unavailable) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    sidebar_contact_api_v1_wecom__entry_point_id__sidebar_contacts__external_userid__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_point_id: string;
+                external_userid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SidebarContact"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    sidebar_ticket_api_v1_wecom__entry_point_id__sidebar_tickets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatTicketRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatTicket"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    miniprogram_session_api_v1_public_miniprogram__entry_point_id__session_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MiniProgramSession"];
+                };
+            };
+            /** @description No active wechat_miniprogram entry point with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description WeChat refused the code (invalid, already used, or a blocked user) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description WeChat did not answer (platform-unavailable) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    miniprogram_ticket_api_v1_public_miniprogram__entry_point_id__tickets_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                entry_point_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MiniProgramRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MiniProgramReceipt"];
+                };
+            };
+            /** @description No identity token, or not a genuine, unexpired one for this entry point */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No active wechat_miniprogram entry point with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     preview_api_v1_sla_preview_post: {
         parameters: {
             query?: never;
@@ -9912,6 +13673,379 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BreachingList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_templates_api_v1_templates_get: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                scenario?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketTemplateList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_template_api_v1_templates_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TicketTemplateCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketTemplateOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_presets_api_v1_templates_presets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplatePresetList"];
+                };
+            };
+        };
+    };
+    install_preset_api_v1_templates_presets__key__install_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketTemplateOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_version_by_id_api_v1_templates_versions__version_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateVersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_template_api_v1_templates__template_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketTemplateOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_draft_api_v1_templates__template_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateDraftUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketTemplateOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    publish_api_v1_templates__template_id__publish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateVersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    archive_api_v1_templates__template_id__archive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketTemplateOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_versions_api_v1_templates__template_id__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateVersionList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_version_api_v1_templates__template_id__versions__version__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateVersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    validate_api_v1_templates__template_id__validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ValidateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidateOut"];
                 };
             };
             /** @description Validation Error */
@@ -10828,6 +14962,90 @@ export interface operations {
             };
         };
     };
+    get_policy_api_v1_notifications_policy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantPolicy"];
+                };
+            };
+        };
+    };
+    put_policy_api_v1_notifications_policy_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TenantPolicy"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantPolicy"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ticket_customer_notices_api_v1_tickets__ticket_id__customer_notices_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerNoticeOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_deliveries_api_v1_notifications_deliveries_get: {
         parameters: {
             query?: {
@@ -11243,6 +15461,2511 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ClassifyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    triage_list_api_v1_triage_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    triage_decide_api_v1_triage__ticket_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriageIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ticket_classification_api_v1_tickets__ticket_id__classification_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    settings_get_api_v1_intelligence_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsOut"];
+                };
+            };
+        };
+    };
+    settings_put_api_v1_intelligence_settings_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    model_cards_api_v1_intelligence_model_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    list_categories_api_v1_kb_categories_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryList"];
+                };
+            };
+        };
+    };
+    create_category_api_v1_kb_categories_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CategoryWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_category_api_v1_kb_categories__category_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                category_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CategoryWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_category_api_v1_kb_categories__category_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                category_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_articles_api_v1_kb_articles_get: {
+        parameters: {
+            query?: {
+                /** @description Search words (Chinese or English) */
+                q?: string | null;
+                category_id?: string | null;
+                status?: ("draft" | "published") | null;
+                visibility?: ("public" | "internal") | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArticleList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_article_api_v1_kb_articles_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArticleWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArticleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    article_from_message_api_v1_kb_articles_from_message_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FromMessageIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArticleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_article_api_v1_kb_articles__article_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                article_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArticleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_article_api_v1_kb_articles__article_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                article_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArticleWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArticleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_article_api_v1_kb_articles__article_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                article_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_quick_replies_api_v1_kb_quick_replies_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuickReplyList"];
+                };
+            };
+        };
+    };
+    create_quick_reply_api_v1_kb_quick_replies_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuickReplyWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuickReplyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_quick_reply_api_v1_kb_quick_replies__reply_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reply_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuickReplyWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuickReplyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_quick_reply_api_v1_kb_quick_replies__reply_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reply_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    render_quick_reply_api_v1_kb_quick_replies__reply_id__render_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reply_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenderIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ticket_suggestions_api_v1_tickets__ticket_id__kb_suggestions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    help_centre_api_v1_public_help__slug__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HelpCentreOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    public_articles_api_v1_public_help__slug__articles_get: {
+        parameters: {
+            query?: {
+                /** @description Search words (Chinese or English) */
+                q?: string | null;
+                category_id?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicArticleList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    public_article_api_v1_public_help__slug__articles__article_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                article_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicArticleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    public_feedback_api_v1_public_help__slug__articles__article_id__feedback_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                article_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    similar_api_v1_tickets__ticket_id__similar_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimilarTicketList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_workflows_api_v1_workflows_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowList"];
+                };
+            };
+        };
+    };
+    create_workflow_api_v1_workflows_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    validate_graph_api_v1_workflows_validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GraphIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_workflow_api_v1_workflows__workflow_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_workflow_api_v1_workflows__workflow_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_workflow_api_v1_workflows__workflow_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    validate_draft_api_v1_workflows__workflow_id__validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    publish_api_v1_workflows__workflow_id__publish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowVersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_versions_api_v1_workflows__workflow_id__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowVersionList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_version_api_v1_workflows__workflow_id__versions__version__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowVersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ticket_workflow_api_v1_tickets__ticket_id__workflow_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketWorkflowOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_api_v1_tickets__ticket_id__workflow_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketWorkflowOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    step_done_api_v1_tickets__ticket_id__workflow_steps__node_id__done_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StepDoneIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketWorkflowOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_api_v1_tickets__ticket_id__workflow_cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketWorkflowOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    inbox_api_v1_approvals_get: {
+        parameters: {
+            query?: {
+                /** @description pending (default), decided (approved or rejected), or all */
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approve_api_v1_approvals__approval_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reject_api_v1_approvals__approval_id__reject_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    summary_api_v1_analytics_summary_get: {
+        parameters: {
+            query?: {
+                /** @description UTC (or with offset), inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description exclusive; default now */
+                end?: string | null;
+                team_id?: string[];
+                agent_id?: string[];
+                channel?: string[];
+                entry_point_id?: string[];
+                scenario?: string[];
+                category?: string[];
+                priority?: string[];
+                customer_level?: string[];
+                /** @description province or province/city */
+                region?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SummaryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    series_api_v1_analytics_series_get: {
+        parameters: {
+            query?: {
+                /** @description volume, resolved, backlog, first_response_median, first_response_p90, resolution_median, resolution_p90, sla_compliance, csat_avg, reopen_rate, fcr_rate */
+                metric?: string;
+                granularity?: "hour" | "day";
+                /** @description UTC (or with offset), inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description exclusive; default now */
+                end?: string | null;
+                team_id?: string[];
+                agent_id?: string[];
+                channel?: string[];
+                entry_point_id?: string[];
+                scenario?: string[];
+                category?: string[];
+                priority?: string[];
+                customer_level?: string[];
+                /** @description province or province/city */
+                region?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    heatmap_api_v1_analytics_heatmap_get: {
+        parameters: {
+            query?: {
+                /** @description UTC (or with offset), inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description exclusive; default now */
+                end?: string | null;
+                team_id?: string[];
+                agent_id?: string[];
+                channel?: string[];
+                entry_point_id?: string[];
+                scenario?: string[];
+                category?: string[];
+                priority?: string[];
+                customer_level?: string[];
+                /** @description province or province/city */
+                region?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeatmapOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    regions_api_v1_analytics_regions_get: {
+        parameters: {
+            query?: {
+                /** @description UTC (or with offset), inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description exclusive; default now */
+                end?: string | null;
+                team_id?: string[];
+                agent_id?: string[];
+                channel?: string[];
+                entry_point_id?: string[];
+                scenario?: string[];
+                category?: string[];
+                priority?: string[];
+                customer_level?: string[];
+                /** @description province or province/city */
+                region?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegionsOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    funnel_api_v1_analytics_funnel_get: {
+        parameters: {
+            query?: {
+                /** @description UTC (or with offset), inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description exclusive; default now */
+                end?: string | null;
+                team_id?: string[];
+                agent_id?: string[];
+                channel?: string[];
+                entry_point_id?: string[];
+                scenario?: string[];
+                category?: string[];
+                priority?: string[];
+                customer_level?: string[];
+                /** @description province or province/city */
+                region?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    leaderboard_api_v1_analytics_leaderboard_get: {
+        parameters: {
+            query?: {
+                /** @description UTC (or with offset), inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description exclusive; default now */
+                end?: string | null;
+                team_id?: string[];
+                agent_id?: string[];
+                channel?: string[];
+                entry_point_id?: string[];
+                scenario?: string[];
+                category?: string[];
+                priority?: string[];
+                customer_level?: string[];
+                /** @description province or province/city */
+                region?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeaderboardOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    problems_api_v1_analytics_problems_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description UTC (or with offset), inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description exclusive; default now */
+                end?: string | null;
+                team_id?: string[];
+                agent_id?: string[];
+                channel?: string[];
+                entry_point_id?: string[];
+                scenario?: string[];
+                category?: string[];
+                priority?: string[];
+                customer_level?: string[];
+                /** @description province or province/city */
+                region?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemsOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    breakdown_api_v1_analytics_breakdown_get: {
+        parameters: {
+            query?: {
+                /** @description channel, entry_point, team, agent, priority, scenario, category, customer_level */
+                by?: string;
+                /** @description UTC (or with offset), inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description exclusive; default now */
+                end?: string | null;
+                team_id?: string[];
+                agent_id?: string[];
+                channel?: string[];
+                entry_point_id?: string[];
+                scenario?: string[];
+                category?: string[];
+                priority?: string[];
+                customer_level?: string[];
+                /** @description province or province/city */
+                region?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakdownOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    drill_api_v1_analytics_drill_get: {
+        parameters: {
+            query?: {
+                /** @description 0 = Monday 00:00 Asia/Shanghai */
+                hour_of_week?: number | null;
+                /** @description exact region path */
+                cell_region?: string | null;
+                open_only?: boolean;
+                limit?: number;
+                /** @description UTC (or with offset), inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description exclusive; default now */
+                end?: string | null;
+                team_id?: string[];
+                agent_id?: string[];
+                channel?: string[];
+                entry_point_id?: string[];
+                scenario?: string[];
+                category?: string[];
+                priority?: string[];
+                customer_level?: string[];
+                /** @description province or province/city */
+                region?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrillOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    personal_api_v1_analytics_me_get: {
+        parameters: {
+            query?: {
+                /** @description UTC (or with offset), inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description exclusive; default now */
+                end?: string | null;
+                team_id?: string[];
+                agent_id?: string[];
+                channel?: string[];
+                entry_point_id?: string[];
+                scenario?: string[];
+                category?: string[];
+                priority?: string[];
+                customer_level?: string[];
+                /** @description province or province/city */
+                region?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tickets_csv_api_v1_analytics_exports_tickets_csv_get: {
+        parameters: {
+            query?: {
+                sort?: string;
+                locale?: "zh-CN" | "en";
+                /** @description comma-separated statuses */
+                status?: string | null;
+                /** @description comma-separated priorities */
+                priority?: string | null;
+                /** @description user id, 'me' or 'none' */
+                assignee_id?: string | null;
+                /** @description team id or 'none' */
+                team_id?: string | null;
+                channel?: string | null;
+                category?: string | null;
+                customer_id?: string | null;
+                tag?: string | null;
+                created_from?: string | null;
+                created_to?: string | null;
+                q?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tickets_xlsx_api_v1_analytics_exports_tickets_xlsx_get: {
+        parameters: {
+            query?: {
+                sort?: string;
+                locale?: "zh-CN" | "en";
+                /** @description comma-separated statuses */
+                status?: string | null;
+                /** @description comma-separated priorities */
+                priority?: string | null;
+                /** @description user id, 'me' or 'none' */
+                assignee_id?: string | null;
+                /** @description team id or 'none' */
+                team_id?: string | null;
+                channel?: string | null;
+                category?: string | null;
+                customer_id?: string | null;
+                tag?: string | null;
+                created_from?: string | null;
+                created_to?: string | null;
+                q?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    series_csv_api_v1_analytics_exports_series_csv_get: {
+        parameters: {
+            query: {
+                /** @description one metric or several, comma-separated */
+                metric: string;
+                granularity?: "hour" | "day";
+                locale?: "zh-CN" | "en";
+                /** @description UTC, inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description UTC, exclusive; default now */
+                end?: string | null;
+                /** @description comma-separated team ids */
+                team_ids?: string | null;
+                /** @description comma-separated user ids */
+                agent_ids?: string | null;
+                channels?: string | null;
+                entry_point_ids?: string | null;
+                scenarios?: string | null;
+                categories?: string | null;
+                priorities?: string | null;
+                customer_levels?: string | null;
+                /** @description province or province/city, comma-separated */
+                regions?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    series_xlsx_api_v1_analytics_exports_series_xlsx_get: {
+        parameters: {
+            query: {
+                /** @description one metric or several, comma-separated */
+                metric: string;
+                granularity?: "hour" | "day";
+                locale?: "zh-CN" | "en";
+                /** @description UTC, inclusive; default 30 days ago */
+                start?: string | null;
+                /** @description UTC, exclusive; default now */
+                end?: string | null;
+                /** @description comma-separated team ids */
+                team_ids?: string | null;
+                /** @description comma-separated user ids */
+                agent_ids?: string | null;
+                channels?: string | null;
+                entry_point_ids?: string | null;
+                scenarios?: string | null;
+                categories?: string | null;
+                priorities?: string | null;
+                customer_levels?: string | null;
+                /** @description province or province/city, comma-separated */
+                regions?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ticket_changes_api_v1_export_tickets_get: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the last page */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketChanges"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_rules_api_v1_analytics_alerts_rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRuleList"];
+                };
+            };
+        };
+    };
+    create_rule_api_v1_analytics_alerts_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRuleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_rule_api_v1_analytics_alerts_rules_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertPreviewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_rule_api_v1_analytics_alerts_rules__rule_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRuleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    replace_rule_api_v1_analytics_alerts_rules__rule_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRuleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_rule_api_v1_analytics_alerts_rules__rule_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_firings_api_v1_analytics_alerts_firings_get: {
+        parameters: {
+            query?: {
+                rule_id?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FiringList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_reports_api_v1_analytics_reports_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportList"];
+                };
+            };
+        };
+    };
+    create_report_api_v1_analytics_reports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_report_api_v1_analytics_reports__report_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    replace_report_api_v1_analytics_reports__report_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_report_api_v1_analytics_reports__report_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    send_report_api_v1_analytics_reports__report_id__send_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportSent"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    staffing_plan_api_v1_analytics_staffing_get: {
+        parameters: {
+            query?: {
+                days?: number;
+                /** @description weeks of history */
+                weeks?: number;
+                /** @description average handle time */
+                handle_seconds?: number;
+                /** @description e.g. 0.8 = 80 % */
+                service_level?: number;
+                /** @description answered within */
+                target_seconds?: number;
+                shrinkage?: number;
+                max_occupancy?: number;
+                /** @description comma-separated team ids */
+                team_ids?: string | null;
+                channels?: string | null;
+                scenarios?: string | null;
+                categories?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffingOut"];
                 };
             };
             /** @description Validation Error */

@@ -1,7 +1,7 @@
 """workflows: definitions with published versions, runs on tickets, steps, sub-tasks, approvals
 
 Revision ID: c1a7e0000013
-Revises: c1a7e0000011
+Revises: c1a7e0000012
 Create Date: 2026-11-30 10:08:49.178469
 
 """
@@ -16,7 +16,7 @@ from huiliu.db.migration_ops import set_role_permissions
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000013"
-down_revision: str | Sequence[str] | None = "c1a7e0000011"
+down_revision: str | Sequence[str] | None = "c1a7e0000012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

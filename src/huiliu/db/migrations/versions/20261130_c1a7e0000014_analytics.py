@@ -1,7 +1,7 @@
 """analytics: per-ticket facts, the refresher's cursor, the analytics.read permission
 
 Revision ID: c1a7e0000014
-Revises: c1a7e0000011
+Revises: c1a7e0000013
 Create Date: 2026-11-30 10:00:00.000000
 
 """
@@ -15,7 +15,7 @@ from huiliu.db.migration_ops import set_role_permissions
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000014"
-down_revision: str | Sequence[str] | None = "c1a7e0000011"
+down_revision: str | Sequence[str] | None = "c1a7e0000013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

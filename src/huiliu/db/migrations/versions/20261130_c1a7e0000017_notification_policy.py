@@ -1,7 +1,7 @@
 """notification policy: tenant quiet hours and customer notice switches, customer notices
 
 Revision ID: c1a7e0000017
-Revises: c1a7e0000011
+Revises: c1a7e0000015
 Create Date: 2026-11-30 10:30:00.000000
 
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000017"
-down_revision: str | Sequence[str] | None = "c1a7e0000011"
+down_revision: str | Sequence[str] | None = "c1a7e0000015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """wecom login: the WeCom UserID of a console user (unique per tenant)
 
 Revision ID: c1a7e0000018
-Revises: c1a7e0000011
+Revises: c1a7e0000017
 Create Date: 2026-11-30 10:30:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000018"
-down_revision: str | Sequence[str] | None = "c1a7e0000011"
+down_revision: str | Sequence[str] | None = "c1a7e0000017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 table on SQLite), helpful feedback, quick replies; the admin.kb permission for every admin role
 
 Revision ID: c1a7e0000020
-Revises: c1a7e0000011
+Revises: c1a7e0000019
 Create Date: 2026-11-30 10:29:22.160618
 
 """
@@ -17,7 +17,7 @@ from huiliu.db.migration_ops import set_role_permissions
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000020"
-down_revision: str | Sequence[str] | None = "c1a7e0000011"
+down_revision: str | Sequence[str] | None = "c1a7e0000019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,7 +3,7 @@ the 待分类 triage flag) and classification_corrections (learning mode); the a
 permission for every admin role
 
 Revision ID: c1a7e0000021
-Revises: c1a7e0000011
+Revises: c1a7e0000020
 Create Date: 2026-11-30 11:30:00.000000
 
 """
@@ -18,7 +18,7 @@ from huiliu.db.migration_ops import set_role_permissions
 
 # revision identifiers, used by Alembic.
 revision: str = "c1a7e0000021"
-down_revision: str | Sequence[str] | None = "c1a7e0000011"
+down_revision: str | Sequence[str] | None = "c1a7e0000020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
