@@ -25,7 +25,7 @@ MINIPROGRAM_STATES = ("formal", "trial", "developer")
 # What a notice's template fields may say: {name} of these, around fixed text.
 NOTICE_VARIABLES = ("ticket_number", "ticket_title", "status", "message", "link", "time")
 NOTICE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,63}$")
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_NOTICE_VARIABLE = re.compile(r"\{([a-z_]+)\}")
 MAX_NOTICE_FIELDS = 10
 MAX_NOTICE_FIELD_LENGTH = 200
 _ALPHABET = string.ascii_letters + string.digits
@@ -100,7 +100,7 @@ def check_notice_fields(fields: Mapping[str, Any]) -> dict[str, str]:
             raise ValidationFailed(f"config.notice_fields: {key!r} is not a template keyword")
         if not isinstance(value, str) or not 0 < len(value) <= MAX_NOTICE_FIELD_LENGTH:
             raise ValidationFailed(f"config.notice_fields.{key} must be text of 1-{MAX_NOTICE_FIELD_LENGTH}")
-        unknown = sorted(set(_PLACEHOLDER.findall(value)) - set(NOTICE_VARIABLES))
+        unknown = sorted(set(_NOTICE_VARIABLE.findall(value)) - set(NOTICE_VARIABLES))
         if unknown:
             raise ValidationFailed(
                 f"config.notice_fields.{key}: unknown {{{unknown[0]}}}; use {', '.join(NOTICE_VARIABLES)}"
@@ -112,7 +112,7 @@ def check_notice_fields(fields: Mapping[str, Any]) -> dict[str, str]:
 def render_notice_fields(fields: Mapping[str, str], values: Mapping[str, str]) -> dict[str, str]:
     """Each keyword's text with its ``{variables}`` filled in (an unknown one stays as written)."""
     return {
-        key: _PLACEHOLDER.sub(lambda match: str(values.get(match.group(1), match.group(0))), text)
+        key: _NOTICE_VARIABLE.sub(lambda match: str(values.get(match.group(1), match.group(0))), text)
         for key, text in fields.items()
     }
 
