@@ -20,7 +20,7 @@ from huiliu.settings import Settings
 from huiliu.webui import web_dirs
 
 SECRET = "e2e-secret-key-that-is-long-enough-32b"
-START_TIMEOUT = 30.0
+START_TIMEOUT = 120.0  # bounded; importing the app (scikit-learn, jieba) is slow on a busy machine
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
 
