@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from huiliu.analytics.rollups import rebuild, refresh_all
+from huiliu.periodic import PeriodicJob
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings, get_settings
 
@@ -23,50 +23,23 @@ log = logging.getLogger("huiliu.analytics")
 ERROR_PAUSE_SECONDS = 5.0
 
 
-class RollupRefresher:
+class RollupRefresher(PeriodicJob):
     """Refreshes the ticket facts on a background thread until ``stop``."""
 
+    name = "analytics-refresher"
+
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.interval = max(1.0, settings.analytics_refresh_seconds)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(settings, max(1.0, settings.analytics_refresh_seconds), log=log)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="analytics-refresher", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-
-    def _run(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        runtime = Runtime.build(self.settings)
-        await runtime.start()
-        log.info("analytics refresher started: every %.1fs", self.interval)
-        try:
-            while not self._stop.is_set():
-                pause = self.interval
-                try:
-                    results = await refresh_all(runtime.db)
-                    events = sum(r.events for r in results.values())
-                    if events:
-                        log.info(
-                            "analytics: %d event(s), %d fact(s) refreshed",
-                            events,
-                            sum(r.tickets for r in results.values()),
-                        )
-                except Exception:
-                    log.exception("analytics refresh failed; trying again")
-                    pause = max(self.interval, ERROR_PAUSE_SECONDS)
-                await asyncio.to_thread(self._stop.wait, pause)
-        finally:
-            await runtime.stop()
-            log.info("analytics refresher stopped")
+    async def run_once(self, runtime: Runtime) -> None:
+        results = await refresh_all(runtime.db)
+        events = sum(r.events for r in results.values())
+        if events:
+            log.info(
+                "analytics: %d event(s), %d fact(s) refreshed",
+                events,
+                sum(r.tickets for r in results.values()),
+            )
 
 
 def rebuild_command(

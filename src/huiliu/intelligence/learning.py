@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from huiliu.intelligence.model import DEFAULT_SEED, TicketClassifier
 from huiliu.intelligence.models import ClassificationCorrection, TicketClassification
 from huiliu.intelligence.store import save
 from huiliu.intelligence.triage import TRIAGE_TARGETS, tenant_model_path, tenant_models
+from huiliu.periodic import PeriodicJob
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings
 
@@ -237,42 +237,16 @@ async def tenants_due(db: Database, settings: Settings, now: datetime) -> list[u
     return due
 
 
-class LearningScheduler:
+class LearningScheduler(PeriodicJob):
     """The worker's learning-mode job: every ``CHECK_SECONDS`` it retrains the tenants that are due."""
 
+    name = "learning-scheduler"
+
     def __init__(self, settings: Settings, interval: float = CHECK_SECONDS) -> None:
-        self.settings = settings
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="learning-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-
-    def _run(self) -> None:
-        asyncio.run(self._main())
+        super().__init__(settings, interval, log=log)
 
     async def run_once(self, runtime: Runtime) -> list[dict[str, Any]]:
         cards = []
         for tenant_id in await tenants_due(runtime.db, self.settings, datetime.now(UTC)):
             cards.append(await retrain_tenant(runtime.db, self.settings, tenant_id))
         return cards
-
-    async def _main(self) -> None:
-        runtime = Runtime.build(self.settings)
-        await runtime.start()
-        try:
-            while not self._stop.is_set():
-                try:
-                    await self.run_once(runtime)
-                except Exception:
-                    log.exception("learning mode failed; trying again next period")
-                await asyncio.to_thread(self._stop.wait, self.interval)
-        finally:
-            await runtime.stop()

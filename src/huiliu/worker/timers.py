@@ -7,11 +7,10 @@ reacted to in the same unit of work (docs/decisions/0015, 0016)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 
 from huiliu.core.clock import utcnow
+from huiliu.periodic import PeriodicJob
 from huiliu.reactions import install_reactors
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings
@@ -23,49 +22,25 @@ log = logging.getLogger("huiliu.worker.timers")
 ERROR_PAUSE_SECONDS = 1.0
 
 
-class TimerSweeper:
+class TimerSweeper(PeriodicJob):
     """Sweeps due timers on a background thread until ``stop``."""
 
+    name = "timer-sweeper"
+    error_pause = ERROR_PAUSE_SECONDS
+
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.interval = max(0.1, settings.timer_sweep_seconds)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(settings, max(0.1, settings.timer_sweep_seconds), log=log)
         self.last: SweepResult | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="timer-sweeper", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-
-    def _run(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        runtime = Runtime.build(self.settings)
-        await runtime.start()
+    async def prepare(self, runtime: Runtime) -> None:
         install_reactors(runtime.db, runtime.settings)
-        log.info("timer sweeper started: every %.1fs", self.interval)
-        try:
-            while not self._stop.is_set():
-                pause = self.interval
-                try:
-                    self.last = await sweep(runtime.db, utcnow())
-                    if self.last.claimed:
-                        log.info(
-                            "timers: %d handled, %d failed, %d without handler",
-                            self.last.handled,
-                            self.last.failed,
-                            self.last.unhandled,
-                        )
-                except Exception:
-                    log.exception("timer sweep failed; trying again")
-                    pause = max(self.interval, ERROR_PAUSE_SECONDS)
-                await asyncio.to_thread(self._stop.wait, pause)
-        finally:
-            await runtime.stop()
-            log.info("timer sweeper stopped")
+
+    async def run_once(self, runtime: Runtime) -> None:
+        self.last = await sweep(runtime.db, utcnow())
+        if self.last.claimed:
+            log.info(
+                "timers: %d handled, %d failed, %d without handler",
+                self.last.handled,
+                self.last.failed,
+                self.last.unhandled,
+            )

@@ -6,13 +6,12 @@ runs on its own thread with its own event loop and async ``Database``."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 
 from huiliu.analytics import reports
 from huiliu.analytics.alerts.service import evaluate_due
 from huiliu.core.clock import utcnow
+from huiliu.periodic import PeriodicJob
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings
 
@@ -21,26 +20,13 @@ log = logging.getLogger("huiliu.analytics.alerts")
 ERROR_PAUSE_SECONDS = 5.0
 
 
-class AnalyticsScheduler:
+class AnalyticsScheduler(PeriodicJob):
     """Evaluates alert rules and sends scheduled reports on a background thread until ``stop``."""
 
+    name = "analytics-scheduler"
+
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.interval = max(1.0, settings.analytics_alert_seconds)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="analytics-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-
-    def _run(self) -> None:
-        asyncio.run(self._main())
+        super().__init__(settings, max(1.0, settings.analytics_alert_seconds), log=log)
 
     async def run_once(self, runtime: Runtime) -> None:
         now = utcnow()
@@ -51,20 +37,3 @@ class AnalyticsScheduler:
         sent = await reports.send_due(runtime.db, self.settings, now)
         if sent:
             log.info("analytics reports: %d sent", len(sent))
-
-    async def _main(self) -> None:
-        runtime = Runtime.build(self.settings)
-        await runtime.start()
-        log.info("analytics scheduler started: every %.1fs", self.interval)
-        try:
-            while not self._stop.is_set():
-                pause = self.interval
-                try:
-                    await self.run_once(runtime)
-                except Exception:
-                    log.exception("analytics scheduler failed; trying again")
-                    pause = max(self.interval, ERROR_PAUSE_SECONDS)
-                await asyncio.to_thread(self._stop.wait, pause)
-        finally:
-            await runtime.stop()
-            log.info("analytics scheduler stopped")
