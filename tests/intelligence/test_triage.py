@@ -4,6 +4,7 @@ corrections, corrections from the ticket page, the tenant settings and their 4xx
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,9 @@ async def test_tenant_without_classification_is_untouched(client: Any, admin: An
     detail = (await client.get(f"/api/v1/tickets/{ticket['id']}", headers=admin.headers)).json()
     assert detail["priority"] == "normal" and detail["scenario"] is None
     response = await client.get(f"/api/v1/tickets/{ticket['id']}/classification", headers=admin.headers)
-    assert_problem(response, 404)
+    assert response.status_code == 204 and response.content == b""
+    missing = await client.get(f"/api/v1/tickets/{uuid.uuid4()}/classification", headers=admin.headers)
+    assert_problem(missing, 404)
 
 
 async def test_low_confidence_goes_to_triage_and_one_call_corrects(

@@ -15,7 +15,7 @@ import asyncio
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -164,14 +164,21 @@ async def triage_decide(
         return classification_out(row)
 
 
-@router.get("/tickets/{ticket_id}/classification", summary="The model's classification of a ticket")
-async def ticket_classification(ticket_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+@router.get(
+    "/tickets/{ticket_id}/classification",
+    summary="The model's classification of a ticket",
+    responses={204: {"description": "the ticket was not classified"}},
+)
+async def ticket_classification(ticket_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> Any:
+    """The classifier's labels, confidences and top guesses. 204 (no body) when the ticket was not
+    classified (its tenant has classification off, or it predates the switch) — the ticket page asks
+    for every ticket, so that is an answer, not an error; 404 when the ticket is not visible."""
     actor.require("ticket.read")
     async with runtime.db.read(actor.tenant_id) as session:
         await ticket_queries.get_visible_ticket(session, actor, ticket_id)
         row = await session.get(TicketClassification, ticket_id)
         if row is None:
-            raise NotFound("This ticket has no classification.")
+            return Response(status_code=204)
         return classification_out(row)
 
 

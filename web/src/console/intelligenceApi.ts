@@ -90,7 +90,8 @@ export const intelligenceApi = {
   decide: (ticketId: string, decision: TriageDecision) =>
     requestJson<Classification>('POST', `/api/v1/triage/${ticketId}`, decision),
   ticketClassification: (ticketId: string) =>
-    requestJson<Classification>('GET', `/api/v1/tickets/${ticketId}/classification`),
+    // undefined (204) when the ticket was not classified.
+    requestJson<Classification | undefined>('GET', `/api/v1/tickets/${ticketId}/classification`),
   settings: () => requestJson<ClassificationSettings>('GET', '/api/v1/intelligence/settings'),
   saveSettings: (settings: ClassificationSettings) =>
     requestJson<ClassificationSettings>('PUT', '/api/v1/intelligence/settings', settings),

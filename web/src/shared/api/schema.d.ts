@@ -2572,7 +2572,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The model's classification of a ticket */
+        /**
+         * The model's classification of a ticket
+         * @description The classifier's labels, confidences and top guesses. 204 (no body) when the ticket was not
+         *     classified (its tenant has classification off, or it predates the switch) — the ticket page asks
+         *     for every ticket, so that is an answer, not an error; 404 when the ticket is not visible.
+         */
         get: operations["ticket_classification_api_v1_tickets__ticket_id__classification_get"];
         put?: never;
         post?: never;
@@ -15561,10 +15566,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": unknown;
                 };
+            };
+            /** @description the ticket was not classified */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
