@@ -5,7 +5,9 @@ missing, submits, and the agent sees the values on the ticket page."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -16,6 +18,15 @@ from tests.e2e.test_h5_intake import phone_page
 from tests.factories import make_member, make_tenant
 
 pytestmark = pytest.mark.e2e
+# Set to a directory (docs/screenshots) to photograph the designer, its phone preview, the H5 form and
+# the ticket's fields for docs/admin/templates.md.
+SHOTS = os.environ.get("HUILIU_TEMPLATE_SHOTS")
+
+
+def shoot(page: Page, name: str) -> None:
+    if SHOTS:
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
 
 
 def drag(page: Page, source: Locator, target: Locator, *, above: bool = False) -> None:
@@ -81,7 +92,9 @@ def test_admin_drags_a_form_together_publishes_it_and_a_customer_submits_it(
     frame = page.get_by_test_id("preview-frame")
     expect(frame).to_have_class(re.compile(r"\bphone\b"))
     expect(frame.locator("[data-field=cake_size]")).to_contain_text("蛋糕尺寸")
+    shoot(page, "template-preview-phone")
     page.get_by_test_id("mode-design").click()
+    shoot(page, "template-designer")
 
     page.get_by_test_id("publish").click()
     expect(page.get_by_test_id("template-status")).to_contain_text("v1")
@@ -100,6 +113,8 @@ def test_admin_drags_a_form_together_publishes_it_and_a_customer_submits_it(
     phone.goto(f"/h5/f/{public_key}")
     form = phone.get_by_test_id("template-fields")
     expect(form.locator("[data-field=cake_size]")).to_contain_text("蛋糕尺寸")
+    form.scroll_into_view_if_needed()
+    shoot(phone, "template-h5-form")
     phone.get_by_test_id("form-description").locator("textarea").fill("周六要一个生日蛋糕")
     # Left out: the server names the missing field and the form shows it there.
     open_page.expect_failed_load("/submissions")
@@ -122,6 +137,7 @@ def test_admin_drags_a_form_together_publishes_it_and_a_customer_submits_it(
     expect(panel).to_contain_text("定制蛋糕")
     expect(panel.locator("[data-field=cake_size]")).to_have_text("8 寸")
     expect(panel.locator("[data-field=special_notes]")).to_have_text("写上“生日快乐”")
+    shoot(page, "template-ticket-fields")
 
     # An agent creates a ticket from the template in the console; the server names the missing field.
     page.goto("/settings/templates")
