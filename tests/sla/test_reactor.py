@@ -287,3 +287,61 @@ async def test_a_ticket_resolved_while_pending_runs_again_when_reopened(runtime)
     # 420 left from Tuesday 09:00: 09-12 (180) and 13-17 (240).
     assert row.resolution_due_at == sh("2026-11-24 17:00")
     assert await setup.timer(ticket_id) is not None
+
+
+async def test_a_ticket_templates_policy_applies_whatever_the_conditions_say(runtime):
+    from huiliu.ticket_templates import service as templates
+    from huiliu.ticket_templates.schemas import TicketTemplateCreate
+
+    setup = await sla_tenant(runtime)
+    async with runtime.db.uow(setup.tenant_id) as uow:
+        cake = await sla.create_policy(
+            uow,
+            setup.admin.actor,
+            {
+                "name": "蛋糕订单",
+                "position": 5,
+                # Conditions no ticket meets: only the template brings tickets here.
+                "conditions": [{"field": "category", "op": "in", "value": ["never"]}],
+                "targets": {
+                    "normal": {"first_response": 10, "resolution": 120},
+                    "urgent": {"first_response": 3, "resolution": 30},
+                },
+            },
+        )
+    async with runtime.db.uow(setup.tenant_id) as uow:
+        template = await templates.create_template(
+            uow,
+            setup.admin.actor,
+            TicketTemplateCreate(key="cake_order", name="定制蛋糕", sla_policy_id=cake.id),
+        )
+        template_id = template.id
+    async with runtime.db.uow(setup.tenant_id) as uow:
+        await templates.publish(uow, setup.admin.actor, template_id)
+
+    from_template = await setup.create(sh("2026-11-23 10:00"), template_id=template_id)
+    plain = await setup.create(sh("2026-11-23 10:00"))
+    row = await setup.sla(from_template)
+    assert row is not None and row.policy_id == cake.id
+    assert row.first_response_due_at == sh("2026-11-23 10:10")
+    assert (await setup.sla(plain)).policy_id == setup.policy.id
+    # A priority change keeps the template's policy; its urgent targets apply from now on.
+    await setup.update(from_template, sh("2026-11-23 10:01"), priority="urgent")
+    row = await setup.sla(from_template)
+    assert row.policy_id == cake.id
+    assert row.first_response_due_at == sh("2026-11-23 10:03")
+    # Switched off, the template's policy no longer applies: the conditions choose.
+    async with runtime.db.uow(setup.tenant_id) as uow:
+        await sla.replace_policy(
+            uow,
+            setup.admin.actor,
+            cake.id,
+            {
+                "name": "蛋糕订单",
+                "position": 5,
+                "active": False,
+                "targets": {"normal": {"first_response": 10, "resolution": 120}},
+            },
+        )
+    later = await setup.create(sh("2026-11-23 11:00"), template_id=template_id)
+    assert (await setup.sla(later)).policy_id == setup.policy.id

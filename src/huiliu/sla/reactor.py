@@ -1,7 +1,8 @@
 """SLA in the unit of work (docs/decisions/0015) and on the timer sweep (docs/decisions/0016).
 
 ``SlaReactor.react`` sees a unit of work's ticket events before it commits: on ``ticket.created`` it
-chooses the policy (the first active one by position whose conditions hold) and starts the clocks;
+chooses the policy (the ticket template's policy when it names an active one, else the first active
+one by position whose conditions hold) and starts the clocks;
 status changes pause (``pending``, ``on_hold``), resume, stop (``resolved``, ``closed``) and reopen
 them; the first public agent reply closes the first response, a customer message opens a next
 response and the agent's reply closes it; a priority or category change chooses the policy again
@@ -67,6 +68,7 @@ from huiliu.sla.domain.ticket import (
     used_minutes,
 )
 from huiliu.sla.models import SlaPolicy, StoredCalendar, TicketSla
+from huiliu.ticket_templates import queries as template_queries
 from huiliu.tickets import queries as ticket_queries
 from huiliu.tickets import service as tickets
 from huiliu.timers.service import set_timer
@@ -307,7 +309,7 @@ class SlaReactor:
     ) -> bool:
         at = event.occurred_at
         if event.type == ev.TICKET_CREATED:
-            return await self._start(uow, actor, current, at, config)
+            return await self._start(uow, actor, current, at, config, _as_id(event.data.get("sla_policy_id")))
         state = current.state
         if state is None:
             return False
@@ -331,10 +333,13 @@ class SlaReactor:
         current: _Ticket,
         at: datetime,
         config: TenantSla,
+        template_policy: uuid.UUID | None = None,
     ) -> bool:
         if current.row is not None:
             return False
-        chosen = choose_policy(config.active, await self._facts(uow, current.ticket, config.active))
+        chosen = _active(config, template_policy) or choose_policy(
+            config.active, await self._facts(uow, current.ticket, config.active)
+        )
         if chosen is None:
             return False
         policy, rules = chosen
@@ -432,7 +437,9 @@ class SlaReactor:
         config: TenantSla,
     ) -> bool:
         assert current.row is not None and current.state is not None
-        chosen = choose_policy(config.active, await self._facts(uow, current.ticket, config.active))
+        chosen = _active(config, await _template_policy(uow, current.ticket)) or choose_policy(
+            config.active, await self._facts(uow, current.ticket, config.active)
+        )
         if chosen is None and current.policy is None:
             return False
         policy, rules = chosen if chosen is not None else (current.policy, current.rules)
@@ -609,6 +616,33 @@ class SlaReactor:
             return False
         await apply_actions(uow, current.ticket.id, planned, origin=origin, batch=batch)
         return True
+
+
+def _as_id(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _active(config: TenantSla, policy_id: uuid.UUID | None) -> tuple[PolicyView, PolicyRules] | None:
+    """The policy a ticket template names, when it is an active policy of the tenant: it applies
+    whatever the conditions say (an inactive or deleted one leaves the choice to the conditions)."""
+    view = config.policies.get(policy_id) if policy_id is not None else None
+    return (view, view.rules) if view is not None and view.active else None
+
+
+async def _template_policy(uow: UnitOfWork, ticket: Any) -> uuid.UUID | None:
+    """The SLA policy of the template version the ticket pinned, if any (priority or category changes
+    keep a template's policy; only its targets follow the new priority)."""
+    version_id = getattr(ticket, "template_version_id", None)
+    if version_id is None:
+        return None
+    try:
+        version = await template_queries.version_by_id(uow.session, version_id)
+    except NotFound:
+        return None
+    return version.sla_policy_id
 
 
 def sla_reactor(db: Database) -> SlaReactor | None:
