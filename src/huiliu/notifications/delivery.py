@@ -482,10 +482,16 @@ def compose(payload: dict[str, Any], identifier: uuid.UUID, console_url: str) ->
     ticket_title = str(ticket.get("title") or "")
     severity = str(payload.get("severity") or "info")
     text = str(payload.get("message") or "")
-    title = f"工单 {number} {ticket_title}".strip() if number else (ticket_title or "汇流通知")
+    # A notification about no ticket (an analytics alert) is titled by what sent it and links where
+    # its payload says (an absolute URL, e.g. the dashboard behind the alert).
+    origin = payload.get("origin") or {}
+    fallback = str(payload.get("title") or origin.get("name") or "汇流通知")
+    title = f"工单 {number} {ticket_title}".strip() if number else (ticket_title or fallback)
     if severity == "critical":
         title = f"【紧急】{title}"
-    link = f"{console_url}/tickets/{ticket['id']}" if ticket.get("id") else None
+    given = payload.get("link")
+    absolute = given if isinstance(given, str) and given.startswith(("https://", "http://")) else None
+    link = f"{console_url}/tickets/{ticket['id']}" if ticket.get("id") else absolute
     variables = {
         "ticket_id": str(ticket.get("id") or ""),
         "ticket_number": number,
