@@ -15,6 +15,8 @@ export interface DashboardFilters {
   category?: string[]
   scenario?: string[]
   region?: string[]
+  entry_point_id?: string[]
+  customer_level?: string[]
 }
 
 export interface Card { value: number | null; previous: number | null; change: number | null }
@@ -90,4 +92,94 @@ export function lastDays(days: number, now: Date = new Date()): { start: string;
   end.setHours(end.getHours() + 1)
   const start = new Date(end.getTime() - days * 86_400_000)
   return { start: start.toISOString(), end: end.toISOString() }
+}
+
+/** Metrics a dashboard link can point at (the alert rules' metrics, `analytics.metrics.METRICS`). */
+export const LINKABLE_METRICS = [
+  'volume', 'resolved', 'backlog', 'first_response_median', 'first_response_p90', 'resolution_median',
+  'resolution_p90', 'sla_compliance', 'csat_avg', 'reopen_rate', 'fcr_rate',
+] as const
+
+/**
+ * What the dashboard's URL holds, so a view can be shared and alert notifications can open it: a preset
+ * period (`days`) or a fixed one (`start`/`end`, ISO), the filters — in the alert link's names
+ * (`team_ids`, `channels` … comma-joined, see analytics/alerts/service.py `dashboard_link`) — and the
+ * `metric` to highlight.
+ */
+export interface DashboardView {
+  days: number | null
+  start: string | null
+  end: string | null
+  filters: Record<ViewFilter, string[]>
+  metric: string | null
+}
+export const VIEW_FILTERS = {
+  team_ids: 'team_id', agent_ids: 'agent_id', channels: 'channel', entry_point_ids: 'entry_point_id',
+  scenarios: 'scenario', categories: 'category', priorities: 'priority', customer_levels: 'customer_level',
+  regions: 'region',
+} as const
+export type ViewFilter = keyof typeof VIEW_FILTERS
+export const DEFAULT_DAYS = 30
+export const PRESET_DAYS = [1, 7, 30, 90]
+
+type QueryValue = string | null | (string | null)[] | undefined
+
+function values(raw: QueryValue): string[] {
+  const list = Array.isArray(raw) ? raw : raw == null ? [] : [raw]
+  return list.flatMap((v) => (v ?? '').split(',')).map((v) => v.trim()).filter((v) => v !== '')
+}
+
+function instant(raw: QueryValue): string | null {
+  const text = values(raw)[0]
+  if (!text) return null
+  const parsed = new Date(text)
+  return Number.isNaN(parsed.getTime()) ? null : parsed.toISOString()
+}
+
+export function emptyViewFilters(): Record<ViewFilter, string[]> {
+  return Object.fromEntries(Object.keys(VIEW_FILTERS).map((k) => [k, []])) as unknown as Record<ViewFilter, string[]>
+}
+
+/** The view a dashboard URL names; anything malformed falls back to the default (last 30 days). */
+export function viewFromQuery(query: Record<string, QueryValue>): DashboardView {
+  const filters = emptyViewFilters()
+  for (const key of Object.keys(VIEW_FILTERS) as ViewFilter[]) filters[key] = values(query[key])
+  const metric = values(query.metric)[0] ?? null
+  const start = instant(query.start)
+  const end = instant(query.end)
+  const fixed = start !== null && end !== null && start < end
+  const days = Number(values(query.days)[0])
+  return {
+    days: fixed ? null : PRESET_DAYS.includes(days) ? days : DEFAULT_DAYS,
+    start: fixed ? start : null,
+    end: fixed ? end : null,
+    filters,
+    metric: metric && (LINKABLE_METRICS as readonly string[]).includes(metric) ? metric : null,
+  }
+}
+
+/** The URL query of a view (defaults left out, so the plain dashboard stays `/dashboard`). */
+export function viewToQuery(view: DashboardView): Record<string, string> {
+  const query: Record<string, string> = {}
+  if (view.metric) query.metric = view.metric
+  if (view.start && view.end) {
+    query.start = view.start
+    query.end = view.end
+  } else if (view.days && view.days !== DEFAULT_DAYS) {
+    query.days = String(view.days)
+  }
+  for (const key of Object.keys(VIEW_FILTERS) as ViewFilter[]) {
+    if (view.filters[key].length) query[key] = view.filters[key].join(',')
+  }
+  return query
+}
+
+/** The API filters of a view. */
+export function viewFilters(view: DashboardView, now: Date = new Date()): DashboardFilters {
+  const period = view.start && view.end ? { start: view.start, end: view.end } : lastDays(view.days ?? DEFAULT_DAYS, now)
+  const out: DashboardFilters = { ...period }
+  for (const [key, param] of Object.entries(VIEW_FILTERS) as [ViewFilter, keyof DashboardFilters][]) {
+    ;(out as unknown as Record<string, string[]>)[param] = [...view.filters[key]]
+  }
+  return out
 }
