@@ -140,7 +140,18 @@ async def test_low_confidence_goes_to_triage_and_one_call_corrects(
         f"/api/v1/triage/{ticket['id']}", headers=admin.headers, json={"scenario": "nonsense"}
     )
     assert_problem(bad, 422)
+    # A category outside the tenant's taxonomy is refused until an admin adds it.
+    unknown = {"scenario": "presales", "category": "库存咨询", "priority": "normal"}
+    assert_problem(
+        await client.post(f"/api/v1/triage/{ticket['id']}", headers=admin.headers, json=unknown), 422
+    )
     assert await corrections(runtime, tenant) == []
+    body = settings_body(threshold=1.0, urgent=1.0)
+    body["categories"] = [
+        *(await client.get(SETTINGS, headers=admin.headers)).json()["categories"],
+        {"key": "库存咨询", "names": {"zh-CN": "库存咨询", "en": "Stock enquiry"}},
+    ]
+    assert (await client.put(SETTINGS, headers=admin.headers, json=body)).status_code == 200
 
     response = await client.post(
         f"/api/v1/triage/{ticket['id']}",

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from huiliu.automation.domain import TicketFacts, with_business_hours
+from huiliu.automation.domain import ClassificationFacts, TicketFacts, with_business_hours
 from huiliu.sla.domain import BusinessCalendar
 
 CUSTOMER = "customer"
@@ -91,6 +91,31 @@ class EventRow(Protocol):
     def created_at(self) -> datetime: ...
 
 
+class ClassificationRow(Protocol):
+    """What the classifier stored about a ticket (``intelligence.models.TicketClassification``)."""
+
+    @property
+    def labels(self) -> dict[str, Any]: ...
+    @property
+    def confidence(self) -> dict[str, Any]: ...
+    @property
+    def low(self) -> list[str]: ...
+    @property
+    def needs_triage(self) -> bool: ...
+
+
+def classification_facts(row: ClassificationRow) -> ClassificationFacts:
+    """The ``classification.*`` facts of a stored classification (labels may be missing or null:
+    a category nothing in the tenant's taxonomy scored)."""
+    labels = {str(k): (None if v is None else str(v)) for k, v in (row.labels or {}).items()}
+    confidence = {
+        str(k): float(v)
+        for k, v in (row.confidence or {}).items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    return ClassificationFacts(labels, confidence, frozenset(row.low or ()), bool(row.needs_triage))
+
+
 def _ref(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -130,10 +155,11 @@ def build_facts(
     *,
     now: datetime,
     calendar: BusinessCalendar | None = None,
+    classification: ClassificationRow | None = None,
 ) -> TicketFacts:
     """The facts rules test about ``ticket`` at ``now``: its fields, tags, custom fields, customer
     level and attributes, the last customer message (text and time), the last public agent reply, when
-    it entered its status, and its counters."""
+    it entered its status, its counters, and what the classifier said about it (when it did)."""
     messages = list(messages)
     last_message, last_customer_message_at = _last_customer_message(messages)
     attributes: Mapping[str, Any] = customer.attributes if customer is not None else {}
@@ -164,5 +190,6 @@ def build_facts(
         last_customer_message_at=last_customer_message_at,
         last_agent_reply_at=_last_agent_reply(messages, ticket.first_response_at),
         status_entered_at=_status_entered(events, ticket.created_at),
+        classification=classification_facts(classification) if classification is not None else None,
     )
     return facts if calendar is None else with_business_hours(facts, calendar)

@@ -1,7 +1,8 @@
-"""Loading what the rules see about one ticket inside a unit of work: its row, customer, messages and
-the audit events that matter (status changes, ratings), turned into :class:`TicketFacts` by
-:mod:`.facts_builder`. Used by the trigger reactor, the timer handler and :func:`apply.apply_actions`
-(templates render from the same facts)."""
+"""Loading what the rules see about one ticket inside a unit of work: its row, customer, messages,
+the audit events that matter (status changes, ratings) and what the classifier said about it (its
+``ticket_classifications`` row), turned into :class:`TicketFacts` by :mod:`.facts_builder`. Used by
+the trigger reactor, the timer handler and :func:`apply.apply_actions` (templates render from the same
+facts)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from huiliu.core.clock import ensure_utc
 from huiliu.core.errors import NotFound
 from huiliu.customers.models import Customer
 from huiliu.db.session import UnitOfWork
+from huiliu.intelligence.models import TicketClassification, session_rows
 from huiliu.tickets.models import Message, Ticket, TicketEvent
 
 # The audit event a rating writes (``automation.ratings``); its changes carry ``rating`` and ``comment``
@@ -100,14 +102,20 @@ _EVENTS = select(
     TicketEvent.ticket_id, TicketEvent.type, TicketEvent.changes, TicketEvent.created_at
 ).order_by(TicketEvent.created_at, TicketEvent.id)
 _FACT_EVENT_TYPES = [*STATUS_EVENTS, TICKET_RATED]
+# Tickets with what the classifier said about them (none for most tenants): one statement.
+_TICKETS = select(Ticket, TicketClassification).outerjoin(
+    TicketClassification, TicketClassification.ticket_id == Ticket.id
+)
 
 
 async def read_facts_many(
     session: AsyncSession, ticket_ids: Sequence[uuid.UUID], *, now: datetime
 ) -> dict[uuid.UUID, TicketFacts]:
     """``read_facts`` for several tickets of the session's tenant in four statements at most (tickets
-    not in the session yet, their customers, messages and events), not four per ticket. Tickets that
-    do not exist (or are another tenant's) are left out of the answer."""
+    not in the session yet with their classifications, their customers, messages and events), not
+    four per ticket; a fifth, once per session, for the classifications of tickets the session held
+    already (see :func:`_classifications`). Tickets that do not exist (or are another tenant's) are
+    left out of the answer."""
     wanted = list(dict.fromkeys(ticket_ids))
     if not wanted:
         return {}
@@ -119,12 +127,15 @@ async def read_facts_many(
             missing.append(ticket_id)
         else:
             tickets[ticket_id] = known
+    classified = session_rows(session.info)
     if missing:
-        for loaded in (await session.execute(select(Ticket).where(Ticket.id.in_(missing)))).scalars():
+        for loaded, classification in (await session.execute(_TICKETS.where(Ticket.id.in_(missing)))).all():
             tickets[loaded.id] = loaded
+            classified[loaded.id] = classification
     if not tickets:
         return {}
     ids = list(tickets)
+    await _classifications(session, tickets, classified)
     customer_ids = {ticket.customer_id for ticket in tickets.values() if ticket.customer_id is not None}
     customers: dict[uuid.UUID, Customer] = {}
     if customer_ids:
@@ -144,9 +155,39 @@ async def read_facts_many(
             messages[ticket_id],
             events[ticket_id],
             now,
+            classified.get(ticket_id),
         )
         for ticket_id, ticket in tickets.items()
     }
+
+
+async def _classifications(
+    session: AsyncSession,
+    tickets: dict[uuid.UUID, Ticket],
+    classified: dict[uuid.UUID, TicketClassification | None],
+) -> None:
+    """Complete ``classified`` (the session's known classification rows) for ``tickets``. A ticket this
+    session inserted has a row only if the classification reactor added it, which records it; the
+    others the session held already are read in one statement, once per session."""
+    unknown: list[uuid.UUID] = []
+    for ticket_id, ticket in tickets.items():
+        if ticket_id in classified:
+            row = classified[ticket_id]
+            if row is None or not inspect(row).expired_attributes:
+                continue
+        if inspect(ticket).insert_order is not None:
+            classified[ticket_id] = None
+            continue
+        unknown.append(ticket_id)
+    if not unknown:
+        return
+    for ticket_id in unknown:
+        classified[ticket_id] = None
+    rows = await session.scalars(
+        select(TicketClassification).where(TicketClassification.ticket_id.in_(unknown))
+    )
+    for row in rows:
+        classified[row.ticket_id] = row
 
 
 def _in_session(session: AsyncSession, ticket_id: uuid.UUID) -> Ticket | None:
@@ -158,9 +199,16 @@ def _in_session(session: AsyncSession, ticket_id: uuid.UUID) -> Ticket | None:
 
 
 def _facts(
-    ticket: Ticket, customer: Customer | None, messages: list[_Message], events: list[_Event], now: datetime
+    ticket: Ticket,
+    customer: Customer | None,
+    messages: list[_Message],
+    events: list[_Event],
+    now: datetime,
+    classification: TicketClassification | None,
 ) -> TicketFacts:
-    facts = build_facts(_TicketView(ticket), customer, messages, events, now=now)
+    facts = build_facts(
+        _TicketView(ticket), customer, messages, events, now=now, classification=classification
+    )
     rated = [event for event in events if event.type == TICKET_RATED]
     if rated:
         last = rated[-1].changes

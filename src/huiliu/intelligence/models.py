@@ -57,3 +57,16 @@ class ClassificationCorrection(IdMixin, TenantScoped, Base):
     ticket_text: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# A unit of work's session remembers the classification rows it wrote or read, by ticket id (``None``:
+# the ticket has none), with strong references (the identity map's are weak). The classification
+# reactor records the rows it adds; the rules' facts loader records what it read. So the facts need no
+# statement for them on later reaction passes, nor for tickets created in the same unit of work.
+SESSION_ROWS = "huiliu.ticket_classifications"
+
+
+def session_rows(info: dict[Any, Any]) -> dict[uuid.UUID, TicketClassification | None]:
+    """The classification rows known to a session (its ``info`` map), by ticket id."""
+    rows: dict[uuid.UUID, TicketClassification | None] = info.setdefault(SESSION_ROWS, {})
+    return rows

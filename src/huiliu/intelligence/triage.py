@@ -6,6 +6,8 @@ description and
 
 - stores the outputs (labels, confidences, the top guesses per target, the model version) in
   ``ticket_classifications``; rules read them as ``classification.*`` facts and the ticket fields;
+- restricts the category to the tenant's taxonomy (:mod:`.taxonomy`): a prediction outside it falls
+  to the best-scoring category inside it, or to none (and triage);
 - fills ``scenario`` and ``category`` when the request left them empty and the prediction's
   confidence reaches the tenant's threshold for that target;
 - raises ``priority`` to urgent (never lowers it) when the model says urgent with at least
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.auth.domain import ActorKind, system_actor
 from huiliu.auth.models import Tenant
@@ -38,8 +41,9 @@ from huiliu.core.errors import ValidationFailed
 from huiliu.core.events import DomainEvent
 from huiliu.db.session import Database, TenantCache, UnitOfWork
 from huiliu.intelligence.model import TicketClassifier
-from huiliu.intelligence.models import ClassificationCorrection, TicketClassification
+from huiliu.intelligence.models import ClassificationCorrection, TicketClassification, session_rows
 from huiliu.intelligence.store import read, store_for
+from huiliu.intelligence.taxonomy import DEFAULT_CATEGORIES, Category, parse_categories, restrict
 from huiliu.settings import Settings, get_settings
 from huiliu.tickets import service as tickets
 from huiliu.tickets.models import Ticket
@@ -54,6 +58,8 @@ CORRECTABLE = frozenset(TRIAGE_TARGETS)
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 SCENARIOS = ("presales", "sales", "aftersales", "complaint")
 TOP_GUESSES = 3
+# Every class of a target, best first: the category guesses are restricted to the taxonomy afterwards.
+ALL_GUESSES = 10_000
 TEXT_CHARS = 5000
 
 
@@ -66,17 +72,24 @@ class TenantClassification:
         default_factory=lambda: {"scenario": 0.6, "category": 0.5, "priority": 0.5}
     )
     urgent_confidence: float = 0.8
+    categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+
+    @property
+    def category_keys(self) -> frozenset[str]:
+        return frozenset(category.key for category in self.categories)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "enabled": self.enabled,
             "thresholds": dict(self.thresholds),
             "urgent_confidence": self.urgent_confidence,
+            "categories": [category.as_dict() for category in self.categories],
         }
 
 
 def parse_settings(raw: Any) -> TenantClassification:
-    """The stored settings, defaults for what is missing; rejects values outside [0, 1]."""
+    """The stored settings, defaults for what is missing; rejects values outside [0, 1] and a
+    malformed taxonomy (:func:`.taxonomy.parse_categories`)."""
     default = TenantClassification()
     if not isinstance(raw, dict):
         return default
@@ -94,7 +107,19 @@ def parse_settings(raw: Any) -> TenantClassification:
     enabled = raw.get("enabled", False)
     if not isinstance(enabled, bool):
         raise ValidationFailed("enabled must be true or false.")
-    return TenantClassification(enabled, thresholds, urgent)
+    raw_categories = raw.get("categories")
+    categories = DEFAULT_CATEGORIES if raw_categories is None else parse_categories(raw_categories)
+    return TenantClassification(enabled, thresholds, urgent, categories)
+
+
+async def read_config(session: AsyncSession, tenant_id: uuid.UUID) -> TenantClassification:
+    """A tenant's classification settings as stored (defaults when unset or unreadable)."""
+    stored = await session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id))
+    raw = stored.get(SETTINGS_KEY) if isinstance(stored, dict) else None
+    try:
+        return parse_settings(raw)
+    except ValidationFailed:
+        return TenantClassification()
 
 
 def _unit(value: Any, name: str) -> float:
@@ -155,7 +180,7 @@ def model_version(classifier: TicketClassifier) -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    labels: dict[str, str]
+    labels: dict[str, str | None]
     confidence: dict[str, float]
     guesses: dict[str, list[list[Any]]]
     low: list[str]
@@ -163,14 +188,21 @@ class Outcome:
 
 
 def classify_text(classifier: TicketClassifier, text: str, config: TenantClassification) -> Outcome:
-    prediction, top = classifier.predict_with_guesses(text, top=TOP_GUESSES)
+    """The model's labels, confidences and top guesses for ``text``, the category restricted to the
+    tenant's taxonomy (``None`` with confidence 0 when the model knows none of it), and the targets
+    under the tenant's thresholds (a missing category is always one)."""
+    prediction, ranked = classifier.predict_with_guesses(text, top=ALL_GUESSES)
+    labels: dict[str, str | None] = dict(prediction.labels)
+    confidence = dict(prediction.confidence)
+    ranked = {**ranked, "category": restrict(ranked["category"], config.category_keys)}
+    best = ranked["category"][0] if ranked["category"] else (None, 0.0)
+    labels["category"], confidence["category"] = best
     guesses = {
-        target: [[label, probability] for label, probability in ranked] for target, ranked in top.items()
+        target: [[label, probability] for label, probability in guessed[:TOP_GUESSES]]
+        for target, guessed in ranked.items()
     }
-    low = [t for t in TRIAGE_TARGETS if prediction.confidence[t] < config.thresholds[t]]
-    return Outcome(
-        dict(prediction.labels), dict(prediction.confidence), guesses, low, model_version(classifier)
-    )
+    low = [t for t in TRIAGE_TARGETS if labels.get(t) is None or confidence[t] < config.thresholds[t]]
+    return Outcome(labels, confidence, guesses, low, model_version(classifier))
 
 
 def ticket_text(title: str, description: str) -> str:
@@ -206,8 +238,7 @@ class ClassificationReactor:
         cached = self.configs.get(tenant_id)
         if cached is not None:
             return cached
-        raw = await uow.session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id))
-        return self._remember(tenant_id, raw)
+        return self.configs.put(tenant_id, await read_config(uow.session, tenant_id))
 
     def _remember(self, tenant_id: uuid.UUID, settings: Any) -> TenantClassification:
         raw = settings.get(SETTINGS_KEY) if isinstance(settings, dict) else None
@@ -257,18 +288,18 @@ class ClassificationReactor:
             if ticket is None:
                 continue
             outcome = classify_text(classifier, ticket_text(ticket.title, ticket.description), config)
-            uow.session.add(
-                TicketClassification(
-                    tenant_id=tenant_id,
-                    ticket_id=ticket_id,
-                    labels=outcome.labels,
-                    confidence=outcome.confidence,
-                    guesses=outcome.guesses,
-                    low=outcome.low,
-                    model_version=outcome.version,
-                    needs_triage=bool(outcome.low),
-                )
+            row = TicketClassification(
+                tenant_id=tenant_id,
+                ticket_id=ticket_id,
+                labels=outcome.labels,
+                confidence=outcome.confidence,
+                guesses=outcome.guesses,
+                low=outcome.low,
+                model_version=outcome.version,
+                needs_triage=bool(outcome.low),
             )
+            uow.session.add(row)
+            session_rows(uow.session.info)[ticket_id] = row
             changes = fills(ticket, outcome, config)
             if changes:
                 await tickets.update_ticket(uow, actor, ticket_id, TicketUpdate(**changes))

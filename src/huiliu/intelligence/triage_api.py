@@ -5,8 +5,10 @@
 * ``POST /api/v1/triage/{ticket_id}``: confirm or correct scenario / category / priority with one
   call (``ticket.update``); changed values are corrections, unchanged ones confirmations (learning mode).
 * ``GET /api/v1/tickets/{ticket_id}/classification``: what the model said about a ticket.
-* ``GET|PUT /api/v1/intelligence/settings``: the tenant's switch, thresholds per target and the urgent
-  confidence (``admin.intelligence``).
+* ``GET|PUT /api/v1/intelligence/settings``: the tenant's switch, thresholds per target, the urgent
+  confidence and the category taxonomy (``admin.intelligence``).
+* ``GET /api/v1/intelligence/categories``: the taxonomy with display names, for everyone who reads
+  tickets (triage, the ticket page, the rule builder).
 * ``GET /api/v1/intelligence/model``: the model cards (``admin.intelligence``)."""
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ from sqlalchemy import select
 from huiliu.auth.deps import ActorDep, RuntimeDep
 from huiliu.auth.models import Tenant
 from huiliu.core.clock import utcnow
-from huiliu.core.errors import NotFound
+from huiliu.core.errors import NotFound, ValidationFailed
 from huiliu.intelligence.learning import read_card
 from huiliu.intelligence.models import ClassificationCorrection, TicketClassification
 from huiliu.intelligence.store import store_for
+from huiliu.intelligence.taxonomy import MAX_CATEGORIES, MAX_KEY_CHARS, MAX_NAME_CHARS
 from huiliu.intelligence.triage import (
     SETTINGS_KEY,
     TRIAGE_TARGETS,
     ClassificationReactor,
     parse_settings,
+    read_config,
     tenant_model_path,
     ticket_text,
 )
@@ -60,17 +64,44 @@ class Thresholds(BaseModel):
     priority: float = Field(ge=0, le=1)
 
 
+class CategoryNames(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    zh_cn: str = Field(alias="zh-CN", min_length=1, max_length=MAX_NAME_CHARS)
+    en: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
+
+
+class CategoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=MAX_KEY_CHARS, description="what tickets and rules store")
+    names: CategoryNames
+
+
+class CategoryOut(BaseModel):
+    key: str
+    names: dict[str, str] = Field(description='display names: {"zh-CN": …, "en": …}')
+
+
 class SettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool
     thresholds: Thresholds
     urgent_confidence: float = Field(ge=0, le=1)
+    categories: list[CategoryIn] | None = Field(
+        default=None,
+        max_length=MAX_CATEGORIES,
+        description="the category taxonomy (1–100, unique keys); left out: the stored one is kept",
+    )
 
 
 class SettingsOut(BaseModel):
     enabled: bool
     thresholds: Thresholds
     urgent_confidence: float
+    categories: list[CategoryOut]
+
+
+class CategoriesOut(BaseModel):
+    items: list[CategoryOut]
 
 
 def classification_out(row: TicketClassification) -> dict[str, Any]:
@@ -135,6 +166,13 @@ async def triage_decide(
         if row is None:
             raise NotFound("This ticket has no classification.")
         before = await ticket_queries.get_visible_ticket(uow.session, actor, ticket_id)
+        if body.category is not None and actor.tenant_id is not None:
+            taxonomy = (await read_config(uow.session, actor.tenant_id)).category_keys
+            if body.category not in taxonomy:
+                raise ValidationFailed(
+                    f"category {body.category!r} is not in the tenant's taxonomy "
+                    "(设置 → 智能分类, GET /api/v1/intelligence/categories)."
+                )
         current = {target: getattr(before, target) for target in TRIAGE_TARGETS}
         # Changed values go through the one write path; the classification reactor records them as
         # corrections when it sees the agent's ticket.updated event.
@@ -200,18 +238,40 @@ async def settings_get(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.put("/intelligence/settings", response_model=SettingsOut, summary="Change classification settings")
 async def settings_put(body: SettingsIn, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """Replace the settings; ``categories`` left out keeps the stored taxonomy. Removing a category
+    changes no ticket: tickets keep their category, the classifier stops offering it."""
     actor.require("admin.intelligence")
-    parsed = parse_settings(body.model_dump())
     async with runtime.db.uow(None, system=True) as uow:
         tenant = await uow.session.get(Tenant, actor.tenant_id)
         if tenant is None:
             raise NotFound("Tenant not found.")
+        wanted = body.model_dump(by_alias=True)
+        if body.categories is None:
+            stored = (tenant.settings or {}).get(SETTINGS_KEY)
+            wanted["categories"] = stored.get("categories") if isinstance(stored, dict) else None
+        parsed = parse_settings(wanted)
         tenant.settings = {**(tenant.settings or {}), SETTINGS_KEY: parsed.as_dict()}
         await uow.commit()
     reactor = _reactor(runtime)
     if reactor is not None and actor.tenant_id is not None:
         reactor.configs.invalidate(actor.tenant_id)
     return parsed.as_dict()
+
+
+@router.get(
+    "/intelligence/categories",
+    response_model=CategoriesOut,
+    summary="The tenant's category taxonomy with display names",
+)
+async def categories_get(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """The categories the classifier may fill and triage may choose, in the tenant's order, with
+    their zh-CN and English names (``ticket.read``)."""
+    actor.require("ticket.read")
+    if actor.tenant_id is None:
+        raise NotFound("Tenant not found.")
+    async with runtime.db.read(None, system=True) as session:
+        config = await read_config(session, actor.tenant_id)
+    return {"items": [category.as_dict() for category in config.categories]}
 
 
 @router.get("/intelligence/model", summary="Model cards: the shipped model and the tenant's learning mode")

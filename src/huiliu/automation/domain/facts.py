@@ -79,12 +79,30 @@ PRIORITIES: tuple[str, ...] = (
     Priority.URGENT.value,
 )
 PRIORITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(PRIORITIES)}
+# The classifier's scenario and sentiment labels (docs/intelligence.md).
+SCENARIOS: tuple[str, ...] = ("presales", "sales", "aftersales", "complaint")
+SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
+# The targets a classification has a label and a confidence for.
+CLASSIFICATION_TARGETS: tuple[str, ...] = ("scenario", "category", "priority", "sentiment")
 
 CUSTOM_FIELD_PREFIX = "fields."
 CUSTOMER_PREFIX = "customer."
 MAX_NAME_LENGTH = 64
 # A custom field key or customer attribute name: no dots (they separate the path), no spaces or braces.
 _DYNAMIC_NAME = re.compile(r"^[^\s.{}]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationFacts:
+    """What the classifier said about a ticket (its ``ticket_classifications`` row): a label and a
+    confidence per target (the category restricted to the tenant's taxonomy, ``None`` when nothing in
+    it scored), the targets that were under the tenant's threshold (``low``) and whether the ticket
+    still waits in 待分类 triage (an agent's confirmation or correction clears it)."""
+
+    labels: Mapping[str, str | None] = field(default_factory=dict)
+    confidence: Mapping[str, float] = field(default_factory=dict)
+    low: frozenset[str] = frozenset()
+    needs_triage: bool = False
 
 
 def _spec(path: str, type_: FieldType, **options: Any) -> tuple[str, FieldSpec]:
@@ -107,8 +125,20 @@ FIELDS: dict[str, FieldSpec] = dict(
         _spec("last_message", FieldType.TEXT),
         _spec("customer.name", FieldType.STRING),
         _spec("customer.level", FieldType.STRING),
-        _spec("classification.label", FieldType.STRING),
-        _spec("classification.confidence", FieldType.NUMBER),
+        # What the classifier said when the ticket was created (not set on tickets it did not classify).
+        # ``label`` / ``confidence`` are the category and its confidence (docs/automation.md).
+        _spec("classification.scenario", FieldType.ENUM, choices=SCENARIOS, changeable=False),
+        _spec("classification.category", FieldType.STRING, changeable=False),
+        _spec("classification.priority", FieldType.ENUM, choices=PRIORITIES, ordered=True, changeable=False),
+        _spec("classification.sentiment", FieldType.ENUM, choices=SENTIMENTS, changeable=False),
+        _spec("classification.scenario_confidence", FieldType.NUMBER, changeable=False),
+        _spec("classification.category_confidence", FieldType.NUMBER, changeable=False),
+        _spec("classification.priority_confidence", FieldType.NUMBER, changeable=False),
+        _spec("classification.sentiment_confidence", FieldType.NUMBER, changeable=False),
+        _spec("classification.label", FieldType.STRING, changeable=False),
+        _spec("classification.confidence", FieldType.NUMBER, changeable=False),
+        _spec("classification.needs_triage", FieldType.BOOL, changeable=False),
+        _spec("classification.low_confidence", FieldType.TAGS, changeable=False),
         _spec("within_business_hours", FieldType.BOOL, changeable=False),
         _spec("agent_replied", FieldType.BOOL, changeable=False),
         _spec("reopen_count", FieldType.NUMBER),
@@ -207,6 +237,8 @@ class TicketFacts:
     customer_level: str | None = None
     customer_attributes: Mapping[str, Any] = field(default_factory=dict)
     last_message: str = ""
+    # Set for tickets the classifier saw; the two single values predate it (see ``facts_values``).
+    classification: ClassificationFacts | None = None
     classification_label: str | None = None
     classification_confidence: float | None = None
     within_business_hours: bool | None = None
@@ -253,6 +285,41 @@ def _max_set(*numbers: float | None) -> float | None:
     return max(present) if present else None
 
 
+def _classification_values(facts: TicketFacts) -> Values:
+    """``classification.*`` facts. ``label`` / ``confidence`` are the category and its confidence
+    (what a rule author means by "the classification" of a ticket: the taxonomy entry); a caller that
+    supplies only ``classification_label`` / ``classification_confidence`` (no row) keeps them."""
+    found = facts.classification
+    if found is None:
+        values: Values = {f"classification.{target}": None for target in CLASSIFICATION_TARGETS}
+        values.update({f"classification.{target}_confidence": None for target in CLASSIFICATION_TARGETS})
+        values.update(
+            {
+                "classification.label": facts.classification_label,
+                "classification.confidence": facts.classification_confidence,
+                "classification.needs_triage": None,
+                "classification.low_confidence": frozenset(),
+            }
+        )
+        return values
+    values = {f"classification.{target}": found.labels.get(target) for target in CLASSIFICATION_TARGETS}
+    values.update(
+        {
+            f"classification.{target}_confidence": found.confidence.get(target)
+            for target in CLASSIFICATION_TARGETS
+        }
+    )
+    values.update(
+        {
+            "classification.label": found.labels.get("category"),
+            "classification.confidence": found.confidence.get("category"),
+            "classification.needs_triage": found.needs_triage,
+            "classification.low_confidence": found.low,
+        }
+    )
+    return values
+
+
 def facts_values(facts: TicketFacts) -> Values:
     """The flat working map the compiled conditions read: catalog paths to values, plus ``fields``
     and ``customer`` sub-maps and the ``id`` / ``number`` template variables use."""
@@ -276,8 +343,7 @@ def facts_values(facts: TicketFacts) -> Values:
         "customer.name": facts.customer_name,
         "customer.level": facts.customer_level,
         "last_message": facts.last_message,
-        "classification.label": facts.classification_label,
-        "classification.confidence": facts.classification_confidence,
+        **_classification_values(facts),
         "within_business_hours": facts.within_business_hours,
         "agent_replied": facts.last_agent_reply_at is not None,
         "reopen_count": facts.reopen_count,
