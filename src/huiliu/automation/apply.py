@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 import pydantic
-from sqlalchemy import insert
 
 from huiliu.auth.domain import Actor, system_actor
 from huiliu.automation import references
@@ -193,10 +192,8 @@ class BatchWrites:
         self._outbox.append(row)
 
     async def write(self) -> None:
-        await self.events.write()
         rows, self._outbox = self._outbox, []
-        if rows:
-            await self.uow.session.execute(insert(OutboxRow), rows)
+        await self.events.write(rows)
 
 
 @dataclass

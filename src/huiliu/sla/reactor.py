@@ -68,6 +68,7 @@ from huiliu.sla.domain.ticket import (
     used_minutes,
 )
 from huiliu.sla.models import SlaPolicy, StoredCalendar, TicketSla
+from huiliu.sla.row_writes import SlaRowWrites
 from huiliu.ticket_templates import queries as template_queries
 from huiliu.tickets import queries as ticket_queries
 from huiliu.tickets import service as tickets
@@ -469,20 +470,10 @@ class SlaReactor:
         return True
 
     def _store(self, current: _Ticket, now: datetime) -> None:
-        row, state, calendar = current.row, current.state, current.calendar
-        assert row is not None and state is not None
-        row.clocks = to_json(state)
-        row.paused = state.paused
-        due: dict[str, datetime | None] = {}
-        for name in METRICS:
-            metric = state.metric(name)
-            due[name] = metric_due_at(calendar, metric) if metric is not None else None
-            breached_at = metric.breached_at if metric is not None else None
-            setattr(row, f"{name}_due_at", due[name])
-            setattr(row, f"{name}_breached", breached_at is not None)
-            setattr(row, f"{name}_breached_at", breached_at)
-        row.next_due_at = min((value for value in due.values() if value is not None), default=None)
-        row.updated_at = now
+        row = current.row
+        assert row is not None
+        for key, value in _row_values(current, now).items():
+            setattr(row, key, value)
 
     # -- timer handler ------------------------------------------------------------------------------
 
@@ -509,12 +500,16 @@ class SlaReactor:
         # (four statements for the batch, not four per ticket after a flush each).
         wanted = [item.current.ticket.id for item in due if item.acts]
         facts = await read_facts_many(uow.session, wanted, now=now) if wanted else {}
-        # The batch's events and notifications go in with one INSERT per table at the end.
+        # The batch's events and notifications go in with one INSERT per table at the end (one
+        # statement for both on PostgreSQL), and there its SLA rows with one UPDATE.
         batch = BatchWrites(uow)
+        rows = SlaRowWrites(uow.session, uow.tenant_id) if uow.dialect == "postgresql" else None
         for item in due:
             ticket_id = item.current.ticket.id
-            nexts[ticket_id] = await self._act(uow, item, now, facts.get(ticket_id), batch)
+            nexts[ticket_id] = await self._act(uow, item, now, facts.get(ticket_id), batch, rows)
         await batch.write()
+        if rows is not None:
+            await rows.write()
         return nexts
 
     async def _handle_loaded(
@@ -539,10 +534,11 @@ class SlaReactor:
         now: datetime,
         facts: TicketFacts | None,
         batch: BatchWrites | None,
+        rows: SlaRowWrites | None = None,
     ) -> datetime | None:
         """Fire the thresholds ``due`` found; ``facts``: the ticket's facts read before any change in
         this unit of work (for the first tier with actions; a later one reads them again, after what
-        the earlier tiers' actions changed)."""
+        the earlier tiers' actions changed); ``rows``: where the SLA row goes (else the ORM)."""
         assert uow.tenant_id is not None
         actor = system_actor(uow.tenant_id, "sla")
         current = due.current
@@ -551,7 +547,10 @@ class SlaReactor:
             current.state = mark_fired(current.state, crossing)
             if await self._fire(uow, actor, due.config, current, crossing, now, facts, batch):
                 facts = None
-        if due.crossings:
+        if due.crossings and rows is not None:
+            assert current.row is not None
+            rows.store(current.row, _row_values(current, now))
+        elif due.crossings:
             self._store(current, now)
         assert current.state is not None
         return next_check(current.calendar, current.state, due.thresholds)
@@ -616,6 +615,31 @@ class SlaReactor:
             return False
         await apply_actions(uow, current.ticket.id, planned, origin=origin, batch=batch)
         return True
+
+
+# Per metric: its deadline, breach flag and breach instant columns.
+_METRIC_COLUMNS = {name: (f"{name}_due_at", f"{name}_breached", f"{name}_breached_at") for name in METRICS}
+
+
+def _row_values(current: _Ticket, now: datetime) -> dict[str, Any]:
+    """The SLA row's columns for the ticket's clocks now (``row_writes.COLUMNS``)."""
+    row, state, calendar = current.row, current.state, current.calendar
+    assert row is not None and state is not None
+    values: dict[str, Any] = {"clocks": to_json(state), "paused": state.paused}
+    next_due: datetime | None = None
+    for name, (due_column, breached_column, breached_at_column) in _METRIC_COLUMNS.items():
+        metric = state.metric(name)
+        due = metric_due_at(calendar, metric) if metric is not None else None
+        breached_at = metric.breached_at if metric is not None else None
+        values[due_column] = due
+        values[breached_column] = breached_at is not None
+        values[breached_at_column] = breached_at
+        if due is not None and (next_due is None or due < next_due):
+            next_due = due
+    values["next_due_at"] = next_due
+    values["next_response_breaches"] = row.next_response_breaches
+    values["updated_at"] = now
+    return values
 
 
 def _as_id(value: object) -> uuid.UUID | None:

@@ -206,10 +206,27 @@ class EventLog:
         self.uow.emit(domain_event)
         return Recorded(domain_event.id)
 
-    async def write(self) -> None:
+    async def write(self, outbox: Sequence[dict[str, Any]] = ()) -> None:
+        """Insert the recorded audit rows and ``outbox`` (rows of the outbox table). On PostgreSQL
+        the outbox rows of every event queued in the unit of work so far go with them, all in one
+        statement of fixed text (``db.bulk``, decision 0041); on SQLite one executemany per table,
+        and ``commit`` writes the queued events' outbox rows as usual."""
         rows, self._rows = self._rows, []
+        if self.uow.dialect == "postgresql":
+            outbox_rows = [*outbox, *(self.uow.outbox_row(event) for event in self.uow.take_events())]
+            if not rows and not outbox_rows:
+                return
+            await self.uow.session.execute(
+                _pg_events_with_outbox(
+                    tuple(rows[0]) if rows else _NO_ROWS, tuple(outbox_rows[0]) if outbox_rows else _NO_ROWS
+                ),
+                {"events": bulk.rows(rows), "outbox": bulk.rows(outbox_rows)},
+            )
+            return
         if rows:
             await self.uow.session.execute(insert(TicketEvent), rows)
+        if outbox:
+            await self.uow.session.execute(insert(OutboxRow), list(outbox))
 
 
 def _new_ticket(

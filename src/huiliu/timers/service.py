@@ -12,18 +12,20 @@ docs/decisions/0016."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import Table, TextClause, delete, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from huiliu.core import clock
 from huiliu.core.clock import ensure_utc
+from huiliu.db import bulk
 from huiliu.db.session import Database, UnitOfWork
 from huiliu.timers.models import TicketTimer
 
@@ -143,9 +145,11 @@ async def set_timers(uow: UnitOfWork, kind: str, instants: Mapping[uuid.UUID, da
             .where(TicketTimer.ticket_id.in_(gone), TicketTimer.kind == kind)
             .execution_options(synchronize_session=False)
         )
-    if rows:
-        insert_fn = pg_insert if uow.dialect == "postgresql" else sqlite_insert
-        statement = insert_fn(TicketTimer)
+    if rows and uow.dialect == "postgresql":
+        # One statement of fixed text, the rows as one JSON parameter (``db.bulk``, decision 0041).
+        await uow.session.execute(_pg_upsert_timers(), {"timers": bulk.rows(rows)})
+    elif rows:
+        statement = sqlite_insert(TicketTimer)
         await uow.session.execute(
             statement.on_conflict_do_update(
                 index_elements=["ticket_id", "kind"],
@@ -153,6 +157,22 @@ async def set_timers(uow: UnitOfWork, kind: str, instants: Mapping[uuid.UUID, da
             ),
             rows,
         )
+
+
+_TIMER_KEYS = ("tenant_id", "ticket_id", "kind", "next_timer_at")
+
+
+@functools.cache
+def _pg_upsert_timers() -> TextClause:
+    table: Table = TicketTimer.__table__  # type: ignore[assignment]
+    return text(
+        f"""
+        INSERT INTO {bulk.insert_columns(table, _TIMER_KEYS)}
+        SELECT {bulk.select_columns(_TIMER_KEYS, "t")}
+        FROM {bulk.rows_source(table, _TIMER_KEYS, "timers", "t")}
+        ON CONFLICT (ticket_id, kind) DO UPDATE SET next_timer_at = excluded.next_timer_at
+        """
+    )
 
 
 async def get_timer(uow: UnitOfWork, ticket_id: uuid.UUID, kind: str) -> datetime | None:
