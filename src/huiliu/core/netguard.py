@@ -1,4 +1,4 @@
-"""Where the worker may send requests: a guard against server-side request forgery.
+"""Where Huiliu may send requests: a guard against server-side request forgery.
 
 Tenants choose the destinations of outgoing requests — webhook and rule-webhook URLs, robot webhooks
 of DingTalk / Feishu / WeCom groups, an entry point's ``api_base_url``. Without a guard a tenant
@@ -11,7 +11,11 @@ resolves to must be globally routable. ``HUILIU_OUTBOUND_ALLOW_PRIVATE_NETWORKS=
 
 The check resolves the name just before the connection; the HTTP library resolves it again when it
 connects, so a name whose DNS answer flips between the two (rebinding) is not covered — a network
-policy (egress firewall) is the complete answer, and docs/operations.md says so."""
+policy (egress firewall) is the complete answer, and docs/operations.md says so.
+
+The API process follows the same policy where a request's destination comes from a tenant's
+configuration (an entry point's ``api_base_url`` for WeCom login, the chat sidebar, mini-program
+sign-in and "test connection"): it builds its clients with :func:`guarded_client`."""
 
 from __future__ import annotations
 
@@ -121,3 +125,12 @@ class GuardedTransport(httpx.HTTPTransport):
         url = request.url
         self.policy.check(url.host, url.port or (443 if url.scheme == "https" else 80))
         return super().handle_request(request)
+
+
+def guarded_client(settings: _OutboundSettings, *, timeout: float) -> httpx.Client:
+    """A synchronous client whose every request passes the installation's ``OutboundPolicy``; for
+    requests the API process sends to destinations a tenant configured. Redirects are not followed (a
+    redirect could lead past the check)."""
+    return httpx.Client(
+        timeout=timeout, follow_redirects=False, transport=GuardedTransport(outbound_policy(settings))
+    )

@@ -87,3 +87,32 @@ async def test_settings_that_cannot_work_are_refused(runtime: Any, client: httpx
             "/api/v1/entry-points", headers=admin.headers, json={"kind": kind, "name": "x", "config": config}
         )
         assert response.status_code == 422, (kind, config, response.text)
+
+
+async def test_test_connection_follows_the_outbound_policy(
+    runtime: Any, client: httpx.AsyncClient, fake_api: FakeApi, monkeypatch: Any
+) -> None:
+    """The API process calls a tenant-configured base URL only where the worker could: an entry point
+    pointed at a private address (here the fake platform on 127.0.0.1) is refused when the
+    installation does not allow private networks, and nothing reaches the platform."""
+    admin = await make_member(runtime, await make_tenant(runtime), "admin")
+    entry = await create_entry_point(
+        client,
+        admin,
+        "wechat_mp",
+        app_id=fake.APP_ID,
+        app_secret=fake.APP_SECRET,
+        api_base_url=fake_api.base_url,
+    )
+    monkeypatch.setattr(runtime.settings, "outbound_allow_private_networks", False)
+    refused = await client.post(f"/api/v1/entry-points/{entry['id']}/tencent-test", headers=admin.headers)
+    assert refused.status_code == 200
+    body = refused.json()
+    assert body["ok"] is False
+    assert "BlockedDestination" in body["errmsg"] and "127.0.0.1" in body["errmsg"]
+    assert fake_api.state.tokens_issued == 0
+
+    monkeypatch.setattr(runtime.settings, "outbound_allowed_hosts", "127.0.0.1")
+    allowed = await client.post(f"/api/v1/entry-points/{entry['id']}/tencent-test", headers=admin.headers)
+    assert allowed.json()["ok"] is True
+    assert fake_api.state.tokens_issued == 1

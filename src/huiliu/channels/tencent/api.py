@@ -18,6 +18,7 @@ from huiliu.channels.tencent.callbacks import sync_engine
 from huiliu.channels.tencent.client import Account, ApiError, TencentClient
 from huiliu.channels.tencent.tokens import TokenKey, TokenStore, TokenUnavailable
 from huiliu.core.errors import NotFound
+from huiliu.core.netguard import guarded_client
 from huiliu.entry_points.domain import WECHAT_MINIPROGRAM, WECHAT_MP, WECOM_APP, WECOM_KF
 from huiliu.entry_points.models import EntryPoint
 from huiliu.entry_points.queries import require_entry_point
@@ -117,7 +118,7 @@ async def tencent_test(
     key = TokenKey(entry_point.tenant_id, entry_point.id)
 
     def run() -> dict[str, Any]:
-        with httpx.Client(timeout=TEST_TIMEOUT_SECONDS) as http:
+        with guarded_client(runtime.settings, timeout=TEST_TIMEOUT_SECONDS) as http:
             client = TencentClient(http, store, _account(entry_point))
             cached = store.cached(key)
             client.access_token(rejected=cached.value if cached is not None else None)

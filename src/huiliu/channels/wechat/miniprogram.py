@@ -29,6 +29,7 @@ from huiliu.channels.wechat.domain import miniprogram_identity
 from huiliu.channels.wechat.identity_token import BadIdentityToken, issue_identity_token, read_identity_token
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import HuiliuError, ValidationFailed
+from huiliu.core.netguard import guarded_client
 from huiliu.customers.domain import EXTERNAL, WECHAT_UNIONID
 from huiliu.customers.service import resolve_identities
 from huiliu.entry_points.domain import WECHAT_MINIPROGRAM
@@ -78,7 +79,7 @@ async def miniprogram_session(
     account = Account(entry_point.tenant_id, entry_point.id, entry_point.kind, dict(entry_point.config))
 
     def login() -> dict[str, Any]:
-        with httpx.Client(timeout=API_TIMEOUT_SECONDS) as http:
+        with guarded_client(runtime.settings, timeout=API_TIMEOUT_SECONDS) as http:
             return TencentClient(http, TokenStore(engine), account).code2session(body.code)
 
     try:

@@ -18,6 +18,7 @@ from huiliu.channels.tencent.callbacks import SUCCESS, open_entry_point, read_bo
 from huiliu.channels.tencent.client import Account, TencentClient
 from huiliu.channels.tencent.tokens import TokenStore
 from huiliu.channels.wecom import domain, service
+from huiliu.core.netguard import guarded_client
 from huiliu.entry_points.domain import WECOM_APP, WECOM_KF
 from huiliu.entry_points.models import EntryPoint
 from huiliu.intake.service import defaults_from
@@ -117,7 +118,7 @@ async def enrich_contact(
     customer is tied to the same person's WeChat identities. A failure leaves the external_userid
     identity as recorded (the next edit event tries again)."""
     try:
-        with httpx.Client(timeout=API_TIMEOUT_SECONDS) as http:
+        with guarded_client(runtime.settings, timeout=API_TIMEOUT_SECONDS) as http:
             client = _client(http, engine, entry_point)
             answer = await anyio.to_thread.run_sync(lambda: client.external_contact(change.external_userid))
         contact = answer.get("external_contact") or {}
@@ -137,7 +138,7 @@ async def pull_kf_messages(
 ) -> int:
     """``sync_msg`` from the stored cursor into intake (after the callback was answered). A failure
     loses nothing: the messages stay with WeCom and the next notice pulls from the same cursor."""
-    with httpx.Client(timeout=API_TIMEOUT_SECONDS) as http:
+    with guarded_client(runtime.settings, timeout=API_TIMEOUT_SECONDS) as http:
         client = _client(http, engine, entry_point)
 
         async def page(cursor: str | None) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from huiliu.channels.tencent.client import Account, ApiError, TencentClient
 from huiliu.channels.tencent.config import DEFAULT_WECOM_LOGIN, DEFAULT_WECOM_OAUTH
 from huiliu.channels.tencent.tokens import TokenStore, TokenUnavailable
 from huiliu.core.errors import HuiliuError, NotAuthenticated, NotFound
+from huiliu.core.netguard import guarded_client
 from huiliu.entry_points.domain import WECOM_APP
 from huiliu.entry_points.models import EntryPoint
 from huiliu.entry_points.queries import get_entry_point
@@ -229,7 +230,7 @@ async def finish_wecom_login(
     account = Account(entry_point.tenant_id, entry_point.id, entry_point.kind, dict(entry_point.config))
 
     def identify() -> dict[str, Any]:
-        with httpx.Client(timeout=API_TIMEOUT_SECONDS) as http:
+        with guarded_client(runtime.settings, timeout=API_TIMEOUT_SECONDS) as http:
             return TencentClient(http, TokenStore(engine), account).member_of_code(code)
 
     try:

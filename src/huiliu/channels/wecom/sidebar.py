@@ -29,6 +29,7 @@ from huiliu.channels.tencent.crypto import jsapi_signature
 from huiliu.channels.tencent.tokens import TokenStore, TokenUnavailable
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import HuiliuError, NotFound
+from huiliu.core.netguard import guarded_client
 from huiliu.customers.domain import WECOM_EXTERNAL_USERID
 from huiliu.customers.models import CustomerIdentity
 from huiliu.entry_points.domain import WECOM_APP
@@ -121,7 +122,7 @@ async def sidebar_js_sdk(
     account = Account(entry_point.tenant_id, entry_point.id, entry_point.kind, dict(entry_point.config))
 
     def tickets() -> tuple[str, str]:
-        with httpx.Client(timeout=API_TIMEOUT_SECONDS) as http:
+        with guarded_client(runtime.settings, timeout=API_TIMEOUT_SECONDS) as http:
             client = TencentClient(http, TokenStore(engine), account)
             return client.js_ticket(JSAPI_TICKET), client.js_ticket(AGENT_TICKET)
 
