@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, case, false, func, or_, select
+from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.analytics.domain import buckets, day_start, percentile
@@ -185,7 +185,8 @@ async def count_open(
 
 
 def count_true(column: Any) -> Any:
-    return func.coalesce(func.sum(case((column.is_(True), 1), else_=0)), 0)
+    """How many rows have ``column`` true (``count(*) FILTER``: cheaper than summing a CASE)."""
+    return func.count().filter(column.is_(True))
 
 
 def count_not_null(column: Any) -> Any:

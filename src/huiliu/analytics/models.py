@@ -12,6 +12,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 from huiliu.core.clock import utcnow
 from huiliu.db.base import Base, TenantScoped
 
+# Carried by the open-ticket index (PostgreSQL INCLUDE) so that scope and dashboard filters need no
+# table read when counting the backlog.
+UNRESOLVED_DIMENSIONS = (
+    "team_id",
+    "assignee_id",
+    "channel",
+    "priority",
+    "category",
+    "scenario",
+    "entry_point_id",
+    "customer_level",
+    "region",
+)
+
 
 class TicketFact(TenantScoped, Base):
     """A ticket as reports see it: its dimensions, milestones, durations (business minutes where an
@@ -24,13 +38,16 @@ class TicketFact(TenantScoped, Base):
         Index("ix_ticket_facts_created", "tenant_id", "created_at"),
         Index("ix_ticket_facts_created_hour", "tenant_id", "created_hour"),
         Index("ix_ticket_facts_resolved", "tenant_id", "resolved_at", "created_at"),
-        # Open tickets (backlog, aging, workload): a small part of the table once history piles up.
+        # Open tickets (backlog, aging, workload): a small part of the table once history piles up,
+        # but scattered over all of it — so on PostgreSQL the index carries the scope and filter
+        # dimensions and the counts are index-only scans (UNRESOLVED_DIMENSIONS; decision 0044).
         Index(
             "ix_ticket_facts_unresolved",
             "tenant_id",
             "created_at",
             postgresql_where=text("resolved_at IS NULL"),
             sqlite_where=text("resolved_at IS NULL"),
+            postgresql_include=list(UNRESOLVED_DIMENSIONS),
         ),
         Index("ix_ticket_facts_team", "tenant_id", "team_id", "created_at"),
         Index("ix_ticket_facts_assignee", "tenant_id", "assignee_id", "created_at"),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.analytics.domain import (
@@ -23,7 +23,6 @@ from huiliu.analytics.metrics import (
     MetricFilter,
     check_range,
     count_not_null,
-    count_open,
     count_true,
     created_in,
     dimension_clauses,
@@ -118,53 +117,56 @@ async def _medians(
     return {group: values[0] for group, (values, _) in found.items()}
 
 
-CSAT_COLUMNS = [
-    func.coalesce(func.sum(case((TicketFact.csat == stars, 1), else_=0)), 0).label(f"csat_{stars}")
-    for stars in range(1, 6)
-]
+CSAT_STARS = range(1, 6)
 
 
-async def _period(
-    session: AsyncSession, actor: Actor, flt: MetricFilter, now: datetime, *, backlog: bool = True
-) -> dict[str, Any]:
-    """The cards of one period (and ``csat_1`` … ``csat_5``); ``backlog`` False leaves the backlog out
-    (the caller has it from the aging buckets)."""
-    fr_columns = _pg_percentiles(session, TicketFact.first_response_minutes, [0.5, 0.9])
-    row = (
-        await session.execute(
-            select(*_aggregates(), *CSAT_COLUMNS, *fr_columns).where(*created_in(actor, flt))
-        )
-    ).one()
-    if fr_columns:
-        fr_median, fr_p90 = _floats(row[-2:])
-    else:
-        (fr_median, fr_p90), _ = await percentiles(
-            session, TicketFact.first_response_minutes, created_in(actor, flt), [0.5, 0.9]
-        )
+def _card_columns(session: AsyncSession) -> list[Any]:
+    """The created-in-period card aggregates, the CSAT distribution and, on PostgreSQL, the
+    first-response median and p90 (one scan)."""
+    return [
+        *_aggregates(),
+        *[func.count().filter(TicketFact.csat == stars).label(f"csat_{stars}") for stars in CSAT_STARS],
+        *[
+            column.label(name)
+            for column, name in zip(
+                _pg_percentiles(session, TicketFact.first_response_minutes, [0.5, 0.9]),
+                ("fr_median", "fr_p90"),
+                strict=False,
+            )
+        ],
+    ]
+
+
+async def _period(session: AsyncSession, actor: Actor, flt: MetricFilter) -> dict[str, Any]:
+    """The cards of one period but the backlog, and ``csat_1`` … ``csat_5``: one scan of the tickets
+    created in it and one of the resolutions in it (SQLite adds one read per percentile pair)."""
+    row = (await session.execute(select(*_card_columns(session)).where(*created_in(actor, flt)))).one()
     res_columns = _pg_percentiles(session, TicketFact.resolution_minutes, [0.5, 0.9])
     resolved_row = (
         await session.execute(
             select(func.count(), *res_columns).select_from(TicketFact).where(*resolved_in(actor, flt))
         )
     ).one()
-    resolved = int(resolved_row[0])
-    if res_columns:
+    if is_postgres(session):
+        fr_median, fr_p90 = _floats([row.fr_median, row.fr_p90])
         res_median, res_p90 = _floats(resolved_row[1:])
     else:
+        (fr_median, fr_p90), _ = await percentiles(
+            session, TicketFact.first_response_minutes, created_in(actor, flt), [0.5, 0.9]
+        )
         (res_median, res_p90), _ = await percentiles(
             session, TicketFact.resolution_minutes, resolved_in(actor, flt), [0.5, 0.9]
         )
-    instant = min(ensure_utc(flt.end), now)
     return {
         "volume": int(row.volume),
-        "resolved": resolved,
-        "backlog": await count_open(session, actor, flt, instant) if backlog else None,
+        "resolved": int(resolved_row[0]),
+        "backlog": None,
         "first_response_median": fr_median,
         "first_response_p90": fr_p90,
         "resolution_median": res_median,
         "resolution_p90": res_p90,
         **_rates(row),
-        **{f"csat_{stars}": int(getattr(row, f"csat_{stars}")) for stars in range(1, 6)},
+        **{f"csat_{stars}": int(getattr(row, f"csat_{stars}")) for stars in CSAT_STARS},
     }
 
 
@@ -172,16 +174,20 @@ async def summary(
     session: AsyncSession, actor: Actor, flt: MetricFilter, now: datetime | None = None
 ) -> dict[str, Any]:
     """Headline cards for the period, each with the previous period's value and the relative change;
-    the backlog's aging (at the period end, or now) and the CSAT distribution."""
+    the backlog's aging (at the period end, or now) and the CSAT distribution. Seven queries: per
+    period its created tickets and its resolutions, the open tickets at both periods' ends (two
+    index ranges), and the facts' ``as_of``."""
     check_range(flt)
     now = now or utcnow()
     instant = min(ensure_utc(flt.end), now)
-    aging = await _aging(session, actor, flt, instant)
-    current = await _period(session, actor, flt, now, backlog=False)
+    earlier = min(ensure_utc(flt.start), now)  # the previous period's end
+    aging, previous_backlog = await _open_tickets(session, actor, flt, instant, earlier)
+    current = await _period(session, actor, flt)
+    previous = await _period(session, actor, flt.previous())
     current["backlog"] = sum(aging.values())  # every ticket open at the instant has one age
-    previous = await _period(session, actor, flt.previous(), now)
-    distribution = {str(stars): current.pop(f"csat_{stars}") for stars in range(1, 6)}
-    for stars in range(1, 6):
+    previous["backlog"] = previous_backlog
+    distribution = {str(stars): current.pop(f"csat_{stars}") for stars in CSAT_STARS}
+    for stars in CSAT_STARS:
         previous.pop(f"csat_{stars}")
     cards = {
         name: {"value": value, "previous": previous[name], "change": change(value, previous[name])}
@@ -195,22 +201,42 @@ async def summary(
     }
 
 
-async def _aging(session: AsyncSession, actor: Actor, flt: MetricFilter, instant: datetime) -> dict[str, int]:
-    """Open tickets at ``instant`` by age: one grouped count over the unresolved tickets (partial
-    index) and one over those resolved after ``instant``."""
+def _age_columns(instant: datetime, *condition: ColumnElement[bool]) -> list[Any]:
+    """One count per backlog age bucket at ``instant`` (of the rows that also meet ``condition``)."""
     columns = []
     for key, low, high in AGING_BUCKETS:
-        condition = TicketFact.created_at <= instant - timedelta(days=low)
+        age = [*condition, TicketFact.created_at <= instant - timedelta(days=low)]
         if high != float("inf"):
-            condition = and_(condition, TicketFact.created_at > instant - timedelta(days=high))
-        columns.append(func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(key))
-    out = {key: 0 for key, _, _ in AGING_BUCKETS}
+            age.append(TicketFact.created_at > instant - timedelta(days=high))
+        columns.append(func.count().filter(*age).label(key))
+    return columns
+
+
+async def _open_tickets(
+    session: AsyncSession, actor: Actor, flt: MetricFilter, instant: datetime, earlier: datetime
+) -> tuple[dict[str, int], int]:
+    """The tickets open at ``instant`` by age, and how many were open at ``earlier`` (≤ ``instant``):
+    one count over the unresolved tickets (a partial index that holds the dimensions too, so the table
+    is not read) and one over those resolved at or after ``earlier`` — an OR of the two would read
+    every ticket created before ``instant``."""
+    open_earlier = func.count().filter(TicketFact.created_at < earlier).label("earlier")
     base = [*dimension_clauses(actor, flt), TicketFact.created_at < instant]
-    for branch in (TicketFact.resolved_at.is_(None), TicketFact.resolved_at >= instant):
-        row = (await session.execute(select(*columns).where(*base, branch))).one()
-        for key in out:
-            out[key] += int(getattr(row, key))
-    return out
+    unresolved = (
+        await session.execute(
+            select(open_earlier, *_age_columns(instant)).where(*base, TicketFact.resolved_at.is_(None))
+        )
+    ).one()
+    # Resolved at or after ``earlier`` (so open then, if created before it); of those, the ones
+    # resolved at or after ``instant`` were still open at ``instant`` and have an age.
+    resolved = (
+        await session.execute(
+            select(open_earlier, *_age_columns(instant, TicketFact.resolved_at >= instant)).where(
+                *base, TicketFact.resolved_at >= earlier
+            )
+        )
+    ).one()
+    aging = {key: int(getattr(unresolved, key)) + int(getattr(resolved, key)) for key, _, _ in AGING_BUCKETS}
+    return aging, int(unresolved.earlier) + int(resolved.earlier)
 
 
 async def data_as_of(session: AsyncSession) -> datetime | None:

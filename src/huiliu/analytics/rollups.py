@@ -269,10 +269,12 @@ async def rebuild(
         if progress is not None:
             progress(done, total)
     if db.engine.dialect.name == "postgresql":
-        # Fresh statistics for the planner now rather than whenever autovacuum gets to the table.
+        # Fresh statistics for the planner, and a visibility map for the index-only backlog counts
+        # (the rewritten rows are not all-visible yet), now rather than whenever autovacuum gets to
+        # the table. VACUUM runs outside a transaction.
         async with db.engine.connect() as connection:
-            await connection.execute(text("ANALYZE ticket_facts"))
-            await connection.commit()
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM (ANALYZE) ticket_facts"))
     async with db.uow(tenant_id) as uow:
         cursor = await _cursor(uow.session, tenant_id)
         cursor.event_created_at = ensure_utc(last.created_at) if last is not None else None
