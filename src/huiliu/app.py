@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,7 +40,6 @@ from huiliu.intake.api import router as intake_router
 from huiliu.intelligence.api import router as intelligence_router
 from huiliu.intelligence.similar_api import router as similar_tickets_router
 from huiliu.intelligence.triage_api import router as triage_router
-from huiliu.kb import domain as kb_domain
 from huiliu.kb.api import public_router as kb_public_router
 from huiliu.kb.api import router as kb_router
 from huiliu.kb.api import tickets_router as kb_tickets_router
@@ -91,8 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await inbox_relay.start()
         # The ERP order lookup and its cache, when configured (docs/orders.md).
         app.state.order_lookup = OrderLookup.from_settings(settings)
-        # jieba's dictionary (knowledge-base search) loads in 1-3 s: off the request path, once.
-        threading.Thread(target=kb_domain.warm_up, name="jieba-warm-up", daemon=True).start()
+        # jieba's dictionary (knowledge-base search, 65 MB) loads on a process's first KB request, off
+        # the event loop (kb.api.tokenizer_ready), not here: workers that never search never hold it.
         # Everything built so far (routes, models, schemas) lives as long as the process: move it out of
         # the collector's reach, so full collections stay short and do not stall requests.
         gc.collect()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from huiliu.automation.domain import ClassificationFacts, TicketFacts
 from huiliu.automation.domain.facts import facts_values
@@ -154,6 +154,48 @@ async def test_a_rule_on_created_routes_on_scenario_and_confidence_and_the_dry_r
         await client.post(f"{RULES}/dry-run", json={"ticket_id": other["id"]}, headers=admin.headers)
     ).json()
     assert dry["fired"] == [] and dry["outcomes"][0]["outcome"] == "not_matched"
+
+
+async def test_the_classification_facts_cost_no_statement_on_create_and_one_on_update(
+    client: Any, runtime: Any, tenant: Any, admin: Any
+) -> None:
+    team = await make_team(runtime, tenant, "投诉组")
+    await put_settings(client, admin, settings_body())
+    await add_rule(client, admin, complaint_routing(team.id))
+    await add_rule(
+        client,
+        admin,
+        {
+            "kind": "trigger",
+            "on": ["ticket.updated"],
+            "name": "更新时看分类",
+            "conditions": {"all": [{"field": "classification.category", "op": "is_set"}]},
+            "actions": [{"type": "add_tag", "tag": "已分类"}],
+        },
+    )
+    engine = runtime.db.engine.sync_engine
+    reads: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        flat = " ".join(statement.split())
+        if flat.startswith("SELECT") and "FROM ticket_classifications" in flat:
+            reads.append(flat)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        ticket = await create(client, admin)
+        assert reads == []
+        assert (await stored(runtime, tenant, ticket["id"]))[0].team_id == team.id
+        reads.clear()
+        response = await client.patch(
+            f"/api/v1/tickets/{ticket['id']}", headers=admin.headers, json={"title": "热水器漏电（更新）"}
+        )
+        assert response.status_code == 200, response.text
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    # The ticket the update loaded: its classification is read once for the whole unit of work.
+    assert len(reads) == 1, reads
+    assert "已分类" in (await stored(runtime, tenant, ticket["id"]))[0].tags
 
 
 async def test_the_triage_state_is_a_fact_rules_test(

@@ -6,7 +6,7 @@ corrections (learning mode); only categories in the tenant's taxonomy are ever o
 prediction outside it falls to the best-scoring category inside it, with that category's own
 probability as the confidence (not renormalised: the mass the model put outside the taxonomy is
 uncertainty, and a low confidence sends the ticket to 待分类); when no category of the taxonomy is
-known to the model there is no category and the ticket goes to triage (decision 0044).
+known to the model there is no category and the ticket goes to triage (decision 0045).
 
 Stored in ``tenants.settings["classification"]["categories"]``; a tenant that never set it has the
 shipped dataset's twelve categories (:data:`DEFAULT_CATEGORIES`)."""

@@ -1,6 +1,6 @@
 /**
  * Calls to the classification-on-tickets API (`/api/v1/triage`, `/api/v1/tickets/{id}/classification`,
- * `/api/v1/intelligence/settings`, `/api/v1/intelligence/model`) with local types that mirror the
+ * `/api/v1/intelligence/settings`, `/api/v1/intelligence/categories`, `/api/v1/intelligence/model`) with local types that mirror the
  * server's responses (src/huiliu/intelligence/triage_api.py) until the generated client includes them.
  */
 import { requestJson } from '@/shared/api/client'
@@ -15,7 +15,8 @@ export type Guess = [string, number]
 
 export interface Classification {
   ticket_id: string
-  labels: Record<string, string>
+  /** The category is null when nothing in the tenant's taxonomy scored. */
+  labels: Record<string, string | null>
   confidence: Record<string, number>
   guesses: Record<string, Guess[]>
   low: string[]
@@ -47,10 +48,17 @@ export interface TriageDecision {
   priority?: string
 }
 
+/** One entry of the tenant's category taxonomy: the key tickets store, and display names. */
+export interface TaxonomyCategory {
+  key: string
+  names: { 'zh-CN': string; en: string }
+}
+
 export interface ClassificationSettings {
   enabled: boolean
   thresholds: Record<TriageTarget, number>
   urgent_confidence: number
+  categories: TaxonomyCategory[]
 }
 
 export interface Headline {
@@ -96,6 +104,15 @@ export const intelligenceApi = {
   saveSettings: (settings: ClassificationSettings) =>
     requestJson<ClassificationSettings>('PUT', '/api/v1/intelligence/settings', settings),
   models: () => requestJson<ModelCards>('GET', '/api/v1/intelligence/model'),
+  categories: () => requestJson<{ items: TaxonomyCategory[] }>('GET', '/api/v1/intelligence/categories'),
+}
+
+/** A category's display name in the UI's language (zh-CN, else English), or its key when unknown. */
+export function categoryName(categories: TaxonomyCategory[], key: string | null | undefined, locale: string): string {
+  if (!key) return ''
+  const found = categories.find((category) => category.key === key)
+  if (!found) return key
+  return locale.startsWith('zh') ? found.names['zh-CN'] : found.names.en
 }
 
 export function percent(value: number | undefined): string {
