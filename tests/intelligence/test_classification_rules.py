@@ -366,3 +366,21 @@ async def test_a_bad_taxonomy_is_refused_and_changes_nothing(
     response = await client.put(SETTINGS, headers=admin.headers, json=settings_body(categories=categories))
     assert_problem(response, 422)
     assert (await client.get(SETTINGS, headers=admin.headers)).json() == before
+
+
+async def test_the_classify_api_answers_in_the_tenant_taxonomy(client: Any, admin: Any) -> None:
+    text = {"text": "亲，快递三天没动了，订单号 2026113012345678"}
+    shipped = await client.post("/api/v1/classify", headers=admin.headers, json=text)
+    assert shipped.status_code == 200, shipped.text
+    assert shipped.json()["category"] == "logistics"
+
+    await put_settings(client, admin, settings_body(categories=[category("billing", "费用", "Fees")]))
+    restricted = await client.post("/api/v1/classify", headers=admin.headers, json=text)
+    assert restricted.json()["category"] == "billing"
+    assert restricted.json()["confidence"]["category"] < shipped.json()["confidence"]["category"]
+    assert "category" in restricted.headers["Huiliu-Low-Confidence"].split(",")
+
+    await put_settings(client, admin, settings_body(categories=[category("parking", "停车", "Parking")]))
+    unknown = (await client.post("/api/v1/classify", headers=admin.headers, json=text)).json()
+    assert unknown["category"] is None and unknown["confidence"]["category"] == 0.0
+    assert unknown["scenario"] == shipped.json()["scenario"]

@@ -1,5 +1,6 @@
 """Classification of one message for the API: the four predictions with their confidences and the
-entities found in it, in the fixed shape of ``POST /api/v1/classify``."""
+entities found in it, in the fixed shape of ``POST /api/v1/classify``; the category restricted to a
+tenant's taxonomy when one is given (:mod:`.taxonomy`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 
 from huiliu.intake import extraction
 from huiliu.intelligence.model import TicketClassifier
+from huiliu.intelligence.taxonomy import restrict
 
+# Every class of a target, best first (the category is restricted to the taxonomy afterwards).
+ALL_CLASSES = 10_000
 ENTITY_KEYS = ("order_no", "phone", "email", "tracking_no", "amount", "device_sn")
 
 # extraction kinds -> the contract's keys; landlines are phones too.
@@ -43,14 +47,28 @@ class Classification:
     low_confidence: tuple[str, ...]
 
 
-def classify(classifier: TicketClassifier, text: str, threshold: float) -> Classification:
-    prediction = classifier.predict(text, threshold)
+def classify(
+    classifier: TicketClassifier, text: str, threshold: float, categories: frozenset[str] | None = None
+) -> Classification:
+    """The body of ``POST /api/v1/classify`` and the targets under ``threshold``. With
+    ``categories`` (a tenant's taxonomy) the category is the best-scoring one inside it, with its own
+    probability, or ``None`` (confidence 0, low) when the model knows none of them."""
+    if categories is None:
+        prediction = classifier.predict(text, threshold)
+        labels: dict[str, str | None] = dict(prediction.labels)
+        confidence = dict(prediction.confidence)
+    else:
+        prediction, ranked = classifier.predict_with_guesses(text, threshold, top=ALL_CLASSES)
+        labels, confidence = dict(prediction.labels), dict(prediction.confidence)
+        inside = restrict(ranked["category"], categories)
+        labels["category"], confidence["category"] = inside[0] if inside else (None, 0.0)
+    low = tuple(target for target in labels if labels[target] is None or confidence[target] < threshold)
     body = {
-        "scenario": prediction.labels["scenario"],
-        "category": prediction.labels["category"],
-        "priority": prediction.labels["priority"],
-        "sentiment": prediction.labels["sentiment"],
-        "confidence": dict(prediction.confidence),
+        "scenario": labels["scenario"],
+        "category": labels["category"],
+        "priority": labels["priority"],
+        "sentiment": labels["sentiment"],
+        "confidence": confidence,
         "entities": entities(text),
     }
-    return Classification(body, prediction.low_confidence)
+    return Classification(body, low)
