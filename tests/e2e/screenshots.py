@@ -13,6 +13,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from huiliu.analytics import rollups
 from huiliu.demo.seed import seed_demo
 from huiliu.runtime import Runtime
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, running_server
@@ -29,7 +30,9 @@ ONLY: set[str] = set()
 
 async def _seed(runtime: Runtime) -> None:
     try:
-        await seed_demo(runtime.db, tickets_count=DEMO_TICKETS, customers_count=DEMO_CUSTOMERS)
+        report = await seed_demo(runtime.db, tickets_count=DEMO_TICKETS, customers_count=DEMO_CUSTOMERS)
+        # The demo's history is back-dated: the dashboards' facts are rebuilt, as `huiliu demo` does.
+        await rollups.rebuild(runtime.db, report.tenant_id)
     finally:
         await runtime.db.dispose()
 
@@ -122,6 +125,41 @@ def _intake(page: Page, browser: Browser, base_url: str) -> None:
     phone.close()
 
 
+def _analytics(page: Page) -> None:
+    """The dashboard home (whole page), the tickets behind its busiest heatmap cell, and the staffing
+    page (docs/analytics.md)."""
+    page.goto("/dashboard")
+    expect(page.get_by_test_id("card-volume").locator(".value")).not_to_have_text("0")
+    for section in ("trend", "funnel", "aging", "channels", "entry-points"):
+        expect(page.get_by_test_id(section).locator("canvas").first).to_be_visible()
+    # The whole dashboard: the console scrolls inside its main area, so the window grows to fit it.
+    viewport = page.viewport_size
+    height = page.get_by_test_id("dashboard").evaluate("el => el.scrollHeight")
+    page.set_viewport_size({"width": 1366, "height": int(height) + 120})
+    _shoot(page, "dashboard")
+    if viewport is not None:
+        page.set_viewport_size(viewport)
+
+    counts = (
+        page.get_by_test_id("heatmap")
+        .locator("button.cell")
+        .evaluate_all(
+            "cells => cells.map(cell =>"
+            " [cell.dataset.testid, Number(cell.title.match(/(\\d+) 张/)?.[1] ?? 0)])"
+        )
+    )
+    busiest = max(counts, key=lambda pair: pair[1])[0]
+    page.get_by_test_id(busiest).click()
+    expect(page.get_by_test_id("drill-dialog").locator(".el-table__row").first).to_be_visible()
+    _shoot(page, "dashboard-drill")
+    page.keyboard.press("Escape")
+
+    page.goto("/staffing")
+    expect(page.get_by_test_id("staffing-summary")).to_be_visible()
+    expect(page.get_by_test_id("staffing-page").locator("canvas").first).to_be_visible()
+    _shoot(page, "staffing")
+
+
 def take(base_url: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
@@ -157,6 +195,7 @@ def take(base_url: str) -> None:
         expect(page.get_by_test_id("notification-preferences")).to_be_visible()
         _shoot(page, "settings-profile")
 
+        _analytics(page)
         _intake(page, browser, base_url)
         browser.close()
 
