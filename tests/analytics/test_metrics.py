@@ -93,6 +93,20 @@ async def test_summary_cards_match_hand_computed_values(week: Week) -> None:
     assert previous["previous"] == 0 and previous["change"] is None
 
 
+async def test_the_next_weeks_previous_cards_are_this_weeks_cards(week: Week) -> None:
+    """The previous period is computed like the current one: the week after the fixed week compares
+    against exactly the week's numbers, the backlog at its end included (T5, resolved after it)."""
+    this_week = await _summary(week)
+    following = MetricFilter(PERIOD_END, PERIOD_END + (PERIOD_END - PERIOD_START))
+    async with week.runtime.db.read(week.tenant_id) as session:
+        next_week = await queries.summary(
+            session, system_actor(week.tenant_id), following, now=sh("2026-03-20 12:00")
+        )
+    previous = {name: card["previous"] for name, card in next_week["cards"].items()}
+    assert previous == {name: card["value"] for name, card in this_week["cards"].items()}
+    assert previous["backlog"] == 3 and previous["volume"] == 5
+
+
 async def test_wall_clock_minutes_without_sla(week: Week) -> None:
     """The same week without business hours would count T5's weekend: 47 h 10 min to first reply."""
     async with week.runtime.db.read(week.tenant_id) as session:
