@@ -40,7 +40,7 @@ class TicketFact(TenantScoped, Base):
         Index("ix_ticket_facts_resolved", "tenant_id", "resolved_at", "created_at"),
         # Open tickets (backlog, aging, workload): a small part of the table once history piles up,
         # but scattered over all of it — so on PostgreSQL the index carries the scope and filter
-        # dimensions and the counts are index-only scans (UNRESOLVED_DIMENSIONS; decision 0044).
+        # dimensions and the counts are index-only scans (UNRESOLVED_DIMENSIONS; decision 0046).
         Index(
             "ix_ticket_facts_unresolved",
             "tenant_id",

@@ -1,5 +1,5 @@
 """ticket_facts: the open-ticket index (resolved_at IS NULL) carries the scope and filter dimensions on
-PostgreSQL, so backlog and aging counts are index-only scans (decision 0044)
+PostgreSQL, so backlog and aging counts are index-only scans (decision 0046)
 
 Revision ID: c1a7e0000023
 Revises: c1a7e0000021
