@@ -2,6 +2,7 @@
 
     python -m bench.sla_sweep --db postgres --timers 10000
     python -m bench.sla_sweep --db postgres --timers 10000 --without-actions
+    python -m bench.sla_sweep --db postgres --timers 10000 --sweepers 2
     add --append to append the results to docs/benchmarks.md
 
 Set-up (not timed): a fresh migrated database, a tenant with the preset calendar (China's working
@@ -12,27 +13,41 @@ first response reaches 75 %, so every timer is due and every ticket fires its 75
 ``sla.warning`` event, the tier's notify action (a notification outbox row and a
 ``ticket.sla_tier_fired`` event; ``--without-actions`` leaves the actions out), the SLA row and the
 timer moved to the next threshold, with the API's reactors (automation, routing, SLA) installed as in
-the worker. Due tickets of one tenant are handled 50 to a transaction (docs/decisions/0016)."""
+the worker. Due tickets of one tenant are handled ``BATCH_TICKETS`` to a transaction (docs/decisions/0016;
+``--batch-tickets`` overrides it).
+
+Set-up ends with ``ANALYZE``, as autovacuum does on a live database within a minute of such a load:
+without statistics the planner reads a batch's SLA rows through the tenant index, i.e. every one of
+the tenant's rows per batch, a cost that grows with the number of due timers and that no live system
+pays. Each sweeper process configures its garbage collector as the worker process does
+(``huiliu.worker.collector``; ``--default-gc`` leaves CPython's defaults). Reported: wall time, the
+sweepers' CPU and PostgreSQL's (the server processes of the bench database, during the sweep) per
+timer, and the load average."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import multiprocessing
+import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from bench.harness import (
     BENCH_SECRET,
     DEFAULT_PG_SERVER,
+    cpu_seconds,
     db_kind,
     machine_description,
+    postgres_backends,
     provision,
     temp_database,
     wait_for_quiet,
@@ -153,30 +168,56 @@ async def _setup(url: str, timers: int, tenant: Any, actions: bool) -> dict[str,
                     ],
                 )
                 await uow.commit()
+        async with runtime.db.uow(None, system=True) as uow:
+            # Statistics, as autovacuum gathers them on a live database (module docstring).
+            if uow.dialect == "postgresql":
+                await uow.session.commit()
+                connection = await uow.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                await connection.exec_driver_sql("ANALYZE")
+            else:
+                await uow.session.execute(text("ANALYZE"))
+                await uow.session.commit()
         return {"due_at": check}
     finally:
         await runtime.stop()
 
 
-async def _sweep(
-    url: str, now: datetime, batch: int, concurrency: int | None, pool: int
-) -> tuple[float, Any, dict[str, int]]:
+@dataclass(frozen=True)
+class SweepOptions:
+    batch: int
+    concurrency: int | None
+    pool: int
+    batch_tickets: int | None
+    default_gc: bool
+
+
+Outcome = tuple[float, Any, dict[str, int]]
+
+
+async def _sweep(url: str, now: datetime, options: SweepOptions, after: Callable[[Outcome], None]) -> Outcome:
+    """One sweep in this process. ``after`` gets the outcome before the connections close (the caller
+    reads the database server's CPU then)."""
     from huiliu.core.outbox import OutboxRow
     from huiliu.runtime import Runtime
     from huiliu.settings import Settings
     from huiliu.tickets.models import TicketEvent
-    from huiliu.timers.service import sweep
+    from huiliu.timers import service as timers
+    from huiliu.worker.collector import tune_collector
     from huiliu.worker.timers import install_reactors
 
     settings = Settings(
-        database_url=url, secret_key=BENCH_SECRET, redis_url=None, db_pool_size=pool, _env_file=None
+        database_url=url, secret_key=BENCH_SECRET, redis_url=None, db_pool_size=options.pool, _env_file=None
     )
     runtime = Runtime.build(settings)
     await runtime.start()
     try:
         install_reactors(runtime.db)
+        if options.batch_tickets is not None:
+            timers.BATCH_TICKETS = options.batch_tickets
+        if not options.default_gc:
+            tune_collector()  # as the worker process does
         began, cpu_began = time.perf_counter(), time.process_time()
-        result = await sweep(runtime.db, now, batch=batch, concurrency=concurrency)
+        result = await timers.sweep(runtime.db, now, batch=options.batch, concurrency=options.concurrency)
         elapsed = time.perf_counter() - began
         cpu = time.process_time() - cpu_began
         async with runtime.db.read(None, system=True) as session:
@@ -195,40 +236,78 @@ async def _sweep(
                     or 0
                 ),
             }
-        return elapsed, result, counts
+        outcome = (elapsed, result, counts)
+        await asyncio.to_thread(after, outcome)
+        return outcome
     finally:
         await runtime.stop()
 
 
+class ServerCpu:
+    """CPU seconds PostgreSQL's server processes of one database used since ``start`` (processes
+    that began later count from zero). Nothing on SQLite: it runs inside the sweeper."""
+
+    def __init__(self, url: str) -> None:
+        self.database = url.rsplit("/", 1)[1].split("?", 1)[0] if url.startswith("postgresql") else None
+        self._before: dict[int, float] = {}
+
+    def start(self) -> None:
+        if self.database is not None:
+            self._before = {pid: cpu_seconds(pid) for pid in postgres_backends(self.database)}
+
+    def used(self) -> float:
+        if self.database is None:
+            return 0.0
+        return sum(cpu_seconds(pid) - self._before.get(pid, 0.0) for pid in postgres_backends(self.database))
+
+
+def _single_sweep(url: str, now: datetime, options: SweepOptions) -> Outcome:
+    server = ServerCpu(url)
+    server.start()
+
+    def after(outcome: Outcome) -> None:
+        outcome[2]["db_cpu_ms"] = int(server.used() * 1000)
+
+    return asyncio.run(_sweep(url, now, options, after))
+
+
 def _sweeper_process(
-    url: str, now: datetime, batch: int, concurrency: int | None, pool: int, start: Any, out: Any
+    url: str, now: datetime, options: SweepOptions, start: Any, out: Any, release: Any
 ) -> None:
-    """One sweeper process (as one worker runs one): waits for ``start``, sweeps, reports its result."""
+    """One sweeper process (as one worker runs one): waits for ``start``, sweeps, reports its outcome
+    and keeps its connections until ``release`` (the parent reads the server's CPU in between)."""
     start.wait()
-    elapsed, result, counts = asyncio.run(_sweep(url, now, batch, concurrency, pool))
-    out.put((elapsed, result.handled, result.failed, result.batches, counts))
+
+    def after(outcome: Outcome) -> None:
+        elapsed, result, counts = outcome
+        out.put((elapsed, result.handled, result.failed, result.batches, counts))
+        release.wait()
+
+    asyncio.run(_sweep(url, now, options, after))
 
 
-def _parallel_sweep(
-    url: str, now: datetime, batch: int, concurrency: int | None, pool: int, sweepers: int
-) -> tuple[float, Any, dict[str, int]]:
+def _parallel_sweep(url: str, now: datetime, options: SweepOptions, sweepers: int) -> Outcome:
     """``sweepers`` processes sweeping the same due timers at once (FOR UPDATE SKIP LOCKED shares
     them out); the time is from the start signal until the last one is done."""
     from huiliu.timers.service import SweepResult
 
     context = multiprocessing.get_context("spawn")
-    start, out = context.Event(), context.Queue()
+    start, out, release = context.Event(), context.Queue(), context.Event()
     processes = [
-        context.Process(target=_sweeper_process, args=(url, now, batch, concurrency, pool, start, out))
+        context.Process(target=_sweeper_process, args=(url, now, options, start, out, release))
         for _ in range(sweepers)
     ]
     for process in processes:
         process.start()
     time.sleep(3.0)  # let every process import and connect before the start signal
+    server = ServerCpu(url)
+    server.start()
     began = time.perf_counter()
     start.set()
     reports = [out.get() for _ in processes]
     elapsed = time.perf_counter() - began
+    db_cpu = server.used()
+    release.set()
     for process in processes:
         process.join()
     total = SweepResult()
@@ -236,6 +315,7 @@ def _parallel_sweep(
         total.add(SweepResult(claimed=handled + failed, handled=handled, failed=failed, batches=batches))
     counts = {
         "cpu_ms": sum(report[4]["cpu_ms"] for report in reports),
+        "db_cpu_ms": int(db_cpu * 1000),
         "warnings": max(report[4]["warnings"] for report in reports),
         "notifications": max(report[4]["notifications"] for report in reports),
         "slowest": int(max(report[0] for report in reports) * 1000),
@@ -252,21 +332,29 @@ def run_sla_sweep(
     pool: int = 8,
     sweepers: int = 1,
     actions: bool = True,
+    batch_tickets: int | None = None,
+    default_gc: bool = False,
+    quiet_timeout: float = 120,
     pg_server: str = DEFAULT_PG_SERVER,
     console: Console | None = None,
 ) -> Report:
+    from huiliu.timers.service import BATCH_TICKETS
+
     console = console or Console()
+    options = SweepOptions(batch, concurrency, pool, batch_tickets, default_gc)
     with temp_database(db, pg_server) as url:
         tenant = provision(url, teams=1, agents_per_team=4)
         console.print(f"setting up {timers} tickets with due SLA timers on {db_kind(url)} …")
         setup = asyncio.run(_setup(url, timers, tenant, actions))
         now = setup["due_at"] + timedelta(seconds=1)
-        busy = wait_for_quiet(max_busy_cores=0.5, timeout=120)
+        busy = wait_for_quiet(max_busy_cores=0.5, timeout=quiet_timeout)
+        load = os.getloadavg()
         console.print(f"sweeping at {now.isoformat()} …")
         if sweepers > 1:
-            elapsed, result, counts = _parallel_sweep(url, now, batch, concurrency, pool, sweepers)
+            elapsed, result, counts = _parallel_sweep(url, now, options, sweepers)
         else:
-            elapsed, result, counts = asyncio.run(_sweep(url, now, batch, concurrency, pool))
+            elapsed, result, counts = _single_sweep(url, now, options)
+    handled = max(1, result.handled)
     return Report(
         title=f"Timer sweep: {timers} due SLA timers at their 75 % tier "
         f"({'with a notify action' if actions else 'without actions'})",
@@ -277,8 +365,9 @@ def run_sla_sweep(
             "failed",
             "seconds",
             "timers/s",
-            "ms/timer",
             "sweeper CPU ms/timer",
+            "PostgreSQL CPU ms/timer",
+            "load avg (1 min)",
         ],
         rows=[
             [
@@ -288,20 +377,26 @@ def run_sla_sweep(
                 str(result.failed),
                 f"{elapsed:.2f}",
                 f"{result.handled / elapsed:,.0f}",
-                f"{elapsed * 1000 / max(1, result.handled):.2f}",
-                f"{counts['cpu_ms'] / max(1, result.handled):.2f}",
+                f"{counts['cpu_ms'] / handled:.2f}",
+                f"{counts['db_cpu_ms'] / handled:.2f}" if db == "postgres" else "–",
+                f"{load[0]:.2f}",
             ]
         ],
         notes=[
-            f"claims of {batch} ({result.batches} claims); a tenant's due tickets handled 50 to a "
-            f"transaction (one by one if a batch fails), "
+            f"claims of {batch} ({result.batches} claims); a tenant's due tickets handled "
+            f"{batch_tickets or BATCH_TICKETS} to a transaction (one by one if a batch fails), "
             f"{concurrency or ('4' if db == 'postgres' else '1')} transactions at a time, pool {pool}, "
             f"{sweepers} sweeper process{'es' if sweepers > 1 else ''}"
             + (" sweeping at once (as that many workers do), CPU summed over them" if sweepers > 1 else ""),
             f"written: {counts['warnings']} sla.warning events, "
             f"{counts['notifications']} notification outbox rows",
-            "reactors as in the worker (automation, routing, SLA); set-up rows written in bulk, not timed",
-            f"machine load before the sweep: {busy:.1f} busy cores (2 cores shared with other work)",
+            "reactors as in the worker (automation, routing, SLA); set-up rows written in bulk, not timed, "
+            "then ANALYZE (as autovacuum does on a live database)",
+            "garbage collector: CPython's defaults"
+            if default_gc
+            else "garbage collector as in the worker (huiliu.worker.collector)",
+            f"machine before the sweep: {busy:.1f} busy cores in the last second, load average "
+            f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (2 cores shared with other work)",
         ],
     )
 
@@ -318,6 +413,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--without-actions", action="store_true", help="tiers record their event only (no notify action)"
     )
+    parser.add_argument(
+        "--batch-tickets", type=int, default=None, help="due tickets per transaction (default: BATCH_TICKETS)"
+    )
+    parser.add_argument(
+        "--default-gc", action="store_true", help="CPython's collector settings, not the worker's"
+    )
+    parser.add_argument(
+        "--quiet-timeout", type=float, default=120, help="seconds to wait for a quiet machine (0: none)"
+    )
     parser.add_argument("--append", action="store_true", help="append the results to docs/benchmarks.md")
     args = parser.parse_args(argv)
     console = Console()
@@ -329,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
         pool=args.pool,
         sweepers=args.sweepers,
         actions=not args.without_actions,
+        batch_tickets=args.batch_tickets,
+        default_gc=args.default_gc,
+        quiet_timeout=args.quiet_timeout,
         pg_server=args.pg_server,
         console=console,
     )

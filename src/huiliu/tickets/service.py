@@ -127,11 +127,21 @@ def build_event(
     *,
     reason: str | None = None,
     extra: dict[str, Any] | None = None,
+    wired: dict[tuple[Any, ...], dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], DomainEvent]:
-    """The audit row and the domain event (same id) for one change of one ticket."""
+    """The audit row and the domain event (same id) for one change of one ticket. ``wired``: wire
+    forms of ticket summaries already built, by their values (a writer of many events on the same
+    tickets passes one, so a summary is wired once while it does not change)."""
     now = utcnow()
     event_id = new_id()
     ticket_summary = summary(ticket)
+    if wired is None:
+        wired_summary = _wire(ticket_summary)
+    else:
+        key = tuple(tuple(v) if isinstance(v, list) else v for v in ticket_summary.values())
+        wired_summary = wired.get(key)
+        if wired_summary is None:
+            wired_summary = wired[key] = _wire(ticket_summary)
     audit_row = {
         "id": event_id,
         "tenant_id": actor.tenant_id,
@@ -145,7 +155,7 @@ def build_event(
         "created_at": now,
     }
     data = {
-        "ticket": _wire(ticket_summary),
+        "ticket": wired_summary,
         "changes": _wire(changes),
         "actor": {"kind": actor.kind.value, "id": _wire(actor.id), "name": actor.name},
     }
@@ -190,6 +200,7 @@ class EventLog:
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
         self._rows: list[dict[str, Any]] = []
+        self._wired: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def record(
         self,
@@ -201,7 +212,9 @@ class EventLog:
         reason: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> Recorded:
-        audit_row, domain_event = build_event(actor, ticket, event_type, changes, reason=reason, extra=extra)
+        audit_row, domain_event = build_event(
+            actor, ticket, event_type, changes, reason=reason, extra=extra, wired=self._wired
+        )
         self._rows.append(audit_row)
         self.uow.emit(domain_event)
         return Recorded(domain_event.id)

@@ -30,6 +30,7 @@ from huiliu.db import registry as _registry  # noqa: F401  (every table known to
 from huiliu.db.engine import make_sync_engine
 from huiliu.intelligence.learning import LearningScheduler
 from huiliu.settings import Settings
+from huiliu.worker.collector import tune_collector
 from huiliu.worker.processor import BATCH_KINDS, HANDLED_KINDS, SINGLE_KINDS, OutboxProcessor
 from huiliu.worker.queue import make_huey
 from huiliu.worker.tasks import register_batch_task, register_tasks
@@ -198,6 +199,8 @@ def run_worker(settings: Settings) -> None:
     analytics_scheduler = AnalyticsScheduler(settings)
     # Learning mode: tenants with new classification corrections are retrained (docs/intelligence.md).
     learning_scheduler = LearningScheduler(settings)
+    # Start-up objects out of the collector's reach, a larger young generation (decision 0044).
+    tune_collector()
     for thread in loops:
         thread.start()
     timer_sweeper.start()
