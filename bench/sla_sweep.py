@@ -60,7 +60,18 @@ CREATED = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 INSERT_BATCH = 1000
 
 
-async def _setup(url: str, timers: int, tenant: Any, actions: bool) -> dict[str, Any]:
+async def _analyze(db: Any) -> None:
+    """Statistics, as autovacuum gathers them on a live database (module docstring)."""
+    async with db.uow(None, system=True) as uow:
+        if uow.dialect == "postgresql":
+            connection = await uow.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            await connection.exec_driver_sql("ANALYZE")
+        else:
+            await uow.session.execute(text("ANALYZE"))
+            await uow.session.commit()
+
+
+async def _setup(url: str, timers: int, tenant: Any, actions: bool, analyze: bool = True) -> dict[str, Any]:
     from huiliu.auth import service as auth
     from huiliu.runtime import Runtime
     from huiliu.settings import Settings
@@ -168,15 +179,8 @@ async def _setup(url: str, timers: int, tenant: Any, actions: bool) -> dict[str,
                     ],
                 )
                 await uow.commit()
-        async with runtime.db.uow(None, system=True) as uow:
-            # Statistics, as autovacuum gathers them on a live database (module docstring).
-            if uow.dialect == "postgresql":
-                await uow.session.commit()
-                connection = await uow.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-                await connection.exec_driver_sql("ANALYZE")
-            else:
-                await uow.session.execute(text("ANALYZE"))
-                await uow.session.commit()
+        if analyze:
+            await _analyze(runtime.db)
         return {"due_at": check}
     finally:
         await runtime.stop()
@@ -202,7 +206,6 @@ async def _sweep(url: str, now: datetime, options: SweepOptions, after: Callable
     from huiliu.settings import Settings
     from huiliu.tickets.models import TicketEvent
     from huiliu.timers import service as timers
-    from huiliu.worker.collector import tune_collector
     from huiliu.worker.timers import install_reactors
 
     settings = Settings(
@@ -215,6 +218,8 @@ async def _sweep(url: str, now: datetime, options: SweepOptions, after: Callable
         if options.batch_tickets is not None:
             timers.BATCH_TICKETS = options.batch_tickets
         if not options.default_gc:
+            from huiliu.worker.collector import tune_collector
+
             tune_collector()  # as the worker process does
         began, cpu_began = time.perf_counter(), time.process_time()
         result = await timers.sweep(runtime.db, now, batch=options.batch, concurrency=options.concurrency)
@@ -334,6 +339,7 @@ def run_sla_sweep(
     actions: bool = True,
     batch_tickets: int | None = None,
     default_gc: bool = False,
+    analyze: bool = True,
     quiet_timeout: float = 120,
     pg_server: str = DEFAULT_PG_SERVER,
     console: Console | None = None,
@@ -345,7 +351,7 @@ def run_sla_sweep(
     with temp_database(db, pg_server) as url:
         tenant = provision(url, teams=1, agents_per_team=4)
         console.print(f"setting up {timers} tickets with due SLA timers on {db_kind(url)} …")
-        setup = asyncio.run(_setup(url, timers, tenant, actions))
+        setup = asyncio.run(_setup(url, timers, tenant, actions, analyze))
         now = setup["due_at"] + timedelta(seconds=1)
         busy = wait_for_quiet(max_busy_cores=0.5, timeout=quiet_timeout)
         load = os.getloadavg()
@@ -391,7 +397,11 @@ def run_sla_sweep(
             f"written: {counts['warnings']} sla.warning events, "
             f"{counts['notifications']} notification outbox rows",
             "reactors as in the worker (automation, routing, SLA); set-up rows written in bulk, not timed, "
-            "then ANALYZE (as autovacuum does on a live database)",
+            + (
+                "then ANALYZE (as autovacuum does on a live database)"
+                if analyze
+                else "no ANALYZE (the planner without statistics)"
+            ),
             "garbage collector: CPython's defaults"
             if default_gc
             else "garbage collector as in the worker (huiliu.worker.collector)",
@@ -420,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
         "--default-gc", action="store_true", help="CPython's collector settings, not the worker's"
     )
     parser.add_argument(
+        "--no-analyze", action="store_true", help="sweep right after set-up, before any statistics"
+    )
+    parser.add_argument(
         "--quiet-timeout", type=float, default=120, help="seconds to wait for a quiet machine (0: none)"
     )
     parser.add_argument("--append", action="store_true", help="append the results to docs/benchmarks.md")
@@ -435,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         actions=not args.without_actions,
         batch_tickets=args.batch_tickets,
         default_gc=args.default_gc,
+        analyze=not args.no_analyze,
         quiet_timeout=args.quiet_timeout,
         pg_server=args.pg_server,
         console=console,

@@ -40,7 +40,7 @@ MIN_RESCHEDULE = timedelta(seconds=1)
 MAX_KIND_LENGTH = 16
 
 # Due tickets of one tenant and kind handled together by a batch handler, in one transaction.
-BATCH_TICKETS = 50
+BATCH_TICKETS = 100
 
 TimerHandler = Callable[[UnitOfWork, uuid.UUID, datetime], Awaitable[datetime | None]]
 BatchTimerHandler = Callable[
