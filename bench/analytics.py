@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bench.harness import DEFAULT_PG_SERVER, Tenant, machine_description, provision, temp_database
 from bench.results import Report, append_results
@@ -71,6 +73,19 @@ def _ms(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered) * 1000, p95 * 1000, ordered[-1] * 1000
 
 
+def _backend_cpu_seconds(pid: int) -> float:
+    """CPU time a PostgreSQL backend (on this machine) has run, from the scheduler's nanosecond
+    counter (``/proc/<pid>/schedstat``; ``stat``'s clock ticks are 10 ms, too coarse per query)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+
+
+async def _serial_backend(session: Any) -> int:
+    """The session's backend, with parallel workers off, so that all of a query's server CPU time is
+    that backend's (a parallel worker's would be lost when it exits)."""
+    await session.execute(text("SET max_parallel_workers_per_gather = 0"))
+    return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
 async def _time_queries(runtime: Runtime, tenant: Tenant, repeat: int, days: int) -> list[list[str]]:
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     flt = MetricFilter(end - timedelta(days=days), end)
@@ -90,15 +105,25 @@ async def _time_queries(runtime: Runtime, tenant: Tenant, repeat: int, days: int
         window = hourly if name.endswith("/hour") else flt
         for label, actor in (("all", admin), ("team", agent)):
             durations: list[float] = []
+            cpu: list[float] = []
             for attempt in range(repeat + 2):
                 async with runtime.db.read(tenant.id) as session:
+                    backend = await _serial_backend(session)
+                    server_before = _backend_cpu_seconds(backend)
+                    client_before = time.process_time()
                     started = time.perf_counter()
                     await run(session, actor, window)
                     elapsed = time.perf_counter() - started
+                    client = time.process_time() - client_before
+                    server = _backend_cpu_seconds(backend) - server_before
                 if attempt >= 2:  # two warm-up runs (plans, caches)
                     durations.append(elapsed)
+                    cpu.append(client + server)
             p50, p95, worst = _ms(durations)
-            rows.append([name, label, f"{p50:.1f}", f"{p95:.1f}", f"{worst:.1f}"])
+            cpu50, cpu95, _ = _ms(cpu)
+            rows.append(
+                [name, label, f"{p50:.1f}", f"{p95:.1f}", f"{worst:.1f}", f"{cpu50:.1f}", f"{cpu95:.1f}"]
+            )
     return rows
 
 
@@ -136,7 +161,9 @@ async def _run(
             facts = (await session.execute(select(func.count()).select_from(TicketFact))).scalar_one()
         console.print(f"  {built:,} tickets → {facts:,} facts in {rebuild_seconds:.1f}s")
         console.print(f"timing dashboard queries ({repeat} runs each, last {days} days) …")
+        load_before = os.getloadavg()[0]
         rows = await _time_queries(runtime, tenant, repeat, days)
+        load_after = os.getloadavg()[0]
         console.print(f"writing {operations} tickets + status changes through the services …")
         events, refresh_seconds, writing = await _maintenance(runtime, tenant, operations)
     finally:
@@ -148,9 +175,15 @@ async def _run(
     )
     dashboard = Report(
         f"Analytics: dashboard queries at {built:,} tickets (last {days} days; hourly series 7 days)",
-        ["query", "scope", "p50 ms", "p95 ms", "max ms"],
+        ["query", "scope", "p50 ms", "p95 ms", "max ms", "CPU p50 ms", "CPU p95 ms"],
         rows,
-        [f"{repeat} runs per query after 2 warm-ups, in-process through the API's async read session"],
+        [
+            f"{repeat} runs per query after 2 warm-ups, in-process through the API's async read session",
+            "CPU: the PostgreSQL backend's CPU time (/proc/<pid>/schedstat) plus this process's, per "
+            "query; parallel workers are off in these sessions so the backend does all the server work "
+            "(wall times are single-backend too)",
+            f"load average (1 min) when the timing started {load_before:.2f}, when it ended {load_after:.2f}",
+        ],
     )
     per_event = refresh_seconds / events * 1000 if events else 0.0
     write_per_event = writing / events * 1000 if events else 0.0

@@ -307,6 +307,21 @@ async def funnel(session: AsyncSession, actor: Actor, flt: MetricFilter) -> list
     minutes from the previous stage."""
     check_range(flt)
     where = created_in(actor, flt)
+    steps: list[tuple[str, Any, Any]] = [
+        ("accepted", TicketFact.accepted_at, TicketFact.created_at),
+        ("first_response", TicketFact.first_response_at, TicketFact.accepted_at),
+        ("resolved", TicketFact.resolved_at, TicketFact.first_response_at),
+        ("rated", TicketFact.rated_at, TicketFact.resolved_at),
+    ]
+    # On PostgreSQL the medians come from the same scan as the counts: percentile_cont skips the NULL
+    # differences of tickets that missed a stage.
+    median_columns = [
+        func.percentile_cont(0.5)
+        .within_group(minutes_between(session, later, earlier).asc())
+        .label(f"{name}_median")
+        for name, later, earlier in steps
+        if is_postgres(session)
+    ]
     row = (
         await session.execute(
             select(
@@ -315,24 +330,13 @@ async def funnel(session: AsyncSession, actor: Actor, flt: MetricFilter) -> list
                 count_not_null(TicketFact.first_response_at).label("first_response"),
                 count_true(TicketFact.ever_resolved).label("resolved"),
                 count_not_null(TicketFact.csat).label("rated"),
+                *median_columns,
             ).where(*where)
         )
     ).one()
-    steps: list[tuple[str, Any, Any]] = [
-        ("accepted", TicketFact.accepted_at, TicketFact.created_at),
-        ("first_response", TicketFact.first_response_at, TicketFact.accepted_at),
-        ("resolved", TicketFact.resolved_at, TicketFact.first_response_at),
-        ("rated", TicketFact.rated_at, TicketFact.resolved_at),
-    ]
     medians: dict[str, float | None] = {}
-    if is_postgres(session):
-        # One scan: percentile_cont skips the NULL differences of tickets that missed a stage.
-        columns = [
-            func.percentile_cont(0.5).within_group(minutes_between(session, later, earlier).asc())
-            for _, later, earlier in steps
-        ]
-        found = (await session.execute(select(*columns).where(*where))).one()
-        medians = dict(zip([name for name, _, _ in steps], _floats(found), strict=True))
+    if median_columns:
+        medians = {name: _floats([getattr(row, f"{name}_median")])[0] for name, _, _ in steps}
     else:
         for name, later, earlier in steps:
             (median,), _ = await percentiles(
