@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from sqlalchemy import event, select
 
 from huiliu.automation.domain import ClassificationFacts, TicketFacts
 from huiliu.automation.domain.facts import facts_values
-from huiliu.intelligence.models import TicketClassification
+from huiliu.intelligence.learning import corrections_to_examples
+from huiliu.intelligence.models import ClassificationCorrection, TicketClassification
 from huiliu.tickets.models import Ticket, TicketEvent
 from tests.factories import make_member, make_team, make_tenant
 from tests.tickets.test_api import assert_problem
@@ -384,3 +386,30 @@ async def test_the_classify_api_answers_in_the_tenant_taxonomy(client: Any, admi
     unknown = (await client.post("/api/v1/classify", headers=admin.headers, json=text)).json()
     assert unknown["category"] is None and unknown["confidence"]["category"] == 0.0
     assert unknown["scenario"] == shipped.json()["scenario"]
+
+
+def test_a_null_category_is_not_learned_as_a_label() -> None:
+    ticket_id = uuid.uuid4()
+    correction = ClassificationCorrection(
+        tenant_id=uuid.uuid4(),
+        ticket_id=ticket_id,
+        target="scenario",
+        predicted="presales",
+        corrected="aftersales",
+        ticket_text="车位被占了",
+        created_at=datetime.now(UTC),
+    )
+    predicted = {"scenario": "presales", "category": None, "priority": "normal", "sentiment": "negative"}
+    # Nobody answered the category and the model had none in the taxonomy: no example.
+    assert corrections_to_examples([correction], {ticket_id: predicted}) == []
+    answered = ClassificationCorrection(
+        tenant_id=correction.tenant_id,
+        ticket_id=ticket_id,
+        target="category",
+        predicted=None,
+        corrected="parking",
+        ticket_text="车位被占了",
+        created_at=datetime.now(UTC),
+    )
+    (example,) = corrections_to_examples([correction, answered], {ticket_id: predicted})
+    assert (example.scenario, example.category) == ("aftersales", "parking")

@@ -76,7 +76,9 @@ def corrections_to_examples(
         per_ticket[row.ticket_id] = (row.ticket_text or text, labels)
     examples = []
     for ticket_id, (text, labels) in per_ticket.items():
-        merged = {**{k: str(v) for k, v in predicted.get(ticket_id, {}).items()}, **labels}
+        # A label the model did not give (a category outside the tenant's taxonomy is null) is no label.
+        model = {k: str(v) for k, v in predicted.get(ticket_id, {}).items() if v is not None}
+        merged = {**model, **labels}
         if not text.strip() or any(not merged.get(target) for target in TARGETS):
             continue
         examples.append(
