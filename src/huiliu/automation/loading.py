@@ -31,6 +31,11 @@ TICKET_RATED = "ticket.rated"
 
 async def load_ticket(uow: UnitOfWork, ticket_id: uuid.UUID) -> Ticket:
     """The ticket row in the unit of work's session (the same object the ticket service changes)."""
+    # Loaded already (an action list asks for it several times per ticket; the timer sweep for
+    # thousands of tickets): the identity map answers without the async round into the ORM.
+    known = _in_session(uow.session, ticket_id)
+    if known is not None:
+        return known
     ticket = await uow.session.get(Ticket, ticket_id)
     if ticket is None:
         raise NotFound("ticket not found")
@@ -193,7 +198,10 @@ async def _classifications(
 def _in_session(session: AsyncSession, ticket_id: uuid.UUID) -> Ticket | None:
     """The ticket when the session holds it already and fully loaded (no statement needed)."""
     found = session.sync_session.identity_map.get(session.sync_session.identity_key(Ticket, ticket_id))
-    if not isinstance(found, Ticket) or inspect(found).expired_attributes:
+    if not isinstance(found, Ticket):
+        return None
+    state = inspect(found)
+    if state.expired_attributes or state.deleted or state.was_deleted:
         return None
     return found
 
