@@ -49,22 +49,23 @@ def _shape(sql: str) -> str:
 
 def _count_driver_statements(tally: Tally) -> Callable[[], None]:
     """Creates on PostgreSQL run on a driver connection (``db.driver``), outside SQLAlchemy's events:
-    count that statement by wrapping the one function that sends it (autocommit: no BEGIN/COMMIT)."""
+    count that statement by wrapping the one function that sends it (sequential requests run alone, in
+    autocommit: no BEGIN/COMMIT; under load the group commit shares one BEGIN/COMMIT among several)."""
     from huiliu.tickets import pg_create
 
-    original = pg_create.create_on_connection
+    original = pg_create.create_grouped
 
-    async def counted(connection: Any, *args: Any, **kwargs: Any) -> Any:
+    async def counted(pool: Any, *args: Any, **kwargs: Any) -> Any:
         statement = (
             pg_create.CREATE_WITH_CUSTOMER if kwargs.get("identity") else pg_create.CREATE_WITHOUT_CUSTOMER
         )
         tally.statements.append(statement)
-        return await original(connection, *args, **kwargs)
+        return await original(pool, *args, **kwargs)
 
-    pg_create.create_on_connection = counted  # type: ignore[assignment]
+    pg_create.create_grouped = counted  # type: ignore[assignment]
 
     def restore() -> None:
-        pg_create.create_on_connection = original  # type: ignore[assignment]
+        pg_create.create_grouped = original  # type: ignore[assignment]
 
     return restore
 

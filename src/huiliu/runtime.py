@@ -34,7 +34,10 @@ class Runtime:
         driver_pool = None
         if not is_sqlite(settings.database_url):
             driver_pool = DriverPool(
-                settings.database_url, size=settings.db_pool_size, timeout=settings.db_pool_timeout_seconds
+                settings.database_url,
+                size=settings.db_pool_size,
+                timeout=settings.db_pool_timeout_seconds,
+                group_concurrency=settings.create_group_commit_concurrency,
             )
         return cls(settings=settings, db=Database(engine, hub, driver_pool), hub=hub)
 

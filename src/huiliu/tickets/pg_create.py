@@ -20,6 +20,7 @@ from psycopg import AsyncConnection
 from psycopg.pq import TransactionStatus
 
 from huiliu.customers.service import pg_resolve_one_identity
+from huiliu.db.driver import DriverPool
 from huiliu.db.session import UnitOfWork
 
 _CUSTOMER_CTES = """
@@ -157,8 +158,8 @@ async def create_and_commit(
     return int(row[0]), row[1], resolution
 
 
-async def create_on_connection(
-    connection: AsyncConnection[Any],
+async def create_grouped(
+    pool: DriverPool,
     tenant_id: uuid.UUID,
     *,
     sequence: str,
@@ -168,7 +169,8 @@ async def create_on_connection(
     customer_name: str | None,
     identity: tuple[str, str] | None,
 ) -> tuple[int, uuid.UUID | None, dict[str, Any]]:
-    """The same write on an autocommit driver connection (``db.driver``): no ORM session at all."""
+    """The same write through the driver pool's group commit: committed before this returns, in a
+    transaction shared with the process's concurrent creates when they queue up."""
     statement, params, resolution = _parameters(
         tenant_id,
         sequence=sequence,
@@ -178,8 +180,6 @@ async def create_on_connection(
         customer_name=customer_name,
         identity=identity,
     )
-    cursor = connection.cursor()
-    await cursor.execute(statement, params)
-    row = await cursor.fetchone()
+    row = await pool.fetchone_grouped(statement, params)
     assert row is not None
     return int(row[0]), row[1], resolution

@@ -395,24 +395,24 @@ def creates_directly(db: Database, request: TicketCreate) -> bool:
 
 async def create_ticket_direct(db: Database, actor: Actor, request: TicketCreate) -> dict[str, Any]:
     """``create_ticket`` for the common API case (see ``creates_directly``) on a driver connection:
-    the same rows, event and outbox row in one autocommit statement, without an ORM session; the
-    live update is published after it committed."""
+    the same rows, event and outbox row in one statement, without an ORM session, committed alone or,
+    under load, together with the process's other creates (``DriverPool.fetchone_grouped``); the live
+    update is published after it committed."""
     actor.require("ticket.create")
     assert db.driver_pool is not None and creates_directly(db, request)
     row, customer_name, identities = _new_ticket(actor, request, None, None)
     created = {"status": {"from": None, "to": row["status"]}}
     audit_row, domain_event = build_event(actor, row, ev.TICKET_CREATED, created)
-    async with db.driver_pool.connection() as connection:
-        number, customer_id, resolution = await pg_create.create_on_connection(
-            connection,
-            actor.tenant_id,
-            sequence=ticket_sequence_name(actor.tenant_id),
-            ticket=row,
-            event_row=audit_row,
-            outbox_row=UnitOfWork.outbox_row(domain_event),
-            customer_name=customer_name,
-            identity=identities[0] if identities else None,
-        )
+    number, customer_id, resolution = await pg_create.create_grouped(
+        db.driver_pool,
+        actor.tenant_id,
+        sequence=ticket_sequence_name(actor.tenant_id),
+        ticket=row,
+        event_row=audit_row,
+        outbox_row=UnitOfWork.outbox_row(domain_event),
+        customer_name=customer_name,
+        identity=identities[0] if identities else None,
+    )
     row["number"], row["customer_id"] = number, customer_id
     domain_event.data["ticket"].update(number=number, customer_id=_wire(customer_id))
     publish(db.hub, domain_event)
