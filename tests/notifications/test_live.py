@@ -45,3 +45,27 @@ async def test_the_relay_pushes_a_new_inbox_item_once_to_its_recipient_alone(
 
 def messages_waiting(hub: InProcessHub, tenant_id: Any) -> int:
     return sum(queue.qsize() for queue in hub._subscribers.get(tenant_id, ()))
+
+
+async def test_the_relay_reads_only_while_somebody_listens(
+    runtime: Any, tenant: Any, monkeypatch: Any
+) -> None:
+    hub = InProcessHub()
+    relay = InboxRelay(runtime.db, hub, poll_seconds=0.01)
+    reads = 0
+
+    async def counted() -> int:
+        nonlocal reads
+        reads += 1
+        return 0
+
+    monkeypatch.setattr(relay, "relay_once", counted)
+    await relay.start()
+    try:
+        await asyncio.sleep(0.1)
+        assert reads == 0  # nobody connected: no reads
+        async with hub.subscribe(tenant.id):
+            await asyncio.sleep(0.1)
+            assert reads > 0
+    finally:
+        await relay.stop()

@@ -39,6 +39,10 @@ class InProcessHub:
     async def stop(self) -> None:
         self._subscribers.clear()
 
+    def listening(self) -> bool:
+        """Whether anybody is subscribed in this process (to any tenant)."""
+        return bool(self._subscribers)
+
     def publish(self, tenant_id: uuid.UUID, message: dict[str, Any]) -> None:
         for queue in tuple(self._subscribers.get(tenant_id, ())):
             if queue.full():

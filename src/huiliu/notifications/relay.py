@@ -4,7 +4,8 @@ The worker stores in-app notifications in another process. With Redis it publish
 channel every API process relays (``core.pubsub.RedisHub``); without Redis (embedded: SQLite, one
 machine) the worker cannot reach the API's in-process hub, so each API process reads the inbox rows
 stored since its last look, about once a second, and publishes them itself (``notification.created``,
-seen only by the recipient). One indexed range read per second per API process, whoever is connected.
+seen only by the recipient). One indexed range read per second per API process while somebody is
+connected to it; none while nobody listens (a bell that connects later fetches its inbox itself).
 
 Rows are read with a look-back window, because a row's ``created_at`` is taken before its
 transaction commits: a row that commits a little after a later one is still found. Ids published
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from huiliu.core.clock import utcnow
-from huiliu.core.pubsub import Hub
+from huiliu.core.pubsub import Hub, InProcessHub
 from huiliu.db.session import Database
 from huiliu.notifications.delivery import live_message
 from huiliu.notifications.models import InboxItem
@@ -56,6 +57,11 @@ class InboxRelay:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.poll_seconds)
+            if isinstance(self.hub, InProcessHub) and not self.hub.listening():
+                # Nobody to push to: start from now when somebody connects (their bell fetches the
+                # inbox on connect, so nothing stored meanwhile goes unseen).
+                self._since = utcnow()
+                continue
             try:
                 await self.relay_once()
             except Exception:  # the database may be briefly unreachable; the bell's refetch covers it
