@@ -202,6 +202,49 @@ async def test_manager_of_approval_goes_to_the_team_lead_and_parallel_sub_tasks_
     assert {sub["status"] for sub in progress["subtasks"]} == {"done"}
 
 
+async def test_a_merged_sub_task_hands_its_place_in_the_join_to_the_ticket_it_went_into(
+    client: Any, runtime: Any
+) -> None:
+    tenant = await make_tenant(runtime)
+    team = await make_team(runtime, tenant, "信用卡组")
+    admin = await make_member(runtime, tenant, "admin")
+    lead = await make_member(runtime, tenant, "lead", team=team, name="组长")
+    workflow = await _publish(client, admin, full_graph({"kind": "manager_of"}))
+    ticket = await make_ticket(runtime, admin, team_id=str(team.id), priority="urgent")
+    await _start(client, admin, ticket["id"], workflow["id"])
+    [request] = (await client.get("/api/v1/approvals", headers=lead.headers)).json()["items"]
+    await client.post(f"/api/v1/approvals/{request['id']}:approve", json={}, headers=lead.headers)
+    url = f"/api/v1/tickets/{ticket['id']}/workflow"
+    first, second = [
+        sub["child_ticket_id"]
+        for sub in (await client.get(url, headers=admin.headers)).json()["current"]["subtasks"]
+    ]
+    # The first sub-task is merged into an unrelated open ticket: the join now waits for that one.
+    elsewhere = await make_ticket(runtime, admin)
+    merged = await client.post(
+        f"/api/v1/tickets/{first}/merge", json={"target_id": str(elsewhere["id"])}, headers=admin.headers
+    )
+    assert merged.status_code == 200, merged.text
+    progress = (await client.get(url, headers=admin.headers)).json()["current"]
+    assert progress["current_node"] == "join" and progress["status"] == "waiting"
+    assert [sub["child_ticket_id"] for sub in progress["subtasks"]] == [str(elsewhere["id"]), second]
+    # The second is merged into the workflow's own ticket: it cannot wait for itself, so it is done.
+    merged = await client.post(
+        f"/api/v1/tickets/{second}/merge", json={"target_id": str(ticket["id"])}, headers=admin.headers
+    )
+    assert merged.status_code == 200, merged.text
+    progress = (await client.get(url, headers=admin.headers)).json()["current"]
+    assert [sub["status"] for sub in progress["subtasks"]] == ["open", "done"]
+    assert progress["status"] == "waiting"
+    resolved = await client.post(
+        f"/api/v1/tickets/{elsewhere['id']}/status", json={"status": "resolved"}, headers=admin.headers
+    )
+    assert resolved.status_code == 200, resolved.text
+    progress = (await client.get(url, headers=admin.headers)).json()["current"]
+    assert progress["status"] == "completed"
+    assert {sub["status"] for sub in progress["subtasks"]} == {"done"}
+
+
 async def test_a_running_ticket_keeps_its_version_when_the_workflow_is_edited(
     client: Any, runtime: Any
 ) -> None:

@@ -3,7 +3,9 @@
 - ``ticket.created`` whose data names a ``workflow_id`` (the ticket template's, set by
   ``ticket_templates``) starts that workflow's latest published version on the ticket;
 - ``ticket.status_changed`` to ``resolved`` or ``closed``: a sub-task's join may go on, and the
-  ticket's own run leaves its current handling step.
+  ticket's own run leaves its current handling step;
+- ``ticket.merged`` of a sub-task ticket: the join waits for the ticket it was merged into instead (or
+  counts the sub-task done when that one is finished already or is the workflow's own ticket).
 
 Runs after automation (a rule may set the fields a condition node branches on) and before routing
 (a workflow's first handling step assigns the ticket itself; routing only assigns tickets nobody
@@ -63,6 +65,17 @@ def _done_status(event: DomainEvent) -> str | None:
     return status if status in DONE_STATUSES else None
 
 
+def _merged_into(event: DomainEvent) -> uuid.UUID | None:
+    """The ticket a merged ticket went into (the source's ``ticket.merged`` event only)."""
+    if event.type != ev.TICKET_MERGED:
+        return None
+    target = ((event.data.get("changes") or {}).get("merged_into_id") or {}).get("to")
+    try:
+        return uuid.UUID(str(target)) if target else None
+    except ValueError:
+        return None
+
+
 class WorkflowReactor:
     name = NAME
 
@@ -93,6 +106,10 @@ class WorkflowReactor:
                 if workflow_id is not None:
                     reason = "started by the ticket's template"
                     await service.on_ticket_created(uow, ticket_id, workflow_id, reason)
+                continue
+            merged_into = _merged_into(event)
+            if merged_into is not None:
+                await service.on_ticket_merged(uow, ticket_id, merged_into)
                 continue
             status = _done_status(event)
             if status is not None:

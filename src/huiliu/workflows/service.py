@@ -840,6 +840,30 @@ async def on_ticket_created(
         )
 
 
+async def on_ticket_merged(uow: UnitOfWork, source_id: uuid.UUID, target_id: uuid.UUID) -> None:
+    """A sub-task ticket was merged into another: its work goes on there, so the join waits for the
+    ticket it was merged into — unless that one is already resolved or closed, or is the ticket the
+    workflow runs on (it would wait for itself); then the sub-task is done now."""
+    assert uow.tenant_id is not None
+    session = uow.session
+    target = await session.get(Ticket, target_id)
+    for subtask in await queries.open_subtasks_of_child(session, source_id):
+        instance = await session.get(WorkflowInstance, subtask.instance_id)
+        finished = target is None or target.status in {Status.RESOLVED.value, Status.CLOSED.value}
+        if instance is not None and not finished and instance.ticket_id != target_id:
+            subtask.child_ticket_id = target_id
+            continue
+        subtask.status = "done"
+        if instance is None or instance.status not in queries.LIVE_STATUSES:
+            continue
+        run = await _load_run(uow, instance, system_actor(uow.tenant_id, ACTOR_PREFIX))
+        run.actor = _engine_actor(uow.tenant_id, run.workflow_name)
+        source = await session.get(Ticket, source_id)
+        number = source.number if source is not None else "?"
+        await _holding(uow, _advance(run, engine.ChildClosed(subtask.key, f"sub-task #{number} merged")))
+    await session.flush()
+
+
 async def on_ticket_done(uow: UnitOfWork, ticket_id: uuid.UUID, status: str) -> None:
     """A ticket was resolved or closed: its sub-task record closes (its parent's join may go on), and
     its own run's current handling step is done."""
