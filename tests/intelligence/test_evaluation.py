@@ -10,11 +10,16 @@ import pytest
 from typer.testing import CliRunner
 
 from huiliu.cli import app
-from huiliu.intelligence.dataset import Example
-from huiliu.intelligence.evaluation import markdown_confusion, score_target
+from huiliu.intelligence.dataset import Example, load_jsonl
+from huiliu.intelligence.evaluation import (
+    cross_validate,
+    fold_parts,
+    markdown_confusion,
+    score_target,
+)
 from huiliu.intelligence.store import read
 from huiliu.settings import get_settings
-from tests.intelligence.conftest import write_jsonl
+from tests.intelligence.conftest import tiny_examples, write_jsonl
 
 runner = CliRunner()
 
@@ -89,7 +94,14 @@ def test_eval_refuses_bad_input(env: Path, tmp_path: Path) -> None:
     assert runner.invoke(app, ["eval", str(empty)]).exit_code == 1
 
 
-def test_train_replaces_the_model_and_records_holdout_metrics(env: Path) -> None:
+def test_train_replaces_the_model_and_records_holdout_metrics(
+    env: Path, tiny_dir: Path, dataset: list[Example]
+) -> None:
+    # The tiny dataset has too few urgent messages of one scenario for the split to hold one out;
+    # five more make sure the held-out part has one, so the urgent recall line is printed.
+    tiny = {e.text for e in load_jsonl(tiny_dir / "tiny.jsonl")}
+    urgent = [e for e in dataset if e.priority == "urgent" and e.scenario == "aftersales"]
+    write_jsonl(tiny_dir / "urgent.jsonl", [e for e in urgent if e.text not in tiny][:5])
     result = runner.invoke(app, ["train", "--holdout", "5"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "held-out macro-F1" in result.output and "urgent recall" in result.output
@@ -99,3 +111,26 @@ def test_train_replaces_the_model_and_records_holdout_metrics(env: Path) -> None
     assert metrics["holdout_seed"] == 5 and metrics["holdout_examples"] > 0
     assert 0.0 <= metrics["scenario"]["macro_f1"] <= 1.0
     assert set(metrics["priority"]["per_class"]) <= {"urgent", "high", "normal", "low"}
+
+
+def test_fold_parts_are_disjoint_cover_everything_and_keep_the_mix(dataset: list[Example]) -> None:
+    parts = fold_parts(dataset, 5, 7)
+    assert parts == fold_parts(dataset, 5, 7)
+    assert parts != fold_parts(dataset, 5, 8)
+    texts = [e.text for part in parts for e in part]
+    assert sorted(texts) == sorted(e.text for e in dataset) and len(set(texts)) == len(texts)
+    for part in parts:
+        assert abs(len(part) - len(dataset) / 5) <= 12
+        share = sum(e.scenario == "complaint" for e in part) / len(part)
+        assert abs(share - sum(e.scenario == "complaint" for e in dataset) / len(dataset)) < 0.02
+    with pytest.raises(ValueError):
+        fold_parts(dataset, 1, 7)
+
+
+def test_cross_validation_predicts_every_example_once(dataset: list[Example]) -> None:
+    examples = tiny_examples(dataset, per_label=9)
+    reports = cross_validate(examples, folds=3, seed=7)
+    for target, report in reports.items():
+        assert sum(s.support for s in report.scores) == len(examples), target
+        assert sum(map(sum, report.confusion)) == len(examples)
+    assert 0.0 < reports["scenario"].macro_f1 <= 1.0

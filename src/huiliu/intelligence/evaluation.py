@@ -3,6 +3,8 @@ as data (for tests, the model card and the docs) and as rich tables (``huiliu ev
 
 from __future__ import annotations
 
+import random
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -116,3 +118,74 @@ def markdown_confusion(report: TargetReport) -> str:
     for label, row in zip(report.labels, report.confusion, strict=True):
         lines.append(f"| {label} | " + " | ".join(str(n) for n in row) + " |")
     return "\n".join(lines)
+
+
+def cross_validate(
+    examples: Sequence[Example], folds: int = 5, seed: int = 20261130
+) -> dict[str, TargetReport]:
+    """Out-of-fold predictions of every example: ``folds`` disjoint parts stratified by scenario and
+    priority (each held out once, the model trained on the rest with ``seed``), scored together.
+    Model changes are judged on this, not on one held-out split."""
+    parts = fold_parts(examples, folds, seed)
+    truth: dict[str, list[str]] = {target: [] for target in TARGETS}
+    predicted: dict[str, list[str]] = {target: [] for target in TARGETS}
+    for index, held in enumerate(parts):
+        train = [e for i, part in enumerate(parts) if i != index for e in part]
+        classifier = TicketClassifier.train(train, seed=seed)
+        for example, prediction in zip(held, classifier.predict_many([e.text for e in held]), strict=True):
+            for target in TARGETS:
+                truth[target].append(example.label(target))
+                predicted[target].append(prediction.labels[target])
+    return {target: score_target(target, truth[target], predicted[target]) for target in TARGETS}
+
+
+def fold_parts(examples: Sequence[Example], folds: int, seed: int) -> list[list[Example]]:
+    """``folds`` disjoint parts of the examples, each scenario x priority group dealt round-robin
+    after a seeded shuffle, so every part has the same mix."""
+    if folds < 2:
+        raise ValueError("cross-validation needs at least two folds")
+    groups: dict[tuple[str, str], list[Example]] = defaultdict(list)
+    for example in examples:
+        groups[(example.scenario, example.priority)].append(example)
+    rng = random.Random(seed)
+    parts: list[list[Example]] = [[] for _ in range(folds)]
+    dealt = 0
+    for key in sorted(groups):
+        members = list(groups[key])
+        rng.shuffle(members)
+        for member in members:
+            parts[dealt % folds].append(member)
+            dealt += 1
+    return parts
+
+
+def main(arguments: Sequence[str] | None = None) -> None:
+    """``python -m huiliu.intelligence.evaluation [--folds 5] [--seed N ...]``: cross-validation
+    of the current model settings on the whole dataset, one line per seed and their mean."""
+    import argparse
+
+    from huiliu.intelligence.dataset import load_dataset
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, action="append", dest="seeds")
+    options = parser.parse_args(arguments)
+    examples = load_dataset()
+    rows = []
+    for seed in options.seeds or [20261130, 7]:
+        reports = cross_validate(examples, options.folds, seed)
+        urgent = reports["priority"].score("urgent")
+        row = [reports[t].macro_f1 for t in TARGETS] + [urgent.recall, urgent.precision]
+        rows.append(row)
+        print(f"seed {seed}: " + _cv_line(row))
+    mean = [sum(column) / len(rows) for column in zip(*rows, strict=True)]
+    print(f"{options.folds}-fold CV on {len(examples)} examples, mean: " + _cv_line(mean))
+
+
+def _cv_line(row: Sequence[float]) -> str:
+    names = [f"{t} macro-F1" for t in TARGETS] + ["urgent recall", "urgent precision"]
+    return ", ".join(f"{name} {value:.3f}" for name, value in zip(names, row, strict=True))
+
+
+if __name__ == "__main__":  # pragma: no cover - maintenance entry point
+    main()
