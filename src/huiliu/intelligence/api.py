@@ -89,7 +89,7 @@ async def classify(
         classifier = await asyncio.to_thread(classifier_for, settings, tenant_id)
     else:
         classifier = await asyncio.to_thread(
-            store_for(settings.classifier_model_path, settings.classifier_dataset_dir).get
+            store_for(settings.classifier_model_path, settings.classifier_dataset_dir).serving
         )
     result = service.classify(classifier, body.text, settings.classifier_low_confidence, config.category_keys)
     if result.low_confidence:

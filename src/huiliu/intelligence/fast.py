@@ -17,12 +17,12 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 # TfidfVectorizer's own whitespace normalisation for character n-grams.
 _WHITE_SPACES = re.compile(r"\s\s+")
@@ -44,7 +44,13 @@ class _Target:
 
 
 class CompiledModel:
+    """Built from scikit-learn's fitted objects; once built (or unpickled: serving.py) it needs NumPy
+    only, which is why scikit-learn is imported here and not by the module."""
+
     def __init__(self, vectorizer: TfidfVectorizer, models: dict[str, Any]) -> None:
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.linear_model import LogisticRegression
+
         self.vocabulary: dict[str, int] = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
         self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.min_n, self.max_n = vectorizer.ngram_range

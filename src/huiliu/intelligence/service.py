@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from huiliu.intake import extraction
-from huiliu.intelligence.model import TicketClassifier
+from huiliu.intelligence.serving import Classifier
 from huiliu.intelligence.taxonomy import restrict
 
 # Every class of a target, best first (the category is restricted to the taxonomy afterwards).
@@ -48,7 +48,7 @@ class Classification:
 
 
 def classify(
-    classifier: TicketClassifier, text: str, threshold: float, categories: frozenset[str] | None = None
+    classifier: Classifier, text: str, threshold: float, categories: frozenset[str] | None = None
 ) -> Classification:
     """The body of ``POST /api/v1/classify`` and the targets under ``threshold``. With
     ``categories`` (a tenant's taxonomy) the category is the best-scoring one inside it, with its own

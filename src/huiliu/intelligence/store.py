@@ -5,7 +5,13 @@ A model file is reused only when it was made by the same format, scikit-learn ve
 fingerprint; otherwise it is retrained, so editing the dataset or upgrading scikit-learn never serves
 a stale or unreadable model. The file is written to a temporary name and renamed, so concurrent
 processes never read half a file. The model file is trusted local state (joblib is pickle): it is
-only ever read from the configured path, which only this application writes."""
+only ever read from the configured path, which only this application writes.
+
+Every model file has a serving file next to it (``<name>.serving.joblib``, :mod:`.serving`): the
+compiled arrays and the card, which API workers load without importing scikit-learn (about 90 MB of
+resident memory each). It is written with the model; a missing or stale one (another dataset) is
+rebuilt from the model file on first use. scikit-learn is imported only to train or read the full
+model."""
 
 from __future__ import annotations
 
@@ -17,13 +23,19 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joblib
 import numpy as np
-import sklearn
 
 from huiliu.intelligence.dataset import fingerprint, load_dataset
-from huiliu.intelligence.model import DEFAULT_SEED, FORMAT_VERSION, TicketClassifier
+from huiliu.intelligence.serving import SERVING_FORMAT, ServingModel
+
+if TYPE_CHECKING:
+    from huiliu.intelligence.model import TicketClassifier
+
+# model.DEFAULT_SEED (not imported: importing model.py imports scikit-learn).
+DEFAULT_SEED = 20261130
 
 
 @dataclass(frozen=True)
@@ -32,16 +44,47 @@ class LoadInfo:
     seconds: float
 
 
-def save(classifier: TicketClassifier, path: Path) -> None:
+def serving_path(path: Path) -> Path:
+    """The serving file of a model file: ``classifier.joblib`` → ``classifier.serving.joblib``."""
+    return path.with_name(f"{path.stem}.serving{path.suffix}")
+
+
+def _dump(value: object, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(handle)
     try:
-        joblib.dump(classifier, temporary)
+        joblib.dump(value, temporary)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def save(classifier: TicketClassifier, path: Path) -> None:
+    """Write the model file and its serving file (serving first: a reader that finds a new model
+    file next to an old serving file sees the card differ and rebuilds it)."""
+    _dump(ServingModel.of(classifier), serving_path(path))
+    _dump(classifier, path)
+
+
+def read_serving(path: Path) -> ServingModel | None:
+    """The serving form of the model file ``path``: its serving file when readable and of this
+    format, else built from the model file (and written for next time); None when neither is there."""
+    found = serving_path(path)
+    if found.is_file():
+        try:
+            serving = joblib.load(found)
+        except Exception:  # an unreadable file is rebuilt, whatever the reason
+            serving = None
+        if isinstance(serving, ServingModel) and getattr(serving, "serving_format", None) == SERVING_FORMAT:
+            return serving
+    classifier = read(path)
+    if classifier is None:
+        return None
+    serving = ServingModel.of(classifier)
+    _dump(serving, found)
+    return serving
 
 
 def share_weights(classifier: TicketClassifier) -> int:
@@ -87,6 +130,10 @@ def release_freed_memory() -> None:
 def read(path: Path) -> TicketClassifier | None:
     """The model in ``path``, or None when there is none or it is not readable by this version. Its
     linear models share the compiled weights (:func:`share_weights`)."""
+    import sklearn
+
+    from huiliu.intelligence.model import FORMAT_VERSION, TicketClassifier
+
     if not path.is_file():
         return None
     try:
@@ -112,18 +159,42 @@ class ModelStore:
         self.seed = seed
         self._lock = threading.Lock()
         self._classifier: TicketClassifier | None = None
+        self._serving: ServingModel | None = None
         self.load_info: LoadInfo | None = None
 
+    def serving(self) -> ServingModel:
+        """The model as API workers serve it (no scikit-learn when the serving file is current);
+        loaded once per process, thread-safe."""
+        serving = self._serving
+        if serving is not None:
+            return serving
+        with self._lock:
+            if self._serving is None:
+                started = time.perf_counter()
+                found = read_serving(self.path)
+                if found is not None and found.card.dataset == fingerprint(load_dataset(self.dataset_dir)):
+                    self._serving = found
+                    self.load_info = LoadInfo(False, time.perf_counter() - started)
+                else:
+                    self._serving = ServingModel.of(self._get_locked())
+            return self._serving
+
     def get(self) -> TicketClassifier:
+        """The full model (scikit-learn): for evaluation and training; API workers use ``serving``."""
         classifier = self._classifier
         if classifier is not None:
             return classifier
         with self._lock:
-            if self._classifier is None:
-                self._classifier = self._load_or_train()
-            return self._classifier
+            return self._get_locked()
+
+    def _get_locked(self) -> TicketClassifier:
+        if self._classifier is None:
+            self._classifier = self._load_or_train()
+        return self._classifier
 
     def _load_or_train(self) -> TicketClassifier:
+        from huiliu.intelligence.model import TicketClassifier
+
         started = time.perf_counter()
         examples = load_dataset(self.dataset_dir)
         classifier = read(self.path)
@@ -137,11 +208,14 @@ class ModelStore:
 
     def retrain(self) -> TicketClassifier:
         """Train from the dataset now and replace the model file and the loaded model."""
+        from huiliu.intelligence.model import TicketClassifier
+
         with self._lock:
             started = time.perf_counter()
             classifier = TicketClassifier.train(load_dataset(self.dataset_dir), self.seed)
             save(classifier, self.path)
             self._classifier = classifier
+            self._serving = None
             self.load_info = LoadInfo(True, time.perf_counter() - started)
             return classifier
 

@@ -40,9 +40,9 @@ from huiliu.core.clock import utcnow
 from huiliu.core.errors import ValidationFailed
 from huiliu.core.events import DomainEvent
 from huiliu.db.session import Database, TenantCache, UnitOfWork
-from huiliu.intelligence.model import TicketClassifier
 from huiliu.intelligence.models import ClassificationCorrection, TicketClassification, session_rows
-from huiliu.intelligence.store import read, store_for
+from huiliu.intelligence.serving import Classifier, ServingModel
+from huiliu.intelligence.store import read_serving, store_for
 from huiliu.intelligence.taxonomy import DEFAULT_CATEGORIES, Category, parse_categories, restrict
 from huiliu.settings import Settings, get_settings
 from huiliu.tickets import service as tickets
@@ -138,9 +138,9 @@ class _TenantModels:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._loaded: dict[Path, tuple[float, TicketClassifier]] = {}
+        self._loaded: dict[Path, tuple[float, ServingModel]] = {}
 
-    def get(self, path: Path) -> TicketClassifier | None:
+    def get(self, path: Path) -> ServingModel | None:
         try:
             mtime = path.stat().st_mtime
         except FileNotFoundError:
@@ -149,7 +149,7 @@ class _TenantModels:
             hit = self._loaded.get(path)
             if hit is not None and hit[0] == mtime:
                 return hit[1]
-        classifier = read(path)
+        classifier = read_serving(path)
         if classifier is None:
             return None
         with self._lock:
@@ -164,16 +164,16 @@ class _TenantModels:
 tenant_models = _TenantModels()
 
 
-def classifier_for(settings: Settings, tenant_id: uuid.UUID) -> TicketClassifier:
+def classifier_for(settings: Settings, tenant_id: uuid.UUID) -> ServingModel:
     """The tenant's promoted model when learning mode made one, else the shipped model (blocking: the
     first call of a process may load or train; call it off the event loop)."""
     own = tenant_models.get(tenant_model_path(settings, tenant_id))
     if own is not None:
         return own
-    return store_for(settings.classifier_model_path, settings.classifier_dataset_dir).get()
+    return store_for(settings.classifier_model_path, settings.classifier_dataset_dir).serving()
 
 
-def model_version(classifier: TicketClassifier) -> str:
+def model_version(classifier: Classifier) -> str:
     card = classifier.card
     return f"{card.trained_at}/{card.dataset[:12]}"
 
@@ -187,7 +187,7 @@ class Outcome:
     version: str
 
 
-def classify_text(classifier: TicketClassifier, text: str, config: TenantClassification) -> Outcome:
+def classify_text(classifier: Classifier, text: str, config: TenantClassification) -> Outcome:
     """The model's labels, confidences and top guesses for ``text``, the category restricted to the
     tenant's taxonomy (``None`` with confidence 0 when the model knows none of it), and the targets
     under the tenant's thresholds (a missing category is always one)."""

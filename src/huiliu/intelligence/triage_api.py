@@ -25,7 +25,6 @@ from huiliu.auth.deps import ActorDep, RuntimeDep
 from huiliu.auth.models import Tenant
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import NotFound, ValidationFailed
-from huiliu.intelligence.learning import read_card
 from huiliu.intelligence.models import ClassificationCorrection, TicketClassification
 from huiliu.intelligence.store import store_for
 from huiliu.intelligence.taxonomy import MAX_CATEGORIES, MAX_KEY_CHARS, MAX_NAME_CHARS
@@ -280,8 +279,12 @@ async def model_cards(actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     them) and the tenant's last learning-mode run (promoted or not and why), or null before the first."""
     actor.require("admin.intelligence")
     settings = runtime.settings
+    # Learning mode trains with scikit-learn: imported here, not by the module, so API workers that
+    # never show a model card do not hold it (docs/intelligence.md, Performance).
+    from huiliu.intelligence.learning import read_card
+
     store = store_for(settings.classifier_model_path, settings.classifier_dataset_dir)
-    shipped = (await asyncio.to_thread(store.get)).card
+    shipped = (await asyncio.to_thread(store.serving)).card
     tenant_id = actor.tenant_id
     own = tenant_model_path(settings, tenant_id).is_file() if tenant_id is not None else False
     return {

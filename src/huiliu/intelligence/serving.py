@@ -1,0 +1,122 @@
+"""The classifier as API workers serve it: the compiled arrays (:class:`fast.CompiledModel`) and the
+model card, read from their own file without scikit-learn.
+
+scikit-learn and SciPy cost an API worker about 90 MB of resident memory, and unpickling the trained
+model (``model.TicketClassifier``) needs them; predictions only ever use the compiled arrays. So the
+store writes a second file next to the model, ``<model>.serving.joblib``, holding a
+:class:`ServingModel` (NumPy arrays, the vocabulary, the card as plain values), which loads with
+NumPy alone. Training, evaluation and learning mode keep using ``TicketClassifier``.
+
+``normalize_text`` and the urgent rule repeat ``model.py``'s; tests/intelligence/test_serving.py
+checks that a ServingModel predicts exactly what its TicketClassifier does on the whole dataset."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from huiliu.intelligence.fast import CompiledModel
+
+SERVING_FORMAT = 1
+_LONG_NUMBER = re.compile(r"\d[\d \-]{4,}\d")
+
+
+def normalize_text(text: str) -> str:
+    """As ``model.normalize_text``: NFKC, lower case, long numbers become ``#``."""
+    return _LONG_NUMBER.sub("#", unicodedata.normalize("NFKC", text).lower())
+
+
+@dataclass(frozen=True)
+class Prediction:
+    labels: dict[str, str]
+    confidence: dict[str, float]
+    low_confidence: tuple[str, ...] = ()
+
+
+@dataclass
+class ServingCard:
+    """The model card's values (``model.ModelCard``), without its class."""
+
+    trained_at: str
+    examples: int
+    dataset: str
+    seed: int
+    sklearn_version: str
+    python_version: str
+    format_version: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+Guesses = dict[str, list[tuple[str, float]]]
+
+
+class Classifier(Protocol):
+    """What serving needs of a classifier: a ``TicketClassifier`` or a ``ServingModel``."""
+
+    @property
+    def card(self) -> Any: ...
+
+    def predict(self, text: str, threshold: float = 0.0) -> Any: ...
+
+    def predict_with_guesses(
+        self, text: str, threshold: float = 0.0, top: int = 3
+    ) -> tuple[Any, Guesses]: ...
+
+    def classes(self, target: str) -> list[str]: ...
+
+
+class ServingModel:
+    def __init__(self, compiled: CompiledModel, card: ServingCard, urgent_threshold: float) -> None:
+        self.compiled = compiled
+        self.card = card
+        self.urgent_threshold = urgent_threshold
+        self.serving_format = SERVING_FORMAT
+
+    @classmethod
+    def of(cls, classifier: Any) -> ServingModel:
+        """The serving form of a trained ``TicketClassifier``."""
+        from huiliu.intelligence.model import URGENT_THRESHOLD
+
+        card = classifier.card
+        values = ServingCard(
+            trained_at=card.trained_at,
+            examples=card.examples,
+            dataset=card.dataset,
+            seed=card.seed,
+            sklearn_version=card.sklearn_version,
+            python_version=card.python_version,
+            format_version=card.format_version,
+            metrics=dict(card.metrics),
+        )
+        return cls(classifier.compiled, values, URGENT_THRESHOLD)
+
+    def predict(self, text: str, threshold: float = 0.0) -> Prediction:
+        return self.predict_with_guesses(text, threshold)[0]
+
+    def predict_with_guesses(
+        self, text: str, threshold: float = 0.0, top: int = 3
+    ) -> tuple[Prediction, Guesses]:
+        """As ``TicketClassifier.predict_with_guesses``."""
+        labels: dict[str, str] = {}
+        confidence: dict[str, float] = {}
+        guesses: Guesses = {}
+        for target, probabilities in self.compiled.predict_proba(normalize_text(text)).items():
+            classes = self.compiled.targets[target].classes
+            order = probabilities.argsort()[::-1][:top]
+            guesses[target] = [(str(classes[i]), round(float(probabilities[i]), 4)) for i in order]
+            best = int(probabilities.argmax())
+            if target == "priority" and "urgent" in classes:
+                urgent = int(np.flatnonzero(classes == "urgent")[0])
+                if probabilities[urgent] >= self.urgent_threshold:
+                    best = urgent
+            labels[target] = str(classes[best])
+            confidence[target] = round(float(probabilities[best]), 4)
+        low = tuple(t for t in labels if confidence[t] < threshold)
+        return Prediction(labels, confidence, low), guesses
+
+    def classes(self, target: str) -> list[str]:
+        return [str(c) for c in self.compiled.targets[target].classes]
