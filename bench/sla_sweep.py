@@ -208,6 +208,11 @@ async def _sweep(url: str, now: datetime, options: SweepOptions, after: Callable
     from huiliu.timers import service as timers
     from huiliu.worker.timers import install_reactors
 
+    if not options.default_gc:
+        from huiliu.worker.collector import tune_collector
+
+        # As the worker process does: before its timer sweeper builds its runtime (``run_worker``).
+        tune_collector()
     settings = Settings(
         database_url=url, secret_key=BENCH_SECRET, redis_url=None, db_pool_size=options.pool, _env_file=None
     )
@@ -217,10 +222,6 @@ async def _sweep(url: str, now: datetime, options: SweepOptions, after: Callable
         install_reactors(runtime.db)
         if options.batch_tickets is not None:
             timers.BATCH_TICKETS = options.batch_tickets
-        if not options.default_gc:
-            from huiliu.worker.collector import tune_collector
-
-            tune_collector()  # as the worker process does
         began, cpu_began = time.perf_counter(), time.process_time()
         result = await timers.sweep(runtime.db, now, batch=options.batch, concurrency=options.concurrency)
         elapsed = time.perf_counter() - began
