@@ -45,11 +45,12 @@ def child(model_path: Path, messages: int) -> dict[str, float]:
     import huiliu.app  # noqa: F401 - the API worker's imports count towards its memory
     from huiliu.intelligence import service
     from huiliu.intelligence.dataset import load_dataset
-    from huiliu.intelligence.store import read
+    from huiliu.intelligence.store import read_serving
 
     rss_before = _rss_mb()
     began = time.perf_counter()
-    classifier = read(model_path)
+    # What an API worker loads: the serving file (compiled arrays, no scikit-learn; decision 0049).
+    classifier = read_serving(model_path)
     load_s = time.perf_counter() - began
     if classifier is None:
         raise SystemExit("the model file could not be read")
