@@ -24,6 +24,7 @@ from huiliu.customers.service import resolve_customer
 from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
 from huiliu.db.session import Database, UnitOfWork
 from huiliu.demo import content as c
+from huiliu.demo.capabilities import install_capabilities
 from huiliu.demo.plan import (
     AUTO_CLOSE,
     CUSTOMER,
@@ -97,6 +98,7 @@ async def seed_demo(
     if not tenant_created and existing_tickets >= tickets_count and staff_emails() <= set(staff_before):
         await _routing(db, tenant.id)
         await _sla(db, tenant.id)
+        await _capabilities(db, tenant.id)
         return SeedReport(tenant.id, False, 0, customers_count, 0, existing_tickets)
     history_start = moment - _history_span()
     team_ids = await _teams(db, tenant.id, history_start)
@@ -114,6 +116,8 @@ async def seed_demo(
     await _routing(db, tenant.id)
     # The SLA presets after the history too: new tickets get clocks; the seeded past does not breach.
     await _sla(db, tenant.id)
+    # Rules, templates, workflows, knowledge, classification and alerts: after the history too.
+    await _capabilities(db, tenant.id)
     return SeedReport(
         tenant.id, tenant_created, users_created, len(customers), len(plans), existing_tickets + len(plans)
     )
@@ -144,9 +148,12 @@ async def _tenant(db: Database) -> tuple[Tenant, bool]:
 
 
 async def _count_tickets(db: Database, tenant_id: uuid.UUID) -> int:
+    """The tickets of the history: sub-tasks the demo's workflows open are not among them."""
     async with db.uow(tenant_id) as uow:
         total = await uow.session.scalar(
-            select(func.count()).select_from(Ticket).where(Ticket.tenant_id == tenant_id)
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.tenant_id == tenant_id, Ticket.parent_id.is_(None))
         )
     return int(total or 0)
 
@@ -284,6 +291,13 @@ async def _sla(db: Database, tenant_id: uuid.UUID) -> None:
     admin = await auth.actor_for_user(db, ids[c.ADMIN_EMAIL], tenant_id, auth.ActorCache(ttl=0))
     async with db.uow(tenant_id) as uow:
         await sla.install_presets(uow, admin)
+
+
+async def _capabilities(db: Database, tenant_id: uuid.UUID) -> None:
+    """Automation rules, templates and an H5 entry point, workflows with runs, the knowledge base,
+    classification and alert rules (``demo.capabilities``), each once."""
+    ids = await _staff_ids(db, tenant_id)
+    await install_capabilities(db, tenant_id, ids[c.ADMIN_EMAIL])
 
 
 async def _actors(db: Database, tenant_id: uuid.UUID) -> dict[str, Actor]:
