@@ -26,6 +26,20 @@ UNRESOLVED_DIMENSIONS = (
     "region",
 )
 
+CREATED_CARD_COLUMNS = (
+    "team_id",
+    "assignee_id",
+    "first_response_minutes",
+    "first_response_met",
+    "resolution_met",
+    "csat",
+    "reopened",
+    "ever_resolved",
+    "fcr",
+    "transfers",
+)
+RESOLVED_CARD_COLUMNS = ("team_id", "assignee_id", "resolution_minutes")
+
 
 class TicketFact(TenantScoped, Base):
     """A ticket as reports see it: its dimensions, milestones, durations (business minutes where an
@@ -35,9 +49,22 @@ class TicketFact(TenantScoped, Base):
 
     __tablename__ = "ticket_facts"
     __table_args__ = (
-        Index("ix_ticket_facts_created", "tenant_id", "created_at"),
+        # The summary's card scans (a period's created tickets, its resolutions) read only these
+        # columns for the "all" and team scopes: index-only scans on PostgreSQL (decision 0046).
+        Index(
+            "ix_ticket_facts_created",
+            "tenant_id",
+            "created_at",
+            postgresql_include=list(CREATED_CARD_COLUMNS),
+        ),
         Index("ix_ticket_facts_created_hour", "tenant_id", "created_hour"),
-        Index("ix_ticket_facts_resolved", "tenant_id", "resolved_at", "created_at"),
+        Index(
+            "ix_ticket_facts_resolved",
+            "tenant_id",
+            "resolved_at",
+            "created_at",
+            postgresql_include=list(RESOLVED_CARD_COLUMNS),
+        ),
         # Open tickets (backlog, aging, workload): a small part of the table once history piles up,
         # but scattered over all of it — so on PostgreSQL the index carries the scope and filter
         # dimensions and the counts are index-only scans (UNRESOLVED_DIMENSIONS; decision 0046).
