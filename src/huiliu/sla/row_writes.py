@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Table, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from huiliu.db import bulk
 from huiliu.sla.domain.policy import METRICS
@@ -58,8 +58,12 @@ class SlaRowWrites:
 
     def store(self, row: TicketSla, values: dict[str, Any]) -> None:
         """Give ``row`` the ``values`` (every key of ``COLUMNS``) now, as already written."""
+        state = instance_state(row)
+        loaded, changed = state.dict, state.committed_state
         for key, value in values.items():
-            set_committed_value(row, key, value)
+            # Most columns keep their value (a warning moves the clocks and ``updated_at`` only).
+            if key in changed or key not in loaded or loaded[key] != value:
+                set_committed_value(row, key, value)
         self._rows.append({"ticket_id": row.ticket_id, **values})
 
     async def write(self) -> None:
