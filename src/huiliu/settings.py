@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     public_read_rate_limit_per_ip: str = "120/minute"
     # Largest photo a public form accepts (each); the general upload limit still applies.
     public_max_photo_bytes: int = 10 * 1024 * 1024
+    # A customer's progress link (H5 page, notices) works while the ticket is open and this many days
+    # after it was closed; then it answers 410. 0 keeps links working for ever.
+    progress_link_days_after_close: int = Field(default=90, ge=0)
     webhook_intake_max_bytes: int = 1024 * 1024
     webhook_intake_tolerance_seconds: int = 300
     # Ticket classifier (docs/intelligence.md): the model file (trained from the dataset at first use

@@ -30,6 +30,12 @@ class NotFound(HuiliuError):
     title = "Not found"
 
 
+class Gone(HuiliuError):
+    status = 410
+    slug = "gone"
+    title = "No longer available"
+
+
 class Conflict(HuiliuError):
     status = 409
     slug = "conflict"

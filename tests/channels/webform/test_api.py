@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 
 from huiliu.channels.ratelimit import RateLimiter
 from huiliu.channels.webform import domain
+from huiliu.core.clock import utcnow
 from tests.attachments import samples
 from tests.channels.helpers import counts, create_entry_point, public_client, stored_files
 from tests.factories import Member, make_member, make_tenant
@@ -345,6 +347,36 @@ async def test_customer_message_lands_on_the_ticket_and_reopens_it(
     assert_problem(await public.post(f"{PROGRESS}/{forged}/messages", json={"text": "x"}), 404)
     assert_problem(await public.get(f"{PROGRESS}/{forged}"), 404)
     assert await counts(runtime, tenant.id) == before
+
+
+async def test_a_link_expires_some_days_after_its_ticket_closed(
+    public: httpx.AsyncClient,
+    client: Any,
+    admin: Member,
+    form: dict[str, Any],
+    runtime: Any,
+    tenant: Any,
+    monkeypatch: Any,
+) -> None:
+    response = await public.post(
+        f"{FORMS}/{form['public_key']}/submissions", json={"description": "空调漏水"}
+    )
+    token = token_of(response.json()["progress_url"])
+    [ticket] = (await client.get("/api/v1/tickets", headers=admin.headers)).json()["items"]
+    closed = await client.post(
+        f"/api/v1/tickets/{ticket['id']}/status", headers=admin.headers, json={"status": "closed"}
+    )
+    assert closed.status_code == 200, closed.text
+    # Closed just now: the customer still reads the page.
+    assert (await public.get(f"{PROGRESS}/{token}")).status_code == 200
+    later = utcnow() + timedelta(days=runtime.settings.progress_link_days_after_close + 1)
+    monkeypatch.setattr("huiliu.channels.webform.queries.utcnow", lambda: later)
+    before = await counts(runtime, tenant.id)
+    assert_problem(await public.get(f"{PROGRESS}/{token}"), 410)
+    assert_problem(await public.post(f"{PROGRESS}/{token}/messages", json={"text": "还在漏"}), 410)
+    assert await counts(runtime, tenant.id) == before
+    monkeypatch.setattr(runtime.settings, "progress_link_days_after_close", 0)  # 0: links never expire
+    assert (await public.get(f"{PROGRESS}/{token}")).status_code == 200
 
 
 async def test_a_token_never_reaches_another_tenants_ticket(

@@ -42,6 +42,7 @@ MAX_JSON_BYTES = 64 * 1024
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown or inactive form, or a progress link that is not genuine"},
+    410: {"description": "A progress link whose ticket was closed too long ago"},
     413: {"description": "A photo or the whole request is too large"},
     415: {"description": "Neither JSON nor multipart, or a file that is not a photo (or a disguised one)"},
     422: {"description": "The submission is not valid"},
@@ -240,7 +241,13 @@ async def get_progress(
     await _limit_read(request, runtime)
     tenant_id, ticket_id = domain.read_progress_token(runtime.settings.secret_key, token)
     async with runtime.db.read(tenant_id) as session:
-        view = await queries.progress_view(session, tenant_id, ticket_id, token)
+        view = await queries.progress_view(
+            session,
+            tenant_id,
+            ticket_id,
+            token,
+            days_after_close=runtime.settings.progress_link_days_after_close,
+        )
     response.headers.update(PRIVATE)
     return view
 
@@ -257,7 +264,13 @@ async def post_progress_message(
 ) -> dict[str, Any]:
     await _limit_write(request, runtime)
     tenant_id, ticket_id = domain.read_progress_token(runtime.settings.secret_key, token)
-    message = await service.add_customer_message(runtime.db, tenant_id, ticket_id, body.text)
+    message = await service.add_customer_message(
+        runtime.db,
+        tenant_id,
+        ticket_id,
+        body.text,
+        days_after_close=runtime.settings.progress_link_days_after_close,
+    )
     response.headers.update(PRIVATE)
     return {
         "id": message.id,
@@ -280,7 +293,13 @@ async def get_progress_attachment(
     await _limit_read(request, runtime)
     tenant_id, ticket_id = domain.read_progress_token(runtime.settings.secret_key, token)
     async with runtime.db.read(tenant_id) as session:
-        attachment = await queries.progress_attachment(session, tenant_id, ticket_id, attachment_id)
+        attachment = await queries.progress_attachment(
+            session,
+            tenant_id,
+            ticket_id,
+            attachment_id,
+            days_after_close=runtime.settings.progress_link_days_after_close,
+        )
     path = _storage(runtime).path_of(attachment.storage_path)
     inline = attachment.content_type in domain.PHOTO_TYPES
     disposition = content_disposition(attachment.filename)

@@ -17,6 +17,7 @@ from huiliu.attachments.models import Attachment
 from huiliu.attachments.storage import LocalStorage
 from huiliu.auth.domain import Actor, ActorKind, DataScope, system_actor
 from huiliu.channels.webform import domain
+from huiliu.channels.webform.queries import progress_ticket
 from huiliu.channels.webform.schemas import SubmissionIn
 from huiliu.channels.webform.upload import StagedPhoto
 from huiliu.core.clock import utcnow
@@ -38,7 +39,6 @@ from huiliu.orders.lookup import OrderLookup
 from huiliu.ticket_templates import service as ticket_templates
 from huiliu.tickets import service as tickets
 from huiliu.tickets.models import Message
-from huiliu.tickets.queries import get_visible_ticket
 
 # Only these may reply on the progress page: a customer acting on their own ticket.
 CUSTOMER_PERMISSIONS = frozenset({"ticket.reply"})
@@ -242,14 +242,13 @@ def customer_actor(tenant_id: uuid.UUID, customer_id: uuid.UUID | None) -> Actor
 
 
 async def add_customer_message(
-    db: Database, tenant_id: uuid.UUID, ticket_id: uuid.UUID, text: str
+    db: Database, tenant_id: uuid.UUID, ticket_id: uuid.UUID, text: str, *, days_after_close: int = 0
 ) -> Message:
     """A public message from the customer on their ticket, through the ticket write path (which
     reopens a resolved ticket and tells agents live). A ticket merged into another takes the
-    message on the ticket it was merged into."""
+    message on the ticket it was merged into. ``Gone`` when the link has expired (see
+    ``queries.progress_ticket``)."""
     async with db.uow(tenant_id) as uow:
-        ticket = await get_visible_ticket(uow.session, system_actor(tenant_id), ticket_id)
-        if ticket.merged_into_id is not None:
-            ticket = await get_visible_ticket(uow.session, system_actor(tenant_id), ticket.merged_into_id)
+        ticket = await progress_ticket(uow.session, tenant_id, ticket_id, days_after_close=days_after_close)
         actor = customer_actor(tenant_id, ticket.customer_id)
         return await tickets.add_message(uow, actor, ticket.id, text, public=True)
