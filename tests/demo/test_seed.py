@@ -7,22 +7,38 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from huiliu.analytics.alerts.models import AlertRule
 from huiliu.auth import service as auth
-from huiliu.auth.models import Role, Team, User
+from huiliu.auth.models import Role, Team, Tenant, User
+from huiliu.automation.models import Rule
 from huiliu.core.outbox import OutboxRow
 from huiliu.core.pubsub import InProcessHub
 from huiliu.customers.models import Customer, CustomerIdentity
 from huiliu.db.engine import make_async_engine
 from huiliu.db.session import Database
 from huiliu.demo import ADMIN_EMAIL, ADMIN_PASSWORD, seed_demo
+from huiliu.demo import capabilities as caps
 from huiliu.demo import content as c
+from huiliu.demo import knowledge as k
 from huiliu.demo.plan import build_customers, plan_tickets
+from huiliu.entry_points.models import EntryPoint
+from huiliu.kb.models import KbArticle, KbCategory, QuickReply
+from huiliu.ticket_templates.models import TicketTemplate, TicketTemplateVersion
 from huiliu.tickets.models import Message, Ticket, TicketEvent
+from huiliu.workflows.models import (
+    Workflow,
+    WorkflowApproval,
+    WorkflowInstance,
+    WorkflowSubtask,
+    WorkflowVersion,
+)
 from tests.demo.databases import fresh_database
 
-TICKETS = 40
+# 60 tickets leave one open refund of 售后组 and one open complaint for the demo's workflow runs; a
+# fixed moment keeps that so whatever the date the tests run on.
+TICKETS = 60
 CUSTOMERS = 25
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
 
 class Interrupt(Exception):
@@ -61,7 +77,9 @@ async def ticket_rows(db: Database) -> list[tuple]:
                     Ticket.category,
                     Ticket.scenario,
                     Ticket.tags,
-                ).order_by(Ticket.number)
+                )
+                .where(Ticket.parent_id.is_(None))
+                .order_by(Ticket.number)
             )
         ).all()
     return [tuple(row) for row in rows]
@@ -79,6 +97,18 @@ async def counts(db: Database) -> dict[str, int]:
             ("teams", Team),
             ("customers", Customer),
             ("identities", CustomerIdentity),
+            ("rules", Rule),
+            ("templates", TicketTemplate),
+            ("template_versions", TicketTemplateVersion),
+            ("entry_points", EntryPoint),
+            ("workflows", Workflow),
+            ("workflow_versions", WorkflowVersion),
+            ("workflow_runs", WorkflowInstance),
+            ("approvals", WorkflowApproval),
+            ("kb_categories", KbCategory),
+            ("kb_articles", KbArticle),
+            ("quick_replies", QuickReply),
+            ("alert_rules", AlertRule),
         ):
             result[name] = int(await session.scalar(select(func.count()).select_from(model)) or 0)
     return result
@@ -131,8 +161,13 @@ async def test_ticket_statuses_and_titles_follow_the_plan(seeded):
 async def test_history_is_back_dated_and_every_event_has_an_outbox_row(seeded):
     db = seeded["a"]
     numbers = await counts(db)
-    assert numbers["events"] == numbers["outbox"] > numbers["tickets"]
     async with db.session(None, system=True) as session:
+        # Notifications (the demo's approval requests) are outbox rows of their own.
+        event_rows = await session.scalar(
+            select(func.count(func.distinct(OutboxRow.event_id))).where(
+                OutboxRow.event_id.in_(select(TicketEvent.id))
+            )
+        )
         created = (
             await session.execute(
                 select(Ticket.created_at, TicketEvent.created_at)
@@ -145,9 +180,12 @@ async def test_history_is_back_dated_and_every_event_has_an_outbox_row(seeded):
         kinds = {
             tuple(row) for row in (await session.execute(select(Message.author_kind, Message.public))).all()
         }
-    assert len(created) == TICKETS and all(ticket == event for ticket, event in created)
+    assert numbers["events"] == event_rows > numbers["tickets"]
+    assert numbers["outbox"] >= numbers["events"]
+    assert len(created) == numbers["tickets"] and all(ticket == event for ticket, event in created)
     assert earliest < NOW - timedelta(days=7)
-    assert latest_event < NOW
+    # The history lies before the seed's moment; the demo's workflow runs start at that moment.
+    assert latest_event <= NOW
     assert ("agent", True) in kinds and ("customer", True) in kinds and ("agent", False) in kinds
 
 
@@ -182,3 +220,104 @@ async def test_customers_carry_phone_email_and_wechat_identities(seeded):
     async with seeded["a"].session(None, system=True) as session:
         kinds = {row.kind for row in (await session.execute(select(CustomerIdentity.kind))).all()}
     assert {"phone", "email", "wechat_openid"} <= kinds
+
+
+def final_team(plan) -> str | None:
+    team = plan.team
+    for step in plan.steps:
+        if step.kind == "assign" and step.team:
+            team = step.team
+    return team
+
+
+async def instance_tickets(db: Database) -> list[tuple[str, int]]:
+    async with db.session(None, system=True) as session:
+        rows = (
+            await session.execute(
+                select(Workflow.name, Ticket.number)
+                .join(WorkflowInstance, WorkflowInstance.workflow_id == Workflow.id)
+                .join(Ticket, Ticket.id == WorkflowInstance.ticket_id)
+                .order_by(Workflow.name, Ticket.number)
+            )
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+async def test_each_capability_exists_once_after_two_seeds(seeded):
+    db = seeded["a"]
+    await seed_demo(db, tickets_count=TICKETS, customers_count=CUSTOMERS, now=NOW)
+    await seed_demo(db, tickets_count=TICKETS, customers_count=CUSTOMERS, now=NOW)
+    async with db.session(None, system=True) as session:
+        presets = (await session.execute(select(Rule.preset_key, Rule.active))).all()
+        templates = {
+            row.preset_key: row for row in (await session.execute(select(TicketTemplate))).scalars().all()
+        }
+        entry_points = (await session.execute(select(EntryPoint))).scalars().all()
+        workflows = {
+            row.name: row.latest_version for row in (await session.execute(select(Workflow))).scalars().all()
+        }
+        categories = (await session.execute(select(KbCategory.name))).scalars().all()
+        articles = (
+            await session.execute(select(KbArticle.title, KbArticle.visibility, KbArticle.status))
+        ).all()
+        replies = (await session.execute(select(QuickReply.title, QuickReply.body))).all()
+        alert_names = (await session.execute(select(AlertRule.name))).scalars().all()
+        settings = await session.scalar(select(Tenant.settings).where(Tenant.slug == c.TENANT_SLUG))
+    assert sorted(key for key, _ in presets) == [
+        "preset-low-rating-qa-review",
+        "preset-refund-to-after-sales",
+        "preset-unhandled-24h",
+    ]
+    assert all(active for _, active in presets)
+    assert sorted(templates) == sorted(caps.TEMPLATE_PRESETS)
+    assert all(row.status == "published" and row.current_version == 1 for row in templates.values())
+    assert [(row.name, row.kind) for row in entry_points] == [(caps.REPAIR_ENTRY_POINT, "h5_form")]
+    assert entry_points[0].config["default_template_id"] == str(templates[caps.REPAIR_TEMPLATE].id)
+    assert workflows == {caps.REFUND_WORKFLOW: 1, caps.COMPLAINT_WORKFLOW: 1}
+    assert sorted(categories) == sorted(category.name for category in k.CATEGORIES)
+    assert sorted(title for title, _, _ in articles) == sorted(article.title for article in k.ARTICLES)
+    assert {visibility for _, visibility, _ in articles} == {"public", "internal"}
+    assert {status for _, _, status in articles} == {"published"}
+    assert len(replies) == len(k.QUICK_REPLIES) and all("{{" in body for _, body in replies)
+    assert sorted(alert_names) == sorted(rule["name"] for rule in caps.ALERT_RULES)
+    assert settings["classification"]["enabled"] is True
+
+
+async def test_workflow_runs_wait_in_the_team_leads_approval_inbox(seeded):
+    db_a, db_b = seeded["a"], seeded["b"]
+    runs = await instance_tickets(db_a)
+    # The resumed seed started the same runs on the same tickets.
+    assert runs == await instance_tickets(db_b)
+    refunds = [number for name, number in runs if name == caps.REFUND_WORKFLOW]
+    complaints = [number for name, number in runs if name == caps.COMPLAINT_WORKFLOW]
+    plans = plan_tickets(TICKETS, build_customers(CUSTOMERS), NOW)
+    open_plans = [
+        (number, final_team(plan), plan)
+        for number, plan in enumerate(plans, start=1)
+        if plan.final_status in caps.OPEN_STATUSES
+    ]
+    refund_categories = set(caps.REFUND_CATEGORIES)
+    open_refunds = [
+        number for number, team, plan in open_plans if team == "售后组" and plan.category in refund_categories
+    ]
+    open_complaints = [
+        number for number, team, plan in open_plans if team == "投诉处理组" and plan.scenario == "complaint"
+    ]
+    assert refunds == open_refunds[: caps.REFUND_RUNS]
+    assert complaints == open_complaints[: caps.COMPLAINT_RUNS]
+    assert refunds and complaints
+    async with db_a.session(None, system=True) as session:
+        pending = (
+            await session.execute(
+                select(WorkflowApproval.node_id, User.email)
+                .join(User, User.id == WorkflowApproval.approver_id)
+                .where(WorkflowApproval.state == "pending")
+            )
+        ).all()
+        subtasks = await session.scalar(select(func.count()).select_from(WorkflowSubtask))
+    assert sorted(pending) == sorted(
+        [("lead_approval", c.LEADS["售后组"].email)] * len(refunds)
+        + [("confirm", c.LEADS["投诉处理组"].email)] * len(complaints)
+    )
+    # The complaints split into sub-tasks when the lead approves, not while seeding.
+    assert subtasks == 0

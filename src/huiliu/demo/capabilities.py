@@ -128,48 +128,62 @@ REFUND_GRAPH: dict[str, Any] = {
     ],
 }
 
+# The lead confirms first; approving splits the complaint into two sub-tasks (in the console: log in
+# as 黄丽君, 我的审批 → 同意). Runs started by the seed wait at the approval, so starting them creates
+# no tickets.
 COMPLAINT_GRAPH: dict[str, Any] = {
     "nodes": [
         _node("start", "start", "开始", 240, 0),
+        _node(
+            "confirm",
+            "approve",
+            "投诉组长确认协同处理",
+            240,
+            110,
+            approvers={"kind": "manager_of", "team": "投诉处理组"},
+            mode="any",
+            reject_to="direct",
+            time_limit_minutes=240,
+        ),
+        _node(
+            "direct",
+            "handle",
+            "投诉组直接处理",
+            0,
+            220,
+            assignee={"kind": "team", "ref": "投诉处理组"},
+            instructions="无需协同：由投诉处理组直接联系客户解决",
+        ),
         _node(
             "split",
             "parallel",
             "并行核查",
             240,
-            110,
+            220,
             branches=[
                 {"title": "调取沟通记录与订单明细", "team": "投诉处理组"},
                 {"title": "核算补偿方案", "team": "售后组"},
             ],
         ),
-        _node("join", "join", "汇合", 240, 220, mode="all", time_limit_minutes=2880),
+        _node("join", "join", "汇合", 240, 330, mode="all", time_limit_minutes=2880),
         _node(
-            "close_approval",
-            "approve",
-            "投诉组长确认结案",
-            240,
-            330,
-            approvers={"kind": "manager_of", "team": "投诉处理组"},
-            mode="any",
-            reject_to="follow_up",
-        ),
-        _node(
-            "follow_up",
+            "reply",
             "handle",
-            "再次跟进客户",
-            0,
-            330,
+            "回复客户并结案",
+            240,
+            440,
             assignee={"kind": "team", "ref": "投诉处理组"},
-            instructions="按组长意见再次联系客户，确认补偿方案后完成此步骤",
+            instructions="按核查结果与补偿方案回复客户，客户确认后解决工单",
         ),
-        _node("end", "end", "结束", 240, 440, resolve_ticket=True),
+        _node("end", "end", "结束", 240, 550, resolve_ticket=True),
     ],
     "edges": [
-        {"source": "start", "target": "split"},
+        {"source": "start", "target": "confirm"},
+        {"source": "confirm", "target": "split"},
         {"source": "split", "target": "join"},
-        {"source": "join", "target": "close_approval"},
-        {"source": "follow_up", "target": "close_approval"},
-        {"source": "close_approval", "target": "end"},
+        {"source": "join", "target": "reply"},
+        {"source": "reply", "target": "end"},
+        {"source": "direct", "target": "end"},
     ],
 }
 
@@ -181,7 +195,7 @@ WORKFLOWS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ),
     (
         COMPLAINT_WORKFLOW,
-        "并行子任务：投诉组调取记录、售后核算补偿 → 汇合 → 投诉组长确认结案",
+        "投诉组长确认 → 并行子任务：投诉组调取记录、售后核算补偿 → 汇合 → 回复客户并结案",
         COMPLAINT_GRAPH,
     ),
 )
@@ -277,8 +291,8 @@ async def _workflows(db: Database, admin: Actor) -> dict[str, uuid.UUID]:
 
 
 async def _workflow_runs(db: Database, admin: Actor, workflow_ids: dict[str, uuid.UUID]) -> None:
-    """Runs on the oldest open refund tickets of 售后组 (their lead's approvals inbox) and on open
-    complaints (two sub-tasks each), up to a fixed number of runs per workflow."""
+    """Runs on the oldest open refund tickets of 售后组 and open complaints of 投诉处理组, up to a
+    fixed number per workflow: each waits for the team lead's approval (their 我的审批 inbox)."""
     await _start_runs(
         db,
         admin,

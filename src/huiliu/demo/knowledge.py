@@ -22,7 +22,7 @@ class KbCategorySpec:
 class KbArticleSpec:
     title: str
     category: str
-    visibility: Literal["public", "internal"]  # public: customers see it (H5 help, suggestions); internal: agents only
+    visibility: Literal["public", "internal"]  # internal: agents only
     tags: tuple[str, ...]
     body: str  # HTML, sanitised by the service
 

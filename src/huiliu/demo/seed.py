@@ -98,7 +98,7 @@ async def seed_demo(
     if not tenant_created and existing_tickets >= tickets_count and staff_emails() <= set(staff_before):
         await _routing(db, tenant.id)
         await _sla(db, tenant.id)
-        await _capabilities(db, tenant.id)
+        await _capabilities(db, tenant.id, moment)
         return SeedReport(tenant.id, False, 0, customers_count, 0, existing_tickets)
     history_start = moment - _history_span()
     team_ids = await _teams(db, tenant.id, history_start)
@@ -117,7 +117,7 @@ async def seed_demo(
     # The SLA presets after the history too: new tickets get clocks; the seeded past does not breach.
     await _sla(db, tenant.id)
     # Rules, templates, workflows, knowledge, classification and alerts: after the history too.
-    await _capabilities(db, tenant.id)
+    await _capabilities(db, tenant.id, moment)
     return SeedReport(
         tenant.id, tenant_created, users_created, len(customers), len(plans), existing_tickets + len(plans)
     )
@@ -293,11 +293,12 @@ async def _sla(db: Database, tenant_id: uuid.UUID) -> None:
         await sla.install_presets(uow, admin)
 
 
-async def _capabilities(db: Database, tenant_id: uuid.UUID) -> None:
+async def _capabilities(db: Database, tenant_id: uuid.UUID, moment: datetime) -> None:
     """Automation rules, templates and an H5 entry point, workflows with runs, the knowledge base,
-    classification and alert rules (``demo.capabilities``), each once."""
+    classification and alert rules (``demo.capabilities``), each once, at the end of the history."""
     ids = await _staff_ids(db, tenant_id)
-    await install_capabilities(db, tenant_id, ids[c.ADMIN_EMAIL])
+    with clock.at(moment):
+        await install_capabilities(db, tenant_id, ids[c.ADMIN_EMAIL])
 
 
 async def _actors(db: Database, tenant_id: uuid.UUID) -> dict[str, Actor]:
