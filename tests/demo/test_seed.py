@@ -263,6 +263,19 @@ async def test_each_capability_exists_once_after_two_seeds(seeded):
         replies = (await session.execute(select(QuickReply.title, QuickReply.body))).all()
         alert_names = (await session.execute(select(AlertRule.name))).scalars().all()
         settings = await session.scalar(select(Tenant.settings).where(Tenant.slug == c.TENANT_SLUG))
+        inspectors = (
+            await session.execute(
+                select(Role.name, Team.name, User.email)
+                .join(Role, Role.id == User.role_id)
+                .join(Team, Team.id == User.team_id)
+                .where(Role.name == caps.QA_ROLE)
+            )
+        ).all()
+        qa_team_parent = await session.scalar(
+            select(Team.name).where(
+                Team.id == select(Team.parent_id).where(Team.name == caps.QA_TEAM).scalar_subquery()
+            )
+        )
     assert sorted(key for key, _ in presets) == [
         "preset-low-rating-qa-review",
         "preset-refund-to-after-sales",
@@ -281,6 +294,8 @@ async def test_each_capability_exists_once_after_two_seeds(seeded):
     assert len(replies) == len(k.QUICK_REPLIES) and all("{{" in body for _, body in replies)
     assert sorted(alert_names) == sorted(rule["name"] for rule in caps.ALERT_RULES)
     assert settings["classification"]["enabled"] is True
+    assert [tuple(row) for row in inspectors] == [(caps.QA_ROLE, caps.QA_TEAM, caps.QA_PERSON.email)]
+    assert qa_team_parent == caps.QA_PARENT
 
 
 async def test_workflow_runs_wait_in_the_team_leads_approval_inbox(seeded):

@@ -17,10 +17,12 @@ from sqlalchemy import func, select
 from huiliu.analytics.alerts import service as alerts
 from huiliu.auth import service as auth
 from huiliu.auth.domain import Actor
-from huiliu.auth.models import Team, Tenant
+from huiliu.auth.models import Role, Team, Tenant, User
+from huiliu.auth.schemas import RoleCreate
 from huiliu.automation import service as automation
 from huiliu.core.ids import new_id
 from huiliu.db.session import Database
+from huiliu.demo import content as c
 from huiliu.demo import knowledge as k
 from huiliu.entry_points import queries as entry_point_queries
 from huiliu.entry_points import service as entry_points
@@ -36,6 +38,14 @@ from huiliu.workflows import queries as workflow_queries
 from huiliu.workflows import service as workflows
 from huiliu.workflows.models import WorkflowInstance
 from huiliu.workflows.schemas import WorkflowCreate
+
+# Quality assurance, which the preset "评分低于 3 星" addresses by name (team 质检组, role 质检): a team
+# under 客服中心, a role that reads and annotates every ticket, and one inspector.
+QA_TEAM = "质检组"
+QA_PARENT = "客服中心"
+QA_ROLE = "质检"
+QA_PERMISSIONS = ("ticket.read", "ticket.update", "ticket.note", "customer.read", "analytics.read")
+QA_PERSON = c.Person("宋佳", "song.jia")
 
 # Industry presets that fit the demo's scenarios (retail returns, 茶饮门店 device repairs, course refunds).
 TEMPLATE_PRESETS = ("retail_return", "onsite_device_repair", "course_refund_transfer")
@@ -225,6 +235,7 @@ ALERT_RULES: tuple[dict[str, Any], ...] = (
 async def install_capabilities(db: Database, tenant_id: uuid.UUID, admin_id: uuid.UUID) -> None:
     """Install whatever of the demo's capabilities the tenant does not have yet (see the module)."""
     admin = await auth.actor_for_user(db, admin_id, tenant_id, auth.ActorCache(ttl=0))
+    await _quality_assurance(db, admin)
     await _automation(db, admin)
     await _templates(db, admin)
     workflow_ids = await _workflows(db, admin)
@@ -233,6 +244,31 @@ async def install_capabilities(db: Database, tenant_id: uuid.UUID, admin_id: uui
     await _alert_rules(db, admin)
     # Last: the sub-tasks the workflows opened just now are internal work, not requests to classify.
     await _classification(db, tenant_id)
+
+
+async def _quality_assurance(db: Database, admin: Actor) -> None:
+    """The 质检组 team, the 质检 role and the inspector 宋佳, each once."""
+    async with db.uow(admin.tenant_id) as uow:
+        teams = {row.name: row.id for row in (await uow.session.execute(select(Team.name, Team.id))).all()}
+        if QA_TEAM not in teams:
+            teams[QA_TEAM] = (await auth.create_team(uow, QA_TEAM, teams[QA_PARENT])).id
+            await uow.commit()
+    async with db.uow(admin.tenant_id) as uow:
+        role = await uow.session.scalar(select(Role).where(Role.name == QA_ROLE))
+        if role is None:
+            request = RoleCreate(name=QA_ROLE, permissions=list(QA_PERMISSIONS), data_scope="all")
+            role = await auth.add_role(uow, admin, request, role_id=new_id())
+    async with db.uow(admin.tenant_id) as uow:
+        if await uow.session.scalar(select(User.id).where(User.email == QA_PERSON.email)) is None:
+            await auth.create_user(
+                uow,
+                email=QA_PERSON.email,
+                name=QA_PERSON.name,
+                password=c.ADMIN_PASSWORD,
+                role_id=role.id,
+                team_id=teams[QA_TEAM],
+            )
+            await uow.commit()
 
 
 async def _automation(db: Database, admin: Actor) -> None:
