@@ -75,7 +75,7 @@ class CategoryIn(BaseModel):
     names: CategoryNames
 
 
-class CategoryOut(BaseModel):
+class TaxonomyCategoryOut(BaseModel):
     key: str
     names: dict[str, str] = Field(description='display names: {"zh-CN": …, "en": …}')
 
@@ -96,11 +96,11 @@ class SettingsOut(BaseModel):
     enabled: bool
     thresholds: Thresholds
     urgent_confidence: float
-    categories: list[CategoryOut]
+    categories: list[TaxonomyCategoryOut]
 
 
 class CategoriesOut(BaseModel):
-    items: list[CategoryOut]
+    items: list[TaxonomyCategoryOut]
 
 
 def classification_out(row: TicketClassification) -> dict[str, Any]:

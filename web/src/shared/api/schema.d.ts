@@ -2596,8 +2596,33 @@ export interface paths {
         };
         /** Classification settings */
         get: operations["settings_get_api_v1_intelligence_settings_get"];
-        /** Change classification settings */
+        /**
+         * Change classification settings
+         * @description Replace the settings; ``categories`` left out keeps the stored taxonomy. Removing a category
+         *     changes no ticket: tickets keep their category, the classifier stops offering it.
+         */
         put: operations["settings_put_api_v1_intelligence_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/intelligence/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's category taxonomy with display names
+         * @description The categories the classifier may fill and triage may choose, in the tenant's order, with
+         *     their zh-CN and English names (``ticket.read``).
+         */
+        get: operations["categories_get_api_v1_intelligence_categories_get"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -4430,10 +4455,31 @@ export interface components {
             limits: components["schemas"]["LimitsOut"];
             references: components["schemas"]["ReferencesOut"];
         };
+        /** CategoriesOut */
+        CategoriesOut: {
+            /** Items */
+            items: components["schemas"]["TaxonomyCategoryOut"][];
+        };
+        /** CategoryIn */
+        CategoryIn: {
+            /**
+             * Key
+             * @description what tickets and rules store
+             */
+            key: string;
+            names: components["schemas"]["CategoryNames"];
+        };
         /** CategoryList */
         CategoryList: {
             /** Items */
             items: components["schemas"]["CategoryOut"][];
+        };
+        /** CategoryNames */
+        CategoryNames: {
+            /** Zh-Cn */
+            "zh-CN": string;
+            /** En */
+            en: string;
         };
         /** CategoryOut */
         CategoryOut: {
@@ -4626,8 +4672,11 @@ export interface components {
         ClassifyOut: {
             /** Scenario */
             scenario: string;
-            /** Category */
-            category: string;
+            /**
+             * Category
+             * @description one of the tenant's taxonomy; null when none scored
+             */
+            category: string | null;
             /** Priority */
             priority: string;
             /** Sentiment */
@@ -7509,6 +7558,11 @@ export interface components {
             thresholds: components["schemas"]["Thresholds"];
             /** Urgent Confidence */
             urgent_confidence: number;
+            /**
+             * Categories
+             * @description the category taxonomy (1–100, unique keys); left out: the stored one is kept
+             */
+            categories?: components["schemas"]["CategoryIn"][] | null;
         };
         /** SettingsOut */
         SettingsOut: {
@@ -7517,6 +7571,8 @@ export interface components {
             thresholds: components["schemas"]["Thresholds"];
             /** Urgent Confidence */
             urgent_confidence: number;
+            /** Categories */
+            categories: components["schemas"]["TaxonomyCategoryOut"][];
         };
         /** SidebarContact */
         SidebarContact: {
@@ -7758,6 +7814,18 @@ export interface components {
             add?: string[];
             /** Remove */
             remove?: string[];
+        };
+        /** TaxonomyCategoryOut */
+        TaxonomyCategoryOut: {
+            /** Key */
+            key: string;
+            /**
+             * Names
+             * @description display names: {"zh-CN": …, "en": …}
+             */
+            names: {
+                [key: string]: string;
+            };
         };
         /** TeamCreate */
         TeamCreate: {
@@ -12108,6 +12176,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A progress link whose ticket was closed too long ago */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description A photo or the whole request is too large */
             413: {
                 headers: {
@@ -12204,6 +12279,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A progress link whose ticket was closed too long ago */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description A photo or the whole request is too large */
             413: {
                 headers: {
@@ -12256,6 +12338,13 @@ export interface operations {
             };
             /** @description Unknown or inactive form, or a progress link that is not genuine */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A progress link whose ticket was closed too long ago */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12322,6 +12411,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A progress link whose ticket was closed too long ago */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description A photo or the whole request is too large */
             413: {
                 headers: {
@@ -12375,6 +12471,13 @@ export interface operations {
             };
             /** @description Unknown or inactive form, or a progress link that is not genuine */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A progress link whose ticket was closed too long ago */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15636,6 +15739,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    categories_get_api_v1_intelligence_categories_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoriesOut"];
                 };
             };
         };
