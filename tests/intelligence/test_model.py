@@ -25,8 +25,9 @@ def test_training_is_reproducible(
         p.confidence for p in again.predict_many(texts)
     ]
     assert again.card.dataset == classifier.card.dataset and again.card.examples == len(train)
-    features = classifier.vectorizer.transform(texts[:5])
+    normalised = [model_module.normalize_text(t) for t in texts[:5]]
     for target in TARGETS:
+        features = classifier.features(normalised, target)
         assert np.array_equal(
             classifier.models[target].predict_proba(features), again.models[target].predict_proba(features)
         )
@@ -138,9 +139,8 @@ def test_compiled_probabilities_match_scikit_learn(
     holdout: tuple[list[Example], list[Example]], classifier: TicketClassifier
 ) -> None:
     texts = [model_module.normalize_text(e.text) for e in holdout[1][:200]] + ["", "   ", "zzzz"]
-    features = classifier.vectorizer.transform(texts)
     for target, estimator in classifier.models.items():
-        expected = estimator.predict_proba(features)
+        expected = estimator.predict_proba(classifier.features(texts, target))
         got = np.array([classifier.compiled.predict_proba(text)[target] for text in texts])
         assert np.allclose(got, expected, atol=1e-6), target
 
@@ -150,5 +150,17 @@ def test_compiled_logistic_fallback_matches_scikit_learn(tiny_dir: Path) -> None
     lone = Example("积分商城的兑换码失效了", "aftersales", "account", "normal", "neutral")
     classifier = TicketClassifier.train([*[e for e in examples if e.category != "account"], lone])
     text = model_module.normalize_text("兑换码失效，积分没了")
-    expected = classifier.models["category"].predict_proba(classifier.vectorizer.transform([text]))[0]
+    expected = classifier.models["category"].predict_proba(classifier.features([text], "category"))[0]
     assert np.allclose(classifier.compiled.predict_proba(text)["category"], expected, atol=1e-6)
+
+
+def test_texts_are_framed_and_the_scenario_cues_are_features(classifier: TicketClassifier) -> None:
+    text = model_module.normalize_text("  我要投诉，你们给个说法！ ")
+    assert text == model_module.START + "我要投诉,你们给个说法!" + model_module.END
+    indices, values = classifier.compiled.features(text)
+    n_grams = len(classifier.vectorizer.vocabulary_)
+    cues = dict(zip(indices[indices >= n_grams] - n_grams, values[indices >= n_grams], strict=True))
+    # two complaint signs, no possession or purchase cue
+    assert list(cues) == [0]
+    assert np.isclose(cues[0], np.log(3) * model_module.CUE_WEIGHT)
+    assert classifier.compiled.predict_proba(text)["scenario"].shape == (3,)

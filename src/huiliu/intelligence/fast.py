@@ -4,7 +4,8 @@ scikit-learn's ``transform`` / ``predict_proba`` cost about a millisecond of inp
 dispatch per call, times twelve estimators (four targets x three calibration folds): over 10 ms per
 message. A short message has a few dozen character n-grams, so the same arithmetic done directly is
 some tens of microseconds: look up the n-grams in the vocabulary, weight them (sublinear TF x IDF,
-L2-normalised), gather the rows of one stacked weight matrix (every fold of every target's linear
+L2-normalised), append the scenario cue counts (``SCENARIO_CUES``; zero weights in the other
+targets' columns), gather the rows of one stacked weight matrix (every fold of every target's linear
 model, one column per decision function), then apply each fold's sigmoid calibrators and average the
 folds exactly as ``CalibratedClassifierCV.predict_proba`` does. Logistic regression (the fallback for
 a class with a single example) becomes a softmax (or a sigmoid for two classes) over its columns.
@@ -27,6 +28,41 @@ if TYPE_CHECKING:
 # TfidfVectorizer's own whitespace normalisation for character n-grams.
 _WHITE_SPACES = re.compile(r"\s\s+")
 
+# The signs of the written scenario rules (data/classifier/README.md), three groups of cue words:
+# a grievance (the six complaint signs), something the customer already has, a purchase not yet made.
+# Each group adds one feature next to the n-grams, log(1 + occurrences of its words) x the model's
+# cue weight, so a sign seen in few training messages still counts with its whole group. Chosen by
+# 5-fold cross-validation (decision 0051); the char n-grams still carry the words' own weights.
+SCENARIO_CUES: tuple[tuple[str, ...], ...] = tuple(
+    tuple(words.split())
+    for words in (
+        # complaint: escalation, going outside, compensation, blame, repeated failure
+        "投诉 举报 12315 12345 曝光 媒体 记者 律师 起诉 法院 报警 赔偿 赔我 "
+        "退一赔三 假一赔 你们的责任 你们负责 给个说法 给个交代 给我个说法 给我一个交代 追究 "
+        "维权 差评 消协 市场监管 监管局 卫健委 教育局 又坏了 又坏 第三次 第二次 好几次 "
+        "三次 几次了 一直没人 没人管 没人理 没人来 踢皮球 不认账 骗 欺诈 虚假 黑店 垃圾 "
+        "什么服务 态度 店长 经理 主管 道歉 说好的 承诺 凭什么 搞什么 坑 负责人 你们就 "
+        "还不给 到现在 一周了 都没 管不管",
+        # aftersales: possession, past purchase, steps that exist only after buying, usage
+        "我买的 我家的 我家 我的 收到 已经 上次 订单 保修期内 装好的 用了 买了 下单 "
+        "报了名 报名了 已下单 退货 退款 物流 快递 发货 到货 签收 报修 理赔 续费 发票 "
+        "刚买 之前买 上个月 昨天 前天 单号 保单 我们家 坏了 不能用 用不了 怎么用 怎么安装 "
+        "怎么改 换货 维修 预约的 孩子的课 我的卡 卡里 扣款 扣了 账单 余额 到账 密码",
+        # presales: questions about the offer before buying, openings
+        "请问有没有 有没有 多少钱 价格 能不能买 怎么报名 还有货吗 有货吗 有货 想买 打算 "
+        "考虑 还没 想了解 咨询 想问 优惠 活动 包邮吗 可以分期 分期吗 保修多久 包安装吗 "
+        "支持 怎么收费 收费 试驾 试听 开户 办卡 新款 哪款 推荐 区别 对比 能送 可以发 "
+        "适合 怎么买 在吗 你好 多久能到 几天到 有什么 便宜 折扣 送什么",
+    )
+)
+
+
+def cue_values(text: str, weight: float, cues: tuple[tuple[str, ...], ...] = SCENARIO_CUES) -> np.ndarray:
+    """The cue features of a normalised text: per group of ``cues``, log(1 + occurrences of its
+    words) x ``weight``."""
+    counts = [sum(text.count(word) for word in group) for group in cues]
+    return np.log1p(np.asarray(counts, dtype=np.float64)) * weight
+
 
 @dataclass
 class _Fold:
@@ -47,21 +83,33 @@ class CompiledModel:
     """Built from scikit-learn's fitted objects; once built (or unpickled: serving.py) it needs NumPy
     only, which is why scikit-learn is imported here and not by the module."""
 
-    def __init__(self, vectorizer: TfidfVectorizer, models: dict[str, Any]) -> None:
+    def __init__(self, vectorizer: TfidfVectorizer, models: dict[str, Any], cue_weight: float = 0.0) -> None:
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.linear_model import LogisticRegression
 
         self.vocabulary: dict[str, int] = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
         self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self.min_n, self.max_n = vectorizer.ngram_range
+        # Cue features (when the weight is not 0) are the columns after the n-grams'.
+        self.cue_weight = float(cue_weight)
+        self.cues = SCENARIO_CUES  # kept with the arrays: a serving file predicts with its own lexicon
+        self.cue_columns = (
+            np.arange(len(SCENARIO_CUES), dtype=np.intp) + len(self.idf)
+            if cue_weight
+            else np.empty(0, dtype=np.intp)
+        )
         blocks: list[np.ndarray] = []
         intercepts: list[np.ndarray] = []
         self.targets: dict[str, _Target] = {}
         column = 0
 
+        rows = len(self.idf) + len(self.cue_columns)
+
         def add(coef: np.ndarray, intercept: np.ndarray) -> slice:
             nonlocal column
             coef = np.atleast_2d(coef)
+            if coef.shape[1] < rows:  # a model trained without the cue features: they weigh 0 for it
+                coef = np.hstack([coef, np.zeros((coef.shape[0], rows - coef.shape[1]), dtype=coef.dtype)])
             blocks.append(coef.T)
             intercepts.append(np.atleast_1d(intercept).astype(np.float64))
             start, column = column, column + coef.shape[0]
@@ -91,6 +139,16 @@ class CompiledModel:
         self.intercepts = np.concatenate(intercepts)
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Column indices and values of ``text``: its n-grams' TF-IDF weights (as TfidfVectorizer
+        would give them), then its cue features."""
+        indices, values = self.ngram_features(text)
+        if not self.cue_weight:
+            return indices, values
+        cues = cue_values(text, self.cue_weight, self.cues)
+        present = cues != 0
+        return np.concatenate([indices, self.cue_columns[present]]), np.concatenate([values, cues[present]])
+
+    def ngram_features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Vocabulary indices and TF-IDF weights of ``text`` (as TfidfVectorizer would give them)."""
         text = _WHITE_SPACES.sub(" ", text)
         counts: Counter[int] = Counter()

@@ -21,13 +21,15 @@ import numpy as np
 
 from huiliu.intelligence.fast import CompiledModel
 
-SERVING_FORMAT = 1
+SERVING_FORMAT = 2  # 2: texts framed by start and end markers, as model format 2
 _LONG_NUMBER = re.compile(r"\d[\d \-]{4,}\d")
+START, END = "\x02", "\x03"
 
 
 def normalize_text(text: str) -> str:
-    """As ``model.normalize_text``: NFKC, lower case, long numbers become ``#``."""
-    return _LONG_NUMBER.sub("#", unicodedata.normalize("NFKC", text).lower())
+    """As ``model.normalize_text``: NFKC, lower case, long numbers become ``#``, stripped and framed
+    by the start and end markers."""
+    return START + _LONG_NUMBER.sub("#", unicodedata.normalize("NFKC", text).lower()).strip() + END
 
 
 @dataclass(frozen=True)

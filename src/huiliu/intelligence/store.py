@@ -106,7 +106,8 @@ def share_weights(classifier: TicketClassifier) -> int:
             coef = getattr(estimator, "coef_", None)
             if not isinstance(coef, np.ndarray):
                 continue
-            view = classifier.compiled.weights[:, fold.columns].T
+            # a model without the cue features has fewer columns than the compiled rows (fast.py)
+            view = classifier.compiled.weights[: coef.shape[-1], fold.columns].T
             if view.shape != coef.shape or view.dtype != coef.dtype or not np.array_equal(view, coef):
                 continue
             view.flags.writeable = False
