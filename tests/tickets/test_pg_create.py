@@ -181,3 +181,29 @@ async def test_requests_with_checks_or_two_identities_take_the_session_path(runt
     )
     assert not service.creates_directly(runtime.db, TicketCreate(title="t", customer={"name": "王先生"}))
     assert service.creates_directly(runtime.db, TicketCreate(title="t", customer={"phone": "13900001111"}))
+
+
+async def test_a_create_inside_a_larger_unit_of_work_commits_with_it(runtime, database_url):
+    """Held commits (a reactor or workflow step creating a sub-task) and earlier events in the unit of
+    work keep the create in that unit of work: nothing is committed before the outer commit, and a
+    rollback takes the ticket with it."""
+    tenant = await make_tenant(runtime)
+    admin = await make_member(runtime, tenant)
+    request = TicketCreate(title="子任务", customer={"phone": "13900002222"})
+    async with runtime.db.uow(tenant.id) as uow:
+        await service.create_ticket(uow, admin.actor, TicketCreate(title="父工单"))
+    async with runtime.db.uow(tenant.id) as uow:
+        uow.reacting = True  # as inside a reactor: the service's commits are held
+        child = await service.create_ticket(uow, admin.actor, request)
+        uow.reacting = False
+        await uow.session.rollback()  # the outer work fails
+    async with runtime.db.read(tenant.id) as session:
+        assert await session.get(Ticket, child["id"]) is None
+    async with runtime.db.uow(tenant.id) as uow:
+        uow.reacting = True
+        child = await service.create_ticket(uow, admin.actor, request)
+        uow.reacting = False
+        await uow.commit()
+    async with runtime.db.read(tenant.id) as session:
+        stored = await session.get(Ticket, child["id"])
+        assert stored is not None and stored.customer_id is not None

@@ -233,6 +233,13 @@ class UnitOfWork:
             "created_at": domain_event.occurred_at,
         }
 
+    @property
+    def holds_other_work(self) -> bool:
+        """Whether this unit of work is part of a larger one: its commits are held (a reactor, a
+        workflow step) or events of earlier writes wait for the outbox. A write path that commits on
+        its own (the PostgreSQL create statement) must then step aside."""
+        return self.reacting or bool(self._events)
+
     def take_events(self) -> list[DomainEvent]:
         """Hand the queued events to a caller that writes their outbox rows itself (a bulk or
         pipelined write path); they are still published after commit."""

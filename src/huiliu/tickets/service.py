@@ -317,7 +317,8 @@ async def create_ticket(
     if template_use is not None:
         row["template_version_id"] = template_use.version_id
         extra = template_use.event_data()
-    fast = _uses_pg_fast_path(uow, customer_name, identities)
+    # The one-statement path commits by itself: not inside a larger unit of work.
+    fast = _uses_pg_fast_path(uow, customer_name, identities) and not uow.holds_other_work
     if fast and not await uow.db.reactions_apply(actor.tenant_id):
         audit_row, domain_event = build_event(actor, row, ev.TICKET_CREATED, created, extra=extra)
         uow.emit(domain_event)
