@@ -164,3 +164,13 @@ def test_texts_are_framed_and_the_scenario_cues_are_features(classifier: TicketC
     assert list(cues) == [0]
     assert np.isclose(cues[0], np.log(3) * model_module.CUE_WEIGHT)
     assert classifier.compiled.predict_proba(text)["scenario"].shape == (3,)
+
+
+def test_the_scenario_model_weighs_only_one_and_two_character_n_grams(classifier: TicketClassifier) -> None:
+    compiled = classifier.compiled
+    long_rows = np.flatnonzero(~compiled.short)
+    assert len(long_rows) and compiled.short_columns.any()
+    assert not compiled.weights[np.ix_(long_rows, compiled.short_columns)].any()
+    assert compiled.weights[np.ix_(long_rows, ~compiled.short_columns)].any()
+    for fold in compiled.targets["scenario"].folds:
+        assert compiled.short_columns[fold.columns].all()

@@ -83,7 +83,14 @@ class CompiledModel:
     """Built from scikit-learn's fitted objects; once built (or unpickled: serving.py) it needs NumPy
     only, which is why scikit-learn is imported here and not by the module."""
 
-    def __init__(self, vectorizer: TfidfVectorizer, models: dict[str, Any], cue_weight: float = 0.0) -> None:
+    def __init__(
+        self,
+        vectorizer: TfidfVectorizer,
+        models: dict[str, Any],
+        cue_weight: float = 0.0,
+        short_targets: tuple[str, ...] = (),
+        short_max_n: int = 2,
+    ) -> None:
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.linear_model import LogisticRegression
 
@@ -104,6 +111,14 @@ class CompiledModel:
         column = 0
 
         rows = len(self.idf) + len(self.cue_columns)
+        # Targets trained on the n-grams up to ``short_max_n`` characters only (L2-normalised over
+        # those): their weights for longer n-grams are 0, so their decisions are the shared ones
+        # divided by the norm of the short n-grams' part of the normalised vector.
+        self.short = np.array(
+            [len(term) <= short_max_n for term in sorted(self.vocabulary, key=self.vocabulary.__getitem__)],
+            dtype=bool,
+        )
+        short_columns: list[slice] = []
 
         def add(coef: np.ndarray, intercept: np.ndarray) -> slice:
             nonlocal column
@@ -122,6 +137,8 @@ class CompiledModel:
                 for calibrated in model.calibrated_classifiers_:
                     estimator = calibrated.estimator
                     columns = add(estimator.coef_, estimator.intercept_)
+                    if target in short_targets:
+                        short_columns.append(columns)
                     positions = np.searchsorted(classes, estimator.classes_)
                     if len(classes) == 2:
                         positions = np.array([1])
@@ -131,12 +148,17 @@ class CompiledModel:
                 self.targets[target] = _Target(classes, "calibrated", folds)
             elif isinstance(model, LogisticRegression):
                 columns = add(model.coef_, model.intercept_)
+                if target in short_targets:
+                    short_columns.append(columns)
                 folds.append(_Fold(columns, np.arange(len(classes)), np.empty(0), np.empty(0)))
                 self.targets[target] = _Target(classes, "logistic", folds)
             else:
                 raise TypeError(f"cannot compile a {type(model).__name__}")
         self.weights = np.ascontiguousarray(np.hstack(blocks), dtype=np.float64)
         self.intercepts = np.concatenate(intercepts)
+        self.short_columns = np.zeros(column, dtype=bool)
+        for columns in short_columns:
+            self.short_columns[columns] = True
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and values of ``text``: its n-grams' TF-IDF weights (as TfidfVectorizer
@@ -169,8 +191,16 @@ class CompiledModel:
 
     def predict_proba(self, text: str) -> dict[str, np.ndarray]:
         """Per target, the probability of each class (in ``classes`` order)."""
-        indices, values = self.features(text)
-        decisions = values @ self.weights[indices] + self.intercepts
+        indices, values = self.ngram_features(text)
+        decisions = values @ self.weights[indices]
+        if self.short_columns.any():
+            short = values[self.short[indices]]
+            norm = math.sqrt(float(short @ short))
+            if norm:
+                decisions[self.short_columns] /= norm
+        if self.cue_weight:
+            decisions += cue_values(text, self.cue_weight, self.cues) @ self.weights[self.cue_columns]
+        decisions += self.intercepts
         return {target: self._proba(spec, decisions) for target, spec in self.targets.items()}
 
     @staticmethod

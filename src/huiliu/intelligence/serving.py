@@ -21,7 +21,7 @@ import numpy as np
 
 from huiliu.intelligence.fast import CompiledModel
 
-SERVING_FORMAT = 2  # 2: texts framed by start and end markers, as model format 2
+SERVING_FORMAT = 3  # 2: texts framed by start and end markers; 3: scenario on 1–2-grams (model format 3)
 _LONG_NUMBER = re.compile(r"\d[\d \-]{4,}\d")
 START, END = "\x02", "\x03"
 
