@@ -1,5 +1,6 @@
 """The classifier: one TF-IDF character n-gram (1–3) vocabulary shared by four linear SVMs (scenario,
-category, priority, sentiment), each calibrated (``CalibratedClassifierCV``, sigmoid, 3 folds) so it
+category, priority, sentiment; the scenario model uses its 1–2-grams and the label guidelines' cue
+counts, decision 0051), each calibrated (``CalibratedClassifierCV``, sigmoid, 3 folds) so it
 gives probabilities; the highest one is the prediction's confidence. Character n-grams need no word
 segmentation, so Chinese, English, pinyin abbreviations and typos all work. A linear SVM trains in a
 fraction of the time multinomial logistic regression needs on this many sparse features, with the same
