@@ -44,7 +44,7 @@ URGENT_THRESHOLD = 0.3
 SVM_C = 4.0
 # Weight of the scenario cue features (fast.SCENARIO_CUES) next to the L2-normalised n-grams, chosen
 # by the same cross-validation (decision 0051).
-CUE_WEIGHT = 0.3
+CUE_WEIGHT = 0.15
 # Only the scenario model sees them: given to priority too they cost urgent recall (decision 0051).
 CUE_TARGETS = ("scenario",)
 # The scenario model sees the n-grams of one and two characters only (L2-normalised over those): +0.003
