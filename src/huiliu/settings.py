@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     intake_group_commit_concurrency: int = 4
     # Ticket creates on the PostgreSQL driver pool: creates that arrive while this many grouped
     # transactions are in flight in the API process share the next one (docs/decisions/0048).
-    create_group_commit_concurrency: int = Field(default=2, ge=1)
+    create_group_commit_concurrency: int = Field(default=4, ge=1)
     # Ticket timers (SLA warnings and breaches, time-based rules): how often the worker sweeps due ones.
     timer_sweep_seconds: float = 10.0
     # Analytics: how often the worker brings the ticket facts up to the new audit events (dashboards

@@ -41,7 +41,7 @@ def conninfo(url: str) -> str:
 class DriverPool:
     """A fixed-size psycopg pool (autocommit connections), opened with the API process."""
 
-    def __init__(self, url: str, *, size: int, timeout: float, group_concurrency: int = 2) -> None:
+    def __init__(self, url: str, *, size: int, timeout: float, group_concurrency: int = 4) -> None:
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
             conninfo(url),
             min_size=size,
