@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # ingest_many(actor, messages) -> one answer per message (a result or the error that refused it).
 RunBatch = Callable[[Actor, list[InboundMessage]], Awaitable[list[object]]]
 
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 1
 DEFAULT_MAX_BATCH = 100
 
 _SenderKey = tuple[uuid.UUID, str, uuid.UUID | None]
