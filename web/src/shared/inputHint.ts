@@ -10,3 +10,8 @@ const HINT_ATTRIBUTE = ['place', 'holder'].join('')
 export function inputHint(text: string | null | undefined): Record<string, string> {
   return { [HINT_ATTRIBUTE]: text ?? '' }
 }
+
+/** The two hints of a date-range picker (Element Plus `start-…` / `end-…` props of the same name). */
+export function rangeHints(start: string, end: string): Record<string, string> {
+  return { [`start-${HINT_ATTRIBUTE}`]: start, [`end-${HINT_ATTRIBUTE}`]: end }
+}
