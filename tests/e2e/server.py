@@ -68,6 +68,9 @@ def running_server(workdir: Path) -> Iterator[Server]:
         "HUILIU_FILES_DIR": str(settings.files_dir),
         "HUILIU_HUEY_SQLITE_PATH": str(settings.huey_sqlite_path),
         "HUILIU_LOG_LEVEL": "warning",
+        # The API process calls tenant-configured base URLs too (test connection, WeCom login): the
+        # fake platforms listen on 127.0.0.1.
+        "HUILIU_OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
     }
     env.pop("HUILIU_REDIS_URL", None)
     env.pop("HUILIU_WEB_DIST_DIR", None)

@@ -77,7 +77,7 @@ class OutboundPolicy:
         blocked = [address for address in addresses if not is_public_address(address)]
         if blocked:
             raise BlockedDestination(
-                f"{host} resolves to the non-public address {blocked[0]}: the worker only calls public "
+                f"{host} resolves to the non-public address {blocked[0]}: Huiliu only calls public "
                 "addresses (HUILIU_OUTBOUND_ALLOW_PRIVATE_NETWORKS, HUILIU_OUTBOUND_ALLOWED_HOSTS)"
             )
 
