@@ -12,8 +12,6 @@ inputs in file order give the same model for the same data and seed."""
 from __future__ import annotations
 
 import platform
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +29,9 @@ from sklearn.svm import LinearSVC
 
 from huiliu.intelligence.dataset import TARGETS, Example, fingerprint
 from huiliu.intelligence.fast import CompiledModel, cue_values
+from huiliu.intelligence.serving import END, START, Guesses, Prediction, normalize_text, predict_compiled
+
+__all__ = ["END", "START", "Prediction", "TicketClassifier", "normalize_text"]
 
 DEFAULT_SEED = 20261130
 # 2: texts carry start and end markers; 3: the scenario model on 1–2-grams (older models are retrained)
@@ -51,29 +52,6 @@ CUE_TARGETS = ("scenario",)
 # on scenario; 3-grams help the other targets, urgent recall most (decision 0051).
 SHORT_TARGETS = ("scenario",)
 SHORT_MAX_N = 2
-
-
-# Long numbers (order, tracking, phone, card numbers) say nothing about the scenario, but their many
-# digit n-grams would outweigh the words; they become one "#". Short ones stay: 12315, 110, 3天.
-_LONG_NUMBER = re.compile(r"\d[\d \-]{4,}\d")
-# How a message starts and ends says much about its scenario (请问… / 想买… open presales questions,
-# …吗 / …多少钱 close them, 我的… / 上次… open after-sales ones), wherever the same words sit elsewhere:
-# marking both ends gives the n-grams that touch them their own features. Control characters nobody
-# types; decision 0051 (cross-validated scenario macro-F1 +0.004).
-START, END = "\x02", "\x03"
-
-
-def normalize_text(text: str) -> str:
-    """NFKC folds full-width letters and digits (ＡＢＣ１２３ → ABC123); lower case for English; long
-    numbers become ``#``; the text is stripped and framed by the ``START`` and ``END`` markers."""
-    return START + _LONG_NUMBER.sub("#", unicodedata.normalize("NFKC", text).lower()).strip() + END
-
-
-@dataclass(frozen=True)
-class Prediction:
-    labels: dict[str, str]
-    confidence: dict[str, float]
-    low_confidence: tuple[str, ...] = ()
 
 
 @dataclass
@@ -194,28 +172,10 @@ class TicketClassifier:
 
     def predict_with_guesses(
         self, text: str, threshold: float = 0.0, top: int = 3
-    ) -> tuple[Prediction, dict[str, list[tuple[str, float]]]]:
+    ) -> tuple[Prediction, Guesses]:
         """``predict`` and, per target, the ``top`` most probable labels with their probabilities
         (best first), from one pass over the features."""
-        labels: dict[str, str] = {}
-        confidence: dict[str, float] = {}
-        guesses: dict[str, list[tuple[str, float]]] = {}
-        for target, probabilities in self.compiled.predict_proba(normalize_text(text)).items():
-            order = probabilities.argsort()[::-1][:top]
-            guesses[target] = [
-                (str(self.compiled.targets[target].classes[i]), round(float(probabilities[i]), 4))
-                for i in order
-            ]
-            classes = self.compiled.targets[target].classes
-            best = int(probabilities.argmax())
-            if target == "priority" and "urgent" in classes:
-                urgent = int(np.flatnonzero(classes == "urgent")[0])
-                if probabilities[urgent] >= URGENT_THRESHOLD:
-                    best = urgent
-            labels[target] = str(classes[best])
-            confidence[target] = round(float(probabilities[best]), 4)
-        low = tuple(t for t in labels if confidence[t] < threshold)
-        return Prediction(labels, confidence, low), guesses
+        return predict_compiled(self.compiled, text, threshold, top, URGENT_THRESHOLD)
 
     def classes(self, target: str) -> list[str]:
         return [str(c) for c in self.models[target].classes_]

@@ -22,13 +22,20 @@ import numpy as np
 from huiliu.intelligence.fast import CompiledModel
 
 SERVING_FORMAT = 3  # 2: texts framed by start and end markers; 3: scenario on 1–2-grams (model format 3)
+# Long numbers (order, tracking, phone, card numbers) say nothing about the scenario, but their many
+# digit n-grams would outweigh the words; they become one "#". Short ones stay: 12315, 110, 3天.
 _LONG_NUMBER = re.compile(r"\d[\d \-]{4,}\d")
+# How a message starts and ends says much about its scenario (请问… / 想买… open presales questions,
+# …吗 / …多少钱 close them, 我的… / 上次… open after-sales ones), wherever the same words sit elsewhere:
+# marking both ends gives the n-grams that touch them their own features. Control characters nobody
+# types; decision 0051 (cross-validated scenario macro-F1 +0.004).
 START, END = "\x02", "\x03"
 
 
 def normalize_text(text: str) -> str:
-    """As ``model.normalize_text``: NFKC, lower case, long numbers become ``#``, stripped and framed
-    by the start and end markers."""
+    """The text as training and prediction see it (``TicketClassifier`` and ``ServingModel`` alike):
+    NFKC folds full-width letters and digits (ＡＢＣ１２３ → ABC123); lower case for English; long
+    numbers become ``#``; the text is stripped and framed by the ``START`` and ``END`` markers."""
     return START + _LONG_NUMBER.sub("#", unicodedata.normalize("NFKC", text).lower()).strip() + END
 
 
@@ -103,22 +110,32 @@ class ServingModel:
         self, text: str, threshold: float = 0.0, top: int = 3
     ) -> tuple[Prediction, Guesses]:
         """As ``TicketClassifier.predict_with_guesses``."""
-        labels: dict[str, str] = {}
-        confidence: dict[str, float] = {}
-        guesses: Guesses = {}
-        for target, probabilities in self.compiled.predict_proba(normalize_text(text)).items():
-            classes = self.compiled.targets[target].classes
-            order = probabilities.argsort()[::-1][:top]
-            guesses[target] = [(str(classes[i]), round(float(probabilities[i]), 4)) for i in order]
-            best = int(probabilities.argmax())
-            if target == "priority" and "urgent" in classes:
-                urgent = int(np.flatnonzero(classes == "urgent")[0])
-                if probabilities[urgent] >= self.urgent_threshold:
-                    best = urgent
-            labels[target] = str(classes[best])
-            confidence[target] = round(float(probabilities[best]), 4)
-        low = tuple(t for t in labels if confidence[t] < threshold)
-        return Prediction(labels, confidence, low), guesses
+        return predict_compiled(self.compiled, text, threshold, top, self.urgent_threshold)
 
     def classes(self, target: str) -> list[str]:
         return [str(c) for c in self.compiled.targets[target].classes]
+
+
+def predict_compiled(
+    compiled: CompiledModel, text: str, threshold: float, top: int, urgent_threshold: float
+) -> tuple[Prediction, Guesses]:
+    """Labels, confidences and, per target, the ``top`` most probable labels (best first) of one text,
+    from one pass over the features; targets under ``threshold`` are named as low. ``urgent`` wins the
+    priority once its probability reaches ``urgent_threshold`` (a missed emergency costs more than a
+    false alarm)."""
+    labels: dict[str, str] = {}
+    confidence: dict[str, float] = {}
+    guesses: Guesses = {}
+    for target, probabilities in compiled.predict_proba(normalize_text(text)).items():
+        classes = compiled.targets[target].classes
+        order = probabilities.argsort()[::-1][:top]
+        guesses[target] = [(str(classes[i]), round(float(probabilities[i]), 4)) for i in order]
+        best = int(probabilities.argmax())
+        if target == "priority" and "urgent" in classes:
+            urgent = int(np.flatnonzero(classes == "urgent")[0])
+            if probabilities[urgent] >= urgent_threshold:
+                best = urgent
+        labels[target] = str(classes[best])
+        confidence[target] = round(float(probabilities[best]), 4)
+    low = tuple(t for t in labels if confidence[t] < threshold)
+    return Prediction(labels, confidence, low), guesses
