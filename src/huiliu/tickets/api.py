@@ -10,8 +10,11 @@ from fastapi import APIRouter, Depends, Header, Query
 from pydantic import ValidationError
 
 from huiliu.auth.deps import ActorDep, RuntimeDep
+from huiliu.auth.domain import Actor
 from huiliu.core.errors import HuiliuError, ValidationFailed
 from huiliu.core.idempotency_api import run_idempotent
+from huiliu.db.session import UnitOfWork
+from huiliu.intelligence.triage import read_config
 from huiliu.tickets import queries, service
 from huiliu.tickets.domain import Priority, Status
 from huiliu.tickets.schemas import (
@@ -227,8 +230,29 @@ async def get_ticket(ticket_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep)
 async def update_ticket(
     ticket_id: uuid.UUID, body: TicketUpdate, actor: ActorDep, runtime: RuntimeDep
 ) -> Any:
+    """Change title, description, priority, category, scenario or custom field values. A category set
+    here is a key of the tenant's taxonomy (``GET /api/v1/intelligence/categories``) or null; the
+    ticket's current category is accepted as it is, even when the taxonomy no longer has it (an
+    imported or since-removed category), so resending the ticket's values does not fail (decision 0054)."""
     async with runtime.db.uow(actor.tenant_id) as uow:
+        if body.category is not None:
+            await _check_category(uow, actor, ticket_id, body.category)
         return await service.update_ticket(uow, actor, ticket_id, body)
+
+
+async def _check_category(uow: UnitOfWork, actor: Actor, ticket_id: uuid.UUID, category: str) -> None:
+    actor.require("ticket.update")
+    if actor.tenant_id is None:
+        return
+    if category in (await read_config(uow.session, actor.tenant_id)).category_keys:
+        return
+    ticket = await queries.get_visible_ticket(uow.session, actor, ticket_id)
+    if ticket.category == category:
+        return
+    raise ValidationFailed(
+        f"category {category!r} is not in the tenant's taxonomy; choose one of its keys "
+        "(设置 → 智能分类, GET /api/v1/intelligence/categories)."
+    )
 
 
 @router.post("/{ticket_id}/status", response_model=TicketOut, summary="Change status")

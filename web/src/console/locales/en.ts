@@ -65,6 +65,9 @@ const en: typeof zhCN = {
     timeline: 'Timeline', viewing: '{names} viewing', typing: '{names} typing…', mergedInto: 'Merged into',
     linkKind: { related: 'Related', parent: 'Parent', child: 'Sub-task', merged_into: 'Merged into', merged_from: 'Merged from' },
     firstResponse: 'First response', resolvedAt: 'Resolved', reopenCount: 'Reopened', fields: 'Fields',
+    fieldsSaved: 'Saved', notInTaxonomy: 'not in the taxonomy',
+    notInTaxonomyHint: 'This category is not in your taxonomy (imported, or removed since). It stays until one of the taxonomy is chosen; an admin can add it under Settings → Classification.',
+    rating: 'Rating', ratingComment: 'Comment',
   },
   timeline: {
     customer: 'Customer', agent: 'Agent', system: 'System', note: 'Internal note', public: 'Public reply',
@@ -73,7 +76,7 @@ const en: typeof zhCN = {
       ticket_status_changed: 'changed the status', ticket_assigned: 'assigned the ticket',
       ticket_tags_changed: 'changed the tags', ticket_message_added: 'sent a message',
       ticket_note_added: 'added an internal note', ticket_merged: 'merged the ticket',
-      ticket_linked: 'linked a ticket', ticket_reopened: 'reopened the ticket',
+      ticket_linked: 'linked a ticket', ticket_reopened: 'reopened the ticket', ticket_rated: 'rated the service',
       workflow_started: 'started a workflow', workflow_step_entered: 'workflow entered a step', workflow_step_completed: 'workflow finished a step',
       workflow_approval_requested: 'requested approval', workflow_approved: 'approved', workflow_rejected: 'rejected',
       workflow_completed: 'workflow ended',

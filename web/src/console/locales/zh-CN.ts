@@ -58,6 +58,9 @@ export default {
     timeline: '处理记录', viewing: '{names} 正在查看', typing: '{names} 正在输入…', mergedInto: '已合并到',
     linkKind: { related: '相关', parent: '父工单', child: '子工单', merged_into: '已合并到', merged_from: '合并自' },
     firstResponse: '首次响应', resolvedAt: '解决于', reopenCount: '重开次数', fields: '字段',
+    fieldsSaved: '已保存', notInTaxonomy: '不在分类体系中',
+    notInTaxonomyHint: '这个分类不在本企业的分类体系中（导入或已删除的分类），保持不变，直到选择体系中的分类。管理员可在 设置 → 智能分类 中添加。',
+    rating: '客户评分', ratingComment: '评价内容',
   },
   timeline: {
     customer: '客户', agent: '客服', system: '系统', note: '内部备注', public: '公开回复', attachments: '附件',
@@ -65,7 +68,7 @@ export default {
       ticket_created: '创建了工单', ticket_updated: '修改了工单', ticket_status_changed: '变更了状态',
       ticket_assigned: '分配了工单', ticket_tags_changed: '修改了标签', ticket_message_added: '发送了消息',
       ticket_note_added: '添加了内部备注', ticket_merged: '合并了工单', ticket_linked: '关联了工单',
-      ticket_reopened: '重新打开了工单',
+      ticket_reopened: '重新打开了工单', ticket_rated: '评价了服务',
       workflow_started: '启动了流程', workflow_step_entered: '流程进入步骤', workflow_step_completed: '流程完成步骤',
       workflow_approval_requested: '发起了审批', workflow_approved: '同意了审批', workflow_rejected: '驳回了审批',
       workflow_completed: '流程结束',
