@@ -54,3 +54,57 @@ def test_quick_replies_render_in_the_sandbox() -> None:
     for bad in ("{{ nobody }}", "{{ ''.__class__ }}", "{% if %}"):
         with pytest.raises(domain.QuickReplyProblem):
             domain.check_quick_reply(bad)
+
+
+def test_overlong_runs_are_not_tokens() -> None:
+    found = domain.tokens("退款 " + "a" * (domain.MAX_TOKEN_CHARS + 1) + " " + "b" * domain.MAX_TOKEN_CHARS)
+    assert found == ["退款", "b" * domain.MAX_TOKEN_CHARS]
+
+
+def test_a_plan_drops_tokens_no_article_holds() -> None:
+    plan = domain.plan_query(["退款", "火星"], {"退款": 3}, 10)
+    assert plan == domain.QueryPlan(candidates=("退款",), ranking=("退款",))
+    assert domain.plan_query(["火星"], {"退款": 3}, 10) == domain.QueryPlan(candidates=(), ranking=())
+
+
+def test_a_token_most_articles_hold_ranks_nothing_beside_distinctive_ones() -> None:
+    counts = {"客服": 90, "发票": 4, "电话": 30}
+    plan = domain.plan_query(["客服", "电话", "发票"], counts, 100)
+    assert plan.ranking == ("电话", "发票")
+    # Exactly half is not "most".
+    assert "客服" in domain.plan_query(["客服", "发票"], {"客服": 50, "发票": 4}, 100).ranking
+    # When every token is that common, they all rank and the rarest picks the candidates.
+    common = domain.plan_query(["客服", "您好"], {"客服": 90, "您好": 95}, 100, budget=50)
+    assert common == domain.QueryPlan(candidates=("客服",), ranking=("客服", "您好"))
+
+
+def test_candidates_are_the_rarest_tokens_within_the_budget_and_the_rarest_always() -> None:
+    counts = {"退款": 400, "物流": 300, "延误": 20, "催件": 5}
+    plan = domain.plan_query(["退款", "物流", "延误", "催件"], counts, 2000, budget=330)
+    assert plan.candidates == ("物流", "延误", "催件")
+    assert plan.ranking == ("退款", "物流", "延误", "催件")
+    alone = domain.plan_query(["退款", "物流"], counts, 2000, budget=100)
+    assert alone.candidates == ("物流",)
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f"]), max_size=8),
+    st.dictionaries(st.sampled_from(["a", "b", "c", "d", "e"]), st.integers(0, 60)),
+    st.integers(1, 60),
+    st.integers(1, 100),
+)
+def test_a_plan_ranks_what_it_matches(
+    words: list[str], counts: dict[str, int], articles: int, budget: int
+) -> None:
+    plan = domain.plan_query(words, counts, articles, budget=budget)
+    assert set(plan.candidates) <= set(plan.ranking) <= set(words)
+    assert all(counts.get(word, 0) > 0 for word in plan.ranking)
+    assert bool(plan.candidates) == any(counts.get(word, 0) > 0 for word in words)
+    assert len(plan.candidates) <= 1 or sum(counts[word] for word in plan.candidates) <= budget
+
+
+def test_term_changes_are_sorted_distinct_and_skip_overlong_tokens() -> None:
+    long = "x" * (domain.MAX_TOKEN_CHARS + 1)
+    gained, lost = domain.term_changes(f"退款 退款 物流 {long}", "物流 发票 发票 催件")
+    assert gained == sorted(["发票", "催件"])
+    assert lost == ["退款"]

@@ -25,6 +25,13 @@ from jinja2.sandbox import SandboxedEnvironment
 
 TITLE_WEIGHT = 3
 MAX_QUERY_TOKENS = 32
+# Longer runs of word characters (pasted hashes, base64) are not searchable tokens.
+MAX_TOKEN_CHARS = 64
+# A token in more than this share of the tenant's articles ranks nothing (BM25's IDF is ≤ 0 there).
+COMMON_SHARE = 0.5
+# About how many articles one search ranks at most: the rarest tokens whose article counts add up to
+# this pick the candidates (decision 0053).
+RANKED_ARTICLES = 1000
 MAX_INDEXED_CHARS = 20_000
 VISIBILITIES: tuple[str, ...] = ("public", "internal")
 STATUSES: tuple[str, ...] = ("draft", "published")
@@ -71,7 +78,7 @@ def tokens(text: str) -> list[str]:
     found = []
     for piece in jieba.cut_for_search(text.lower()):
         word = piece.strip()
-        if not word or word in STOP_WORDS or _WORD.fullmatch(word) is None:
+        if not word or len(word) > MAX_TOKEN_CHARS or word in STOP_WORDS or _WORD.fullmatch(word) is None:
             continue
         found.append(word)
     return found
@@ -102,6 +109,57 @@ def query_tokens(text: str) -> list[str]:
     words = list(dict.fromkeys(tokens(text)))
     longer = [word for word in words if len(word) > 1]
     return (longer or words)[:MAX_QUERY_TOKENS]
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What a search runs: the articles holding any ``candidates`` token are ranked by the
+    ``ranking`` tokens. Both empty when no article holds any token of the query."""
+
+    candidates: tuple[str, ...]
+    ranking: tuple[str, ...]
+
+
+def plan_query(
+    words: Sequence[str],
+    article_counts: Mapping[str, int],
+    articles: int,
+    *,
+    budget: int = RANKED_ARTICLES,
+) -> QueryPlan:
+    """Choose the tokens a search matches and ranks by, from how many of the ``articles`` hold each
+    (``article_counts``; a token missing there is in none).
+
+    Tokens in no article are dropped (they match nothing). Tokens in more than ``COMMON_SHARE`` of
+    the articles are dropped unless every remaining token is that common: they say nothing about
+    what an article is about, and ranking without document frequency (``ts_rank``) would let them
+    outweigh the distinctive ones. The rest rank; the candidates are the rarest of them whose
+    article counts add up to at most ``budget`` (the rarest always), so a question made of everyday
+    words does not rank half the knowledge base."""
+    present = [word for word in dict.fromkeys(words) if article_counts.get(word, 0) > 0]
+    distinctive = [word for word in present if article_counts[word] <= COMMON_SHARE * articles]
+    ranking = distinctive or present
+    chosen: set[str] = set()
+    total = 0
+    for word in sorted(ranking, key=lambda word: article_counts[word]):
+        if chosen and total + article_counts[word] > budget:
+            break
+        chosen.add(word)
+        total += article_counts[word]
+    return QueryPlan(candidates=tuple(word for word in ranking if word in chosen), ranking=tuple(ranking))
+
+
+def distinct_terms(token_string: str) -> set[str]:
+    """The distinct tokens of an article's token string that search counts (an article indexed before
+    ``MAX_TOKEN_CHARS`` applied may hold longer ones: they stay uncounted, so no query keeps them)."""
+    return {term for term in token_string.split() if len(term) <= MAX_TOKEN_CHARS}
+
+
+def term_changes(previous: str, current: str) -> tuple[list[str], list[str]]:
+    """The distinct tokens an article gains and loses when its token string goes from ``previous``
+    to ``current`` (each sorted, so concurrent writers lock counter rows in the same order)."""
+    before, after = distinct_terms(previous), distinct_terms(current)
+    return sorted(after - before), sorted(before - after)
 
 
 def pg_tsquery(words: Sequence[str]) -> str:

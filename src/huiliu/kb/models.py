@@ -1,5 +1,6 @@
 """Tables of the knowledge base: categories (a tree, ordered), articles with their search tokens,
-helpful/not-helpful feedback, and quick replies (canned responses).
+helpful/not-helpful feedback, quick replies (canned responses), and per tenant the number of articles
+each search token occurs in (``KbSearchTerm``, which search uses to pick a query's distinctive tokens).
 
 The full-text structures differ by database and are created by the migration only: on PostgreSQL
 the generated column ``search_vector`` (``to_tsvector('simple', search_tokens)``, stored) with a GIN
@@ -11,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from huiliu.core.clock import utcnow
@@ -88,3 +89,18 @@ class QuickReply(IdMixin, TenantScoped, CreatedAtMixin, Base):
     position: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KbSearchTerm(TenantScoped, Base):
+    """How many of the tenant's articles hold ``term`` among their search tokens (drafts included);
+    the row whose ``term`` is ``""`` (never a token) counts the indexed articles. ``kb.search`` keeps
+    the counts in step with the articles inside the writing transaction and reads them to rank a
+    query by its distinctive tokens (decision 0053)."""
+
+    __tablename__ = "kb_search_terms"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    articles: Mapped[int] = mapped_column(default=0)

@@ -168,10 +168,11 @@ async def update_article(
             f"the article was changed meanwhile (now version {row.version}); reload it", version=row.version
         )
     await _check_refs(uow.session, body)
+    previous_tokens = row.search_tokens
     _apply(row, body)
     row.version += 1
     await uow.session.flush()
-    await search.index_article(uow.session, row)
+    await search.index_article(uow.session, row, previous_tokens)
     await uow.commit()
     return row
 
@@ -179,7 +180,7 @@ async def update_article(
 async def delete_article(uow: UnitOfWork, actor: Actor, article_id: uuid.UUID) -> None:
     actor.require(ADMIN_PERMISSION)
     row = await queries.get_article(uow.session, article_id)
-    await search.unindex_article(uow.session, row.id)
+    await search.unindex_article(uow.session, row)
     await uow.session.delete(row)
     await uow.commit()
 
