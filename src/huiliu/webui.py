@@ -7,6 +7,7 @@ router takes over. Vite names built assets by content hash, so ``/assets/*`` may
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 SHORT = "public, max-age=3600"
 H5_PREFIX = "h5"
+# A file name's extension (js, css, woff2, webmanifest): a missing file is a 404, never the app's page.
+FILE_EXTENSION = re.compile(r"[A-Za-z0-9]{1,12}")
 
 NOT_BUILT_PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>汇流 Huiliu</title>
@@ -72,13 +75,20 @@ def _cache_control(relative: str) -> str:
     return SHORT
 
 
+def _looks_like_a_file(relative: str) -> bool:
+    """A path whose last segment ends in a file extension. Other dots belong to route parameters: the
+    H5 progress link's signed token (``/h5/p/v1.<payload>.<tag>``, the tag 22 characters of base64url)
+    is a page, also when it is opened directly from a notification."""
+    _, dot, extension = relative.rsplit("/", 1)[-1].rpartition(".")
+    return bool(dot) and FILE_EXTENSION.fullmatch(extension) is not None
+
+
 def serve_app(root: Path, relative: str) -> Response:
     """A file of the built app, or its ``index.html`` for a client-side route."""
     found = _file_in(root, relative)
     if found is not None:
         return FileResponse(found, headers={"Cache-Control": _cache_control(relative)})
-    last_segment = relative.rsplit("/", 1)[-1]
-    if "." in last_segment:
+    if _looks_like_a_file(relative):
         # A missing asset is a 404, not the page: a browser must never run HTML as a script.
         return Response(status_code=404, headers={"Cache-Control": REVALIDATE})
     index = root / "index.html"

@@ -43,6 +43,16 @@ def test_h5_has_its_own_app_and_api_paths_never_get_a_page(e2e_server: Server) -
         assert http.get("/api/v1/health").json() == {"status": "ok"}
 
 
+def test_a_progress_link_opened_directly_is_the_h5_page(e2e_server: Server) -> None:
+    """The signed token has dots (``v1.<payload>.<tag>``): it is a route parameter, not a file name."""
+    with httpx.Client(base_url=e2e_server.url) as http:
+        page = http.get("/h5/p/v1.AaItW8CRc0KC9bdjiHfJUwGiLVvDGnvxufOciMt5zso.eLspaS-XuI7ikyZKYNUmPg")
+        assert page.status_code == 200
+        assert "/h5/assets/" in page.text
+        assert http.get("/h5/assets/missing-0000.js").status_code == 404
+        assert http.get("/h5/manifest.webmanifest").status_code == 404
+
+
 def test_without_a_build_the_api_works_and_the_root_says_how_to_build(tmp_path: Path) -> None:
     settings = make_settings(tmp_path).model_copy(update={"web_dist_dir": tmp_path / "empty"})
     # No lifespan: neither route needs the runtime. TestClient runs the app on its own thread, clear of

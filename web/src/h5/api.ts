@@ -28,6 +28,7 @@ export type SubmissionReceipt = Schemas['SubmissionReceipt']
 export type ProgressAttachment = Schemas['ProgressAttachment']
 export type ProgressMessage = Schemas['ProgressMessage']
 export type Progress = Schemas['Progress']
+export type Rating = Schemas['RatingOut']
 
 /** Contact the entry point requires (`contact_required`): nothing, a phone number, or either. */
 export type ContactRule = 'none' | 'phone' | 'phone_or_email'
@@ -82,4 +83,9 @@ export function fetchProgress(token: string): Promise<Progress> {
 
 export function postMessage(token: string, text: string): Promise<ProgressMessage> {
   return call(`/api/v1/public/progress/${encodeURIComponent(token)}/messages`, json({ text }))
+}
+
+/** The customer's satisfaction rating (CSAT): 1–5 stars and an optional comment; the latest counts. */
+export function postRating(token: string, rating: number, comment: string): Promise<Rating> {
+  return call(`/api/v1/public/progress/${encodeURIComponent(token)}/rating`, json({ rating, comment }))
 }

@@ -1,7 +1,7 @@
 import { createApp } from 'vue'
 import { createPinia } from 'pinia'
 import {
-  Button, Cell, CellGroup, ConfigProvider, Empty, Field, Form, Icon, Loading, NavBar, Tag, Toast, Uploader,
+  Button, Cell, CellGroup, ConfigProvider, Empty, Field, Form, Icon, Loading, NavBar, Rate, Tag, Toast, Uploader,
 } from 'vant'
 import 'vant/lib/index.css'
 import App from './App.vue'
@@ -12,7 +12,7 @@ const app = createApp(App)
 app.use(createPinia())
 app.use(i18n)
 app.use(router)
-for (const component of [ConfigProvider, NavBar, Empty, Button, Cell, CellGroup, Field, Form, Icon, Loading, Tag, Toast, Uploader]) {
+for (const component of [ConfigProvider, NavBar, Empty, Button, Cell, CellGroup, Field, Form, Icon, Loading, Rate, Tag, Toast, Uploader]) {
   app.use(component)
 }
 app.mount('#app')

@@ -42,6 +42,9 @@ const en: typeof zhCN = {
     messageRequired: 'Please enter a message', autoRefresh: 'This page refreshes every 10 seconds',
     notFound: 'This link is invalid or has expired', notFoundBody: 'Please use the progress link you got after submitting.', loadFailed: 'Could not load: {message}',
     attachment: 'Attachment',
+    rateTitle: 'Rate our service', rateStars: 'Satisfaction (1–5 stars)', rateComment: 'Comment (optional)',
+    rateHint: 'What went well, and what could be better?', rateSend: 'Submit rating', rateChange: 'Change rating',
+    rated: 'Thank you for your rating: {stars} stars', rateRequired: 'Please choose the stars first',
   },
   help: {
     title: 'Help centre',

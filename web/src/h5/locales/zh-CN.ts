@@ -40,6 +40,9 @@ export default {
     messageRequired: '请输入内容', autoRefresh: '页面每 10 秒自动刷新',
     notFound: '链接无效或已过期', notFoundBody: '请使用提交成功后获得的进度链接。', loadFailed: '加载失败：{message}',
     attachment: '附件',
+    rateTitle: '为本次服务评分', rateStars: '满意度（1–5 星）', rateComment: '评价（选填）',
+    rateHint: '说说哪里做得好，哪里还可以改进', rateSend: '提交评价', rateChange: '修改评价',
+    rated: '感谢您的评价：{stars} 星', rateRequired: '请先选择星级',
   },
   help: {
     title: '帮助中心',
