@@ -33,9 +33,11 @@ from huiliu.channels.wecom.sidebar import router as wecom_sidebar_router
 from huiliu.core.problem import install_problem_handlers
 from huiliu.customers.api import router as customers_router
 from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
+from huiliu.direct_routes import DirectRoutes, DirectStats
 from huiliu.entry_points.api import router as entry_points_router
 from huiliu.imports.api import router as imports_router
 from huiliu.imports.runner import ImportRunner
+from huiliu.intake import direct as intake_direct
 from huiliu.intake.api import router as intake_router
 from huiliu.intelligence.api import router as intelligence_router
 from huiliu.intelligence.similar_api import router as similar_tickets_router
@@ -54,6 +56,7 @@ from huiliu.runtime import Runtime
 from huiliu.settings import Settings, get_settings
 from huiliu.sla.api import router as sla_router
 from huiliu.ticket_templates.api import router as ticket_templates_router
+from huiliu.tickets import direct as tickets_direct
 from huiliu.tickets.api import router as tickets_router
 from huiliu.webhooks.api import router as webhooks_router
 from huiliu.webui import mount_web
@@ -162,4 +165,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Last: the web apps' catch-all route must not shadow any API route.
     mount_web(app, settings)
     route_filter.install(app)
+    # The bulk write routes' common requests skip FastAPI's layers (decision 0055).
+    app.state.direct_routes = settings.direct_routes
+    app.state.direct_stats = DirectStats()
+    app.add_middleware(
+        DirectRoutes,
+        routes={
+            ("POST", tickets_direct.PATH): tickets_direct.create_ticket,
+            ("POST", intake_direct.PATH): intake_direct.submit_message,
+        },
+        stats=app.state.direct_stats,
+    )
     return app

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # Ticket creates on the PostgreSQL driver pool: creates that arrive while this many grouped
     # transactions are in flight in the API process share the next one (docs/decisions/0048).
     create_group_commit_concurrency: int = Field(default=4, ge=1)
+    # The common successful requests of POST /api/v1/tickets and POST /api/v1/intake/messages are
+    # answered without FastAPI's routing and dependency layers (huiliu.direct_routes, decision 0055).
+    direct_routes: bool = True
     # Ticket timers (SLA warnings and breaches, time-based rules): how often the worker sweeps due ones.
     timer_sweep_seconds: float = 10.0
     # Analytics: how often the worker brings the ticket facts up to the new audit events (dashboards

@@ -36,16 +36,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 async def current_actor(request: Request, runtime: RuntimeDep) -> Actor:
     header = request.headers.get("authorization", "")
     if header:
-        scheme, _, credential = header.partition(" ")
-        if scheme.lower() != "bearer" or not credential:
-            raise NotAuthenticated("use Authorization: Bearer <token>")
-        credential = credential.strip()
-        if credential.startswith("hl_"):
-            return await actor_for_api_key(runtime.db, credential, runtime.actor_cache)
-        claims = _decoded(runtime, credential)
-        return await actor_for_user(
-            runtime.db, claims.user_id, claims.tenant_id, runtime.actor_cache, claims.version
-        )
+        return await bearer_actor(runtime, header)
     session = request.cookies.get(SESSION_COOKIE)
     if not session:
         raise NotAuthenticated()
@@ -55,6 +46,20 @@ async def current_actor(request: Request, runtime: RuntimeDep) -> Actor:
         if not expected or not hmac.compare_digest(expected, request.headers.get(CSRF_HEADER, "")):
             raise PermissionDenied("missing or wrong CSRF token")
     claims = _decoded(runtime, session)
+    return await actor_for_user(
+        runtime.db, claims.user_id, claims.tenant_id, runtime.actor_cache, claims.version
+    )
+
+
+async def bearer_actor(runtime: Runtime, header: str) -> Actor:
+    """The actor behind an ``Authorization`` header: a bearer token or an API key (``hl_…``)."""
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential:
+        raise NotAuthenticated("use Authorization: Bearer <token>")
+    credential = credential.strip()
+    if credential.startswith("hl_"):
+        return await actor_for_api_key(runtime.db, credential, runtime.actor_cache)
+    claims = _decoded(runtime, credential)
     return await actor_for_user(
         runtime.db, claims.user_id, claims.tenant_id, runtime.actor_cache, claims.version
     )

@@ -46,7 +46,7 @@ def inbound(body: IntakeMessage) -> InboundMessage:
     )
 
 
-def _shape(result: IngestResult) -> dict[str, Any]:
+def shape_result(result: IngestResult) -> dict[str, Any]:
     return {
         "ticket_id": result.ticket_id,
         "ticket_number": result.ticket_number,
@@ -97,27 +97,31 @@ async def submit_message(
     Under load, single messages of one sender share transactions (group commit, decision 0020); each
     request is answered after the transaction holding its message committed."""
     actor.require("ticket.create")
-    message = inbound(body)
+    result = await ingest_one(request.app, runtime, actor, inbound(body), order_lookup)
+    response.status_code = 201 if result.created else 200
+    return shape_result(result)
+
+
+async def ingest_one(
+    app: Any, runtime: Any, actor: Any, message: InboundMessage, order_lookup: Any
+) -> IngestResult:
     if not runtime.settings.intake_group_commit:
         async with runtime.db.uow(actor.tenant_id) as uow:
-            result = await service.ingest(
+            return await service.ingest(
                 uow,
                 actor,
                 message,
                 defaults=service.defaults_from(runtime.settings),
                 order_lookup=order_lookup,
             )
-    else:
-        answer = await _coalescer(request, runtime, order_lookup).submit(actor, message)
-        assert isinstance(answer, IngestResult)
-        result = answer
-    response.status_code = 201 if result.created else 200
-    return _shape(result)
+    answer = await _coalescer(app, runtime, order_lookup).submit(actor, message)
+    assert isinstance(answer, IngestResult)
+    return answer
 
 
-def _coalescer(request: Request, runtime: Any, order_lookup: Any) -> IntakeCoalescer:
+def _coalescer(app: Any, runtime: Any, order_lookup: Any) -> IntakeCoalescer:
     """The process's coalescer (built on first use; the order look-up is the process's too)."""
-    coalescer: IntakeCoalescer | None = getattr(request.app.state, "intake_coalescer", None)
+    coalescer: IntakeCoalescer | None = getattr(app.state, "intake_coalescer", None)
     if coalescer is None:
         defaults = service.defaults_from(runtime.settings)
 
@@ -133,7 +137,7 @@ def _coalescer(request: Request, runtime: Any, order_lookup: Any) -> IntakeCoale
         coalescer = IntakeCoalescer(
             run_batch, concurrency=concurrency or runtime.settings.intake_group_commit_concurrency
         )
-        request.app.state.intake_coalescer = coalescer
+        app.state.intake_coalescer = coalescer
     return coalescer
 
 
@@ -171,5 +175,5 @@ async def submit_batch(
         if isinstance(answer, HuiliuError):
             results[index] = _problem(answer)
         else:
-            results[index] = BatchResultOut(**_shape(answer), status=201 if answer.created else 200)
+            results[index] = BatchResultOut(**shape_result(answer), status=201 if answer.created else 200)
     return {"results": results}
