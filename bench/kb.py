@@ -289,8 +289,6 @@ def main() -> int:
     )
     console = Console()
     report.print(console)
-    for note in report.notes:
-        console.print(note)
     if args.append:
         machine = machine_description(DEFAULT_PG_SERVER)
         path = append_results([report], machine, command="python -m bench.kb --append")

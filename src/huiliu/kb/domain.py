@@ -31,7 +31,7 @@ MAX_TOKEN_CHARS = 64
 COMMON_SHARE = 0.5
 # About how many articles one search ranks at most: the rarest tokens whose article counts add up to
 # this pick the candidates (decision 0053).
-RANKED_ARTICLES = 1000
+RANKED_ARTICLES = 500
 MAX_INDEXED_CHARS = 20_000
 VISIBILITIES: tuple[str, ...] = ("public", "internal")
 STATUSES: tuple[str, ...] = ("draft", "published")
