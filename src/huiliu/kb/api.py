@@ -14,11 +14,17 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse
 
+from huiliu.attachments import queries as attachment_queries
+from huiliu.attachments.domain import content_disposition
+from huiliu.attachments.models import Attachment
+from huiliu.attachments.storage import LocalStorage
 from huiliu.auth.deps import ActorDep, RuntimeDep
 from huiliu.channels.ratelimit import client_ip, limiter_for
-from huiliu.core.errors import RateLimited
+from huiliu.core.errors import NotFound, RateLimited
 from huiliu.kb import domain, queries, service
 from huiliu.kb.domain import QUICK_REPLY_VARIABLES
 from huiliu.kb.models import KbArticle, QuickReply
@@ -62,6 +68,54 @@ public_router = APIRouter(prefix="/api/v1/public/help", tags=["public help centr
 QueryText = Annotated[str | None, Query(max_length=200, description="Search words (Chinese or English)")]
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
 PUBLIC_HEADERS = {"Cache-Control": "no-store"}
+
+
+# --- article files --------------------------------------------------------------------------------------
+
+
+async def _files(session: AsyncSession, article: KbArticle) -> list[dict[str, Any]]:
+    """The article's files in its order; one deleted since is left out."""
+    files = []
+    for value in article.attachment_ids:
+        try:
+            attachment = await attachment_queries.get_attachment(session, uuid.UUID(value))
+        except NotFound:
+            continue
+        files.append(
+            {
+                "id": attachment.id,
+                "filename": attachment.filename,
+                "content_type": attachment.content_type,
+                "size": attachment.size,
+            }
+        )
+    return files
+
+
+async def _detail(session: AsyncSession, article: KbArticle) -> dict[str, Any]:
+    return {**queries.detail(article), "attachments": await _files(session, article)}
+
+
+async def _file_of(session: AsyncSession, article: KbArticle, attachment_id: uuid.UUID) -> Attachment:
+    if str(attachment_id) not in article.attachment_ids:
+        raise NotFound("attachment not found")
+    return await attachment_queries.get_attachment(session, attachment_id)
+
+
+def _download(runtime: Runtime, attachment: Attachment, cache_control: str) -> FileResponse:
+    """Always a download with its stored type and ``nosniff`` (as ``GET /api/v1/attachments/{id}``),
+    so a browser never renders an uploaded file as a page of ours."""
+    headers = {
+        "Content-Disposition": content_disposition(attachment.filename),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": cache_control,
+    }
+    path = LocalStorage(runtime.settings.files_dir).path_of(attachment.storage_path)
+    media_type = attachment.content_type
+    if media_type.startswith("text/"):
+        media_type += "; charset=utf-8"
+    return FileResponse(path, media_type=media_type, headers=headers)
 
 
 # --- categories -----------------------------------------------------------------------------------------
@@ -135,7 +189,7 @@ async def list_articles(
 async def create_article(body: ArticleWrite, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     """The body is rich text, sanitised as ticket messages are."""
     async with runtime.db.uow(actor.tenant_id) as uow:
-        return queries.detail(await service.create_article(uow, actor, body))
+        return await _detail(uow.session, await service.create_article(uow, actor, body))
 
 
 @router.post(
@@ -147,14 +201,15 @@ async def create_article(body: ArticleWrite, actor: ActorDep, runtime: RuntimeDe
 async def article_from_message(body: FromMessageIn, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     """A draft internal article from a message of a ticket the caller sees."""
     async with runtime.db.uow(actor.tenant_id) as uow:
-        return queries.detail(await service.article_from_message(uow, actor, body.message_id, body.title))
+        article = await service.article_from_message(uow, actor, body.message_id, body.title)
+        return await _detail(uow.session, article)
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOut, summary="An article")
 async def get_article(article_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep) -> dict[str, Any]:
     filters = queries.visible_to(actor)
     async with runtime.db.read(actor.tenant_id) as session:
-        return queries.detail(await queries.get_article(session, article_id, filters))
+        return await _detail(session, await queries.get_article(session, article_id, filters))
 
 
 @router.put("/articles/{article_id}", response_model=ArticleOut, summary="Replace an article")
@@ -163,7 +218,24 @@ async def update_article(
 ) -> dict[str, Any]:
     """Counts the version up; give ``version`` to be refused (409) if someone saved in between."""
     async with runtime.db.uow(actor.tenant_id) as uow:
-        return queries.detail(await service.update_article(uow, actor, article_id, body))
+        return await _detail(uow.session, await service.update_article(uow, actor, article_id, body))
+
+
+@router.get(
+    "/articles/{article_id}/attachments/{attachment_id}",
+    summary="Download a file of an article",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
+)
+async def article_attachment(
+    article_id: uuid.UUID, attachment_id: uuid.UUID, actor: ActorDep, runtime: RuntimeDep
+) -> Response:
+    """For everyone who may read the article (its files are the article's, whoever uploaded them)."""
+    filters = queries.visible_to(actor)
+    async with runtime.db.read(actor.tenant_id) as session:
+        article = await queries.get_article(session, article_id, filters)
+        attachment = await _file_of(session, article, attachment_id)
+    return _download(runtime, attachment, "private, max-age=3600")
 
 
 @router.delete("/articles/{article_id}", status_code=204, summary="Delete an article")
@@ -320,8 +392,27 @@ async def public_article(
     tenant = await _tenant(runtime, slug)
     async with runtime.db.read(tenant.id) as session:
         article = await queries.get_article(session, article_id, queries.PUBLIC_FILTER)
+        files = await _files(session, article)
     response.headers.update(PUBLIC_HEADERS)
-    return public_detail(article)
+    return {**public_detail(article), "attachments": files}
+
+
+@public_router.get(
+    "/{slug}/articles/{article_id}/attachments/{attachment_id}",
+    summary="Download a file of a public article",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
+)
+async def public_article_attachment(
+    slug: str, article_id: uuid.UUID, attachment_id: uuid.UUID, request: Request, runtime: RuntimeDep
+) -> Response:
+    """Only files listed on a published public article; anything else is a 404 like a missing one."""
+    await _limit(request, runtime, write=False)
+    tenant = await _tenant(runtime, slug)
+    async with runtime.db.read(tenant.id) as session:
+        article = await queries.get_article(session, article_id, queries.PUBLIC_FILTER)
+        attachment = await _file_of(session, article, attachment_id)
+    return _download(runtime, attachment, "no-store")
 
 
 @public_router.post(

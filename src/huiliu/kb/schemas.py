@@ -86,10 +86,23 @@ class ArticleSummary(BaseModel):
     score: float | None = None
 
 
+class ArticleAttachment(BaseModel):
+    """A file of an article; download it through the article's attachment route."""
+
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+
+
 class ArticleOut(ArticleSummary):
     body: str
     body_text: str
     attachment_ids: list[uuid.UUID]
+    attachments: list[ArticleAttachment] = Field(
+        default_factory=list,
+        description="the files of attachment_ids in that order: …/articles/{id}/attachments/{attachment_id}",
+    )
     source_message_id: uuid.UUID | None
     created_at: datetime
 
@@ -183,3 +196,7 @@ class PublicArticleOut(PublicArticleSummary):
     tags: list[str]
     helpful_count: int
     not_helpful_count: int
+    attachments: list[ArticleAttachment] = Field(
+        default_factory=list,
+        description="downloads: GET /api/v1/public/help/{slug}/articles/{id}/attachments/{attachment_id}",
+    )

@@ -41,10 +41,19 @@ export interface ArticleSummary {
   score: number | null
 }
 
+/** A file of an article: download it through the article (`articleFileUrl`). */
+export interface ArticleFile {
+  id: string
+  filename: string
+  content_type: string
+  size: number
+}
+
 export interface Article extends ArticleSummary {
   body: string
   body_text: string
   attachment_ids: string[]
+  attachments: ArticleFile[]
   source_message_id: string | null
   created_at: string
 }
@@ -56,6 +65,8 @@ export interface ArticleWrite {
   tags: string[]
   visibility: Visibility
   status: ArticleStatus
+  /** The article's files, in the order shown; left out, an update would drop them. */
+  attachment_ids: string[]
   version?: number
 }
 
@@ -159,4 +170,9 @@ export function categoryTree(categories: KbCategory[]): CategoryNode[] {
     else roots.push(node)
   }
   return roots
+}
+
+/** Where a reader downloads a file of an article (every agent who may read the article). */
+export function articleFileUrl(articleId: string, attachmentId: string): string {
+  return `/api/v1/kb/articles/${articleId}/attachments/${attachmentId}`
 }

@@ -27,11 +27,24 @@ export interface HelpArticleSummary {
   score: number | null
 }
 
+export interface HelpArticleFile {
+  id: string
+  filename: string
+  content_type: string
+  size: number
+}
+
 export interface HelpArticle extends HelpArticleSummary {
   body: string
   tags: string[]
   helpful_count: number
   not_helpful_count: number
+  attachments: HelpArticleFile[]
+}
+
+/** Where a visitor downloads a file of a public article. */
+export function helpFileUrl(slug: string, articleId: string, fileId: string): string {
+  return `/api/v1/public/help/${encodeURIComponent(slug)}/articles/${encodeURIComponent(articleId)}/attachments/${encodeURIComponent(fileId)}`
 }
 
 async function call<T>(path: string, init: RequestInit = {}): Promise<T> {

@@ -658,7 +658,7 @@ const en: typeof zhCN = {
     tagsHint: 'Type and press Enter',
     body: 'Body',
     bodyHint: 'The body takes HTML: paragraphs, bold, headings, lists (use the buttons above)',
-    preview: 'Preview',
+    preview: 'Preview', files: 'Files:', addFile: 'Add file', removeFile: 'Remove file {name}',
     quickRepliesTitle: 'Quick replies',
     newQuickReply: 'New quick reply',
     noQuickReplies: 'No quick replies yet',

@@ -644,7 +644,7 @@ export default {
     tagsHint: '输入后回车添加',
     body: '正文',
     bodyHint: '正文支持 HTML：段落、加粗、标题、列表（可用上方按钮）',
-    preview: '预览',
+    preview: '预览', files: '附件：', addFile: '添加附件', removeFile: '移除附件 {name}',
     quickRepliesTitle: '快捷回复',
     newQuickReply: '新建快捷回复',
     noQuickReplies: '还没有快捷回复',

@@ -59,6 +59,7 @@ const en: typeof zhCN = {
     yes: 'Yes',
     no: 'No',
     voteFailed: 'Could not send; please try again later',
+    files: 'Files',
   },
   status: { new: 'Received', open: 'In progress', pending: 'Waiting for you', on_hold: 'In progress', resolved: 'Resolved', closed: 'Closed' },
 }

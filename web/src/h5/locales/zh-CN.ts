@@ -57,6 +57,7 @@ export default {
     yes: '有帮助',
     no: '没帮助',
     voteFailed: '提交失败，请稍后再试',
+    files: '附件',
   },
   status: { new: '已受理', open: '处理中', pending: '待您回复', on_hold: '处理中', resolved: '已解决', closed: '已关闭' },
 }
