@@ -261,8 +261,7 @@ class TriggerReactor:
         changes). Answered from the cache when fresh."""
         cached = self.cache.peek(tenant_id)
         if cached is None:
-            async with db.read(tenant_id) as session:
-                cached = await self.cache.get(session, tenant_id)
+            cached = await self.cache.load(db, tenant_id)
         return cached.active
 
     def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:

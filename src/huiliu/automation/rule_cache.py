@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from huiliu.automation import queries
 from huiliu.automation.domain import EventType, Rule, RuleDefinitionError, RuleKind, RuleSet, compile_rules
 from huiliu.automation.domain import parse_rule as parse_definition
-from huiliu.db.session import TenantCache
+from huiliu.db.session import Database, TenantCache
 
 log = logging.getLogger("huiliu.automation")
 
@@ -87,6 +87,17 @@ class RuleCache:
             return hit
         rows = await queries.list_rules(session)
         return self._entries.put(tenant_id, compile_tenant_rules([(row.id, row.definition) for row in rows]))
+
+    async def load(self, db: Database, tenant_id: uuid.UUID) -> TenantRules:
+        """The tenant's compiled rules, loaded on a session of its own when stale — one load at a time
+        however many callers miss together (``TenantCache.load``)."""
+
+        async def load() -> TenantRules:
+            async with db.read(tenant_id) as session:
+                rows = await queries.list_rules(session)
+            return compile_tenant_rules([(row.id, row.definition) for row in rows])
+
+        return await self._entries.load(tenant_id, load)
 
     def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:
         self._entries.invalidate(tenant_id)

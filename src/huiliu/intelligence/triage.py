@@ -114,8 +114,12 @@ def parse_settings(raw: Any) -> TenantClassification:
 
 async def read_config(session: AsyncSession, tenant_id: uuid.UUID) -> TenantClassification:
     """A tenant's classification settings as stored (defaults when unset or unreadable)."""
-    stored = await session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id))
-    raw = stored.get(SETTINGS_KEY) if isinstance(stored, dict) else None
+    return _parsed(await session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id)))
+
+
+def _parsed(settings: Any) -> TenantClassification:
+    """The classification settings inside a tenant's settings document (defaults when unset or bad)."""
+    raw = settings.get(SETTINGS_KEY) if isinstance(settings, dict) else None
     try:
         return parse_settings(raw)
     except ValidationFailed:
@@ -225,12 +229,12 @@ class ClassificationReactor:
         self._settings = value
 
     async def config(self, db: Database, tenant_id: uuid.UUID) -> TenantClassification:
-        cached = self.configs.get(tenant_id)
-        if cached is not None:
-            return cached
-        async with db.read(None, system=True) as session:
-            raw = await session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id))
-        return self._remember(tenant_id, raw)
+        async def load() -> TenantClassification:
+            async with db.read(None, system=True) as session:
+                raw = await session.scalar(select(Tenant.settings).where(Tenant.id == tenant_id))
+            return _parsed(raw)
+
+        return await self.configs.load(tenant_id, load)
 
     async def _config_in(self, uow: UnitOfWork, tenant_id: uuid.UUID) -> TenantClassification:
         """The settings read through the unit of work's own connection (no second connection while
@@ -239,14 +243,6 @@ class ClassificationReactor:
         if cached is not None:
             return cached
         return self.configs.put(tenant_id, await read_config(uow.session, tenant_id))
-
-    def _remember(self, tenant_id: uuid.UUID, settings: Any) -> TenantClassification:
-        raw = settings.get(SETTINGS_KEY) if isinstance(settings, dict) else None
-        try:
-            parsed = parse_settings(raw)
-        except ValidationFailed:
-            parsed = TenantClassification()
-        return self.configs.put(tenant_id, parsed)
 
     async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool:
         return (await self.config(db, tenant_id)).enabled

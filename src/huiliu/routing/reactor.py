@@ -43,11 +43,11 @@ class RoutingReactor:
         self.flags = TenantFlagCache(ttl)
 
     async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool:
-        cached = self.flags.get(tenant_id)
-        if cached is not None:
-            return cached
-        async with db.read(tenant_id) as session:
-            return self.flags.put(tenant_id, await queries.has_active_default(session))
+        async def load() -> bool:
+            async with db.read(tenant_id) as session:
+                return await queries.has_active_default(session)
+
+        return await self.flags.load(tenant_id, load)
 
     async def _routes(self, uow: UnitOfWork, tenant_id: uuid.UUID) -> bool:
         cached = self.flags.get(tenant_id)

@@ -224,11 +224,12 @@ class SlaReactor:
 
     async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool:
         """True when the tenant has an active SLA policy (cached, see ``TenantFlagCache``)."""
-        known = self.flags.get(tenant_id)
-        if known is not None:
-            return known
-        async with db.read(tenant_id) as session:
-            return self.flags.put(tenant_id, await queries.has_active_policy(session))
+
+        async def load() -> bool:
+            async with db.read(tenant_id) as session:
+                return await queries.has_active_policy(session)
+
+        return await self.flags.load(tenant_id, load)
 
     async def react(self, uow: UnitOfWork, events: Sequence[DomainEvent]) -> None:
         mine = [e for e in events if e.type in REACTS_TO and e.tenant_id == uow.tenant_id]

@@ -80,11 +80,11 @@ class WorkflowReactor:
     name = NAME
 
     async def applies(self, db: Database, tenant_id: uuid.UUID) -> bool:
-        cached = service.published_flags.get(tenant_id)
-        if cached is not None:
-            return cached
-        async with db.read(tenant_id) as session:
-            return service.published_flags.put(tenant_id, await queries.has_published(session))
+        async def load() -> bool:
+            async with db.read(tenant_id) as session:
+                return await queries.has_published(session)
+
+        return await service.published_flags.load(tenant_id, load)
 
     async def _runs(self, uow: UnitOfWork, tenant_id: uuid.UUID) -> bool:
         cached = service.published_flags.get(tenant_id)
