@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -231,6 +233,8 @@ class ActorCache:
     def __init__(self, ttl: float = 5.0) -> None:
         self.ttl = ttl
         self._entries: dict[Any, tuple[float, Actor, int]] = {}
+        self._loading: dict[tuple[Any, int | None], asyncio.Task[Actor]] = {}
+        self._generation = 0
 
     def get(self, key: Any, version: int = 0) -> Actor | None:
         entry = self._entries.get(key)
@@ -243,12 +247,46 @@ class ActorCache:
             self._entries.clear()
         self._entries[key] = (time.monotonic() + self.ttl, actor, version)
 
+    async def load(
+        self, key: Any, version: int | None, loader: Callable[[], Awaitable[tuple[Actor, int]]]
+    ) -> Actor:
+        """Run ``loader`` (→ the actor and the token version to remember it with) once for all the
+        callers asking for the same key and version meanwhile: when an entry expires under load,
+        every request in flight would otherwise read the same user — or update the same API key's
+        ``last_used_at`` row — at once. ``loader`` runs as its own task, on its own session."""
+        flight = (key, version)
+        task = self._loading.get(flight)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._load(flight, loader, self._generation))
+            self._loading[flight] = task
+        return await asyncio.shield(task)
+
+    async def _load(
+        self,
+        flight: tuple[Any, int | None],
+        loader: Callable[[], Awaitable[tuple[Actor, int]]],
+        generation: int,
+    ) -> Actor:
+        try:
+            actor, version = await loader()
+        finally:
+            if self._loading.get(flight) is asyncio.current_task():
+                self._loading.pop(flight)
+        if generation == self._generation:  # not forgotten (a change to the user) while loading
+            self.put(flight[0], actor, version)
+        return actor
+
     def discard(self, key: Any) -> None:
         """Forget one entry (a user id, or an API key's hash) so the next request loads it afresh."""
+        self._generation += 1
         self._entries.pop(key, None)
+        for flight in [f for f in self._loading if f[0] == key]:
+            self._loading.pop(flight)
 
     def clear(self) -> None:
+        self._generation += 1
         self._entries.clear()
+        self._loading.clear()
 
 
 async def actor_for_user(
@@ -264,6 +302,16 @@ async def actor_for_user(
     cached = cache.get(user_id, token_version) if token_version is not None else None
     if cached is not None:
         return cached
+
+    async def load() -> tuple[Actor, int]:
+        return await _load_user_actor(db, user_id, tenant_id, token_version)
+
+    return await cache.load(user_id, token_version, load)
+
+
+async def _load_user_actor(
+    db: Database, user_id: uuid.UUID, tenant_id: uuid.UUID, token_version: int | None
+) -> tuple[Actor, int]:
     async with db.read(tenant_id) as session:
         row = (
             await session.execute(
@@ -300,8 +348,7 @@ async def actor_for_user(
         row.team_id,
         team_ids,
     )
-    cache.put(user_id, actor, row.token_version)
-    return actor
+    return actor, row.token_version
 
 
 def _key_hash(secret: str) -> str:
@@ -336,6 +383,14 @@ async def actor_for_api_key(db: Database, plain: str, cache: ActorCache) -> Acto
     cached = cache.get(digest)
     if cached is not None:
         return cached
+
+    async def load() -> tuple[Actor, int]:
+        return await _load_key_actor(db, digest), 0
+
+    return await cache.load(digest, 0, load)
+
+
+async def _load_key_actor(db: Database, digest: str) -> Actor:
     async with db.uow(None, system=True) as uow:
         key = (
             await uow.session.execute(select(ApiKey).where(ApiKey.key_hash == digest))
@@ -352,7 +407,6 @@ async def actor_for_api_key(db: Database, plain: str, cache: ActorCache) -> Acto
         permissions_for_scopes(key.scopes),
         DataScope.ALL,
     )
-    cache.put(digest, actor)
     return actor
 
 
