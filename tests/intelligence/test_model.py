@@ -3,6 +3,7 @@ threshold, and the model store (train at first use, reuse the file, retrain when
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from huiliu.intelligence import model as model_module
 from huiliu.intelligence.dataset import LABELS, TARGETS, Example, load_dataset
+from huiliu.intelligence.fast import WordSegmenter
 from huiliu.intelligence.model import TicketClassifier
 from huiliu.intelligence.store import ModelStore, read, save
 from tests.intelligence.conftest import tiny_examples, write_jsonl
@@ -174,3 +176,40 @@ def test_the_scenario_model_weighs_only_one_and_two_character_n_grams(classifier
     assert compiled.weights[np.ix_(long_rows, ~compiled.short_columns)].any()
     for fold in compiled.targets["scenario"].folds:
         assert compiled.short_columns[fold.columns].all()
+
+
+def test_words_are_segmented_by_the_longest_lexicon_match_then_paired() -> None:
+    segmenter = WordSegmenter(["退款", "退款申请", "申请", "到账", "x"], max_length=8)
+    assert segmenter.max_length == 4  # the longest word; one-character entries are not words
+    assert segmenter.words("退款申请 没到账x") == ["退款申请", "没", "到账", "x"]
+    assert segmenter("退款到账") == ["退款", "到账", "退款 到账"]
+    assert segmenter("") == []
+    assert WordSegmenter([]).words("到账") == ["到", "账"]
+
+
+def test_the_lexicon_is_learnt_from_the_training_texts() -> None:
+    segmenter = WordSegmenter.learn(["我的快递三天没更新了", "退款什么时候到账"])
+    assert {"快递", "三天", "更新", "退款", "什么", "时候"} <= segmenter.lexicon
+    assert all(len(word) >= 2 for word in segmenter.lexicon)
+    assert segmenter.words("快递退款到账") == ["快递", "退款", "到", "账"]
+
+
+def test_the_scenario_model_sees_words_with_their_own_weights(classifier: TicketClassifier) -> None:
+    compiled = classifier.compiled
+    assert compiled.segmenter is classifier.word_vectorizer.analyzer
+    scenario_columns = np.concatenate(
+        [np.arange(f.columns.start, f.columns.stop) for f in compiled.targets["scenario"].folds]
+    )
+    assert np.array_equal(np.sort(compiled.word_columns), scenario_columns)
+    assert compiled.word_weights.shape == (len(compiled.word_vocabulary), len(scenario_columns))
+    text = model_module.normalize_text("退款什么时候到账")
+    indices, values = compiled.word_features(text)
+    expected = classifier.word_vectorizer.transform([text]).toarray()[0]
+    assert np.allclose(np.bincount(indices, values, minlength=len(expected)), expected, atol=1e-6)
+    # the words move the scenario decision only
+    without = copy.copy(compiled)
+    without.word_columns = np.empty(0, dtype=np.intp)
+    with_words, without_words = compiled.predict_proba(text), without.predict_proba(text)
+    assert not np.allclose(with_words["scenario"], without_words["scenario"])
+    for target in ("category", "priority", "sentiment"):
+        assert np.array_equal(with_words[target], without_words[target])

@@ -49,6 +49,8 @@ def test_api_workers_load_the_serving_file_without_scikit_learn(
         serving = read_serving(Path({str(path)!r}))
         print(serving.predict("快递三天没动了").labels["category"])
         assert "sklearn" not in sys.modules and "scipy" not in sys.modules, "scikit-learn was imported"
+        import jieba
+        assert not jieba.dt.initialized, "jieba's dictionary was loaded to predict"
         """
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)

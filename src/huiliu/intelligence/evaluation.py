@@ -160,17 +160,21 @@ def fold_parts(examples: Sequence[Example], folds: int, seed: int) -> list[list[
 
 
 def main(arguments: Sequence[str] | None = None) -> None:
-    """``python -m huiliu.intelligence.evaluation [--folds 5] [--seed N ...]``: cross-validation
-    of the current model settings on the whole dataset, one line per seed and their mean."""
+    """``python -m huiliu.intelligence.evaluation [--folds 5] [--seed N ...] [--data DIR]``:
+    cross-validation of the current model settings on the whole dataset (or the labelled ``*.jsonl``
+    files of ``DIR``: a fixed copy for comparing model changes while the dataset grows), one line per
+    seed and their mean."""
     import argparse
+    from pathlib import Path
 
     from huiliu.intelligence.dataset import load_dataset
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, action="append", dest="seeds")
+    parser.add_argument("--data", type=Path, help="dataset directory (default: data/classifier)")
     options = parser.parse_args(arguments)
-    examples = load_dataset()
+    examples = load_dataset(options.data)
     rows = []
     for seed in options.seeds or [20261130, 7]:
         reports = cross_validate(examples, options.folds, seed)

@@ -2,21 +2,24 @@
 
 scikit-learn's ``transform`` / ``predict_proba`` cost about a millisecond of input validation and
 dispatch per call, times twelve estimators (four targets x three calibration folds): over 10 ms per
-message. A short message has a few dozen character n-grams, so the same arithmetic done directly is
-some tens of microseconds: look up the n-grams in the vocabulary, weight them (sublinear TF x IDF,
-L2-normalised), append the scenario cue counts (``SCENARIO_CUES``; zero weights in the other
-targets' columns), gather the rows of one stacked weight matrix (every fold of every target's linear
-model, one column per decision function), then apply each fold's sigmoid calibrators and average the
-folds exactly as ``CalibratedClassifierCV.predict_proba`` does. Logistic regression (the fallback for
-a class with a single example) becomes a softmax (or a sigmoid for two classes) over its columns.
+message. A short message has a few dozen character n-grams, so the same arithmetic done directly is some
+tens of microseconds: look up the n-grams in the vocabulary, weight them (sublinear TF x IDF,
+L2-normalised), append the scenario cue counts (``SCENARIO_CUES``; zero weights in the other targets'
+columns), gather the rows of one stacked weight matrix (every fold of every target's linear model, one
+column per decision function), add the scenario model's word features (``WordSegmenter``: words and word
+pairs, TF-IDF, their own small weight matrix), then apply each fold's sigmoid calibrators and average
+the folds exactly as ``CalibratedClassifierCV.predict_proba`` does. Logistic regression (the fallback
+for a class with a single example) becomes a softmax (or a sigmoid for two classes) over its columns.
 
 tests/intelligence/test_model.py checks the probabilities against scikit-learn's own."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +67,54 @@ def cue_values(text: str, weight: float, cues: tuple[tuple[str, ...], ...] = SCE
     return np.log1p(np.asarray(counts, dtype=np.float64)) * weight
 
 
+class WordSegmenter:
+    """The words of a normalised text by forward maximum matching against a lexicon learnt from the
+    training texts, then every pair of neighbouring words: the scenario model's word features
+    (decision 0052). At each position the longest lexicon word (two to ``max_length`` characters)
+    starting there is taken, else the single character; whitespace is dropped.
+
+    The lexicon is the words of two or more characters that jieba finds in the training texts
+    (``learn``, training only); segmenting with the lexicon alone needs no dictionary at prediction
+    time, so API workers keep neither jieba's 65 MB nor its seconds of loading, and training and
+    prediction split a text the same way by construction. Instances are the word vectorizer's
+    analyzer, so they are pickled with the model."""
+
+    def __init__(self, lexicon: Iterable[str], max_length: int = 8) -> None:
+        self.lexicon = frozenset(word for word in lexicon if len(word) >= 2)
+        self.max_length = min(max_length, max((len(word) for word in self.lexicon), default=1))
+
+    @classmethod
+    def learn(cls, texts: Sequence[str], max_length: int = 8) -> WordSegmenter:
+        """A segmenter whose lexicon is jieba's words (two or more characters) of ``texts``."""
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        return cls((word.strip() for text in texts for word in jieba.cut(text)), max_length)
+
+    def words(self, text: str) -> list[str]:
+        found: list[str] = []
+        lexicon, longest, length = self.lexicon, self.max_length, len(text)
+        i = 0
+        while i < length:
+            for n in range(min(longest, length - i), 1, -1):
+                if text[i : i + n] in lexicon:
+                    found.append(text[i : i + n])
+                    i += n
+                    break
+            else:
+                if not text[i].isspace():
+                    found.append(text[i])
+                i += 1
+        return found
+
+    def __call__(self, text: str) -> list[str]:
+        """The terms of ``text``: its words, then its pairs of neighbouring words (``"a b"``)."""
+        words = self.words(text)
+        return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+
+
 @dataclass
 class _Fold:
     columns: slice  # columns of the stacked matrix holding this fold's decision functions
@@ -90,6 +141,9 @@ class CompiledModel:
         cue_weight: float = 0.0,
         short_targets: tuple[str, ...] = (),
         short_max_n: int = 2,
+        word_vectorizer: TfidfVectorizer | None = None,
+        word_targets: tuple[str, ...] = (),
+        word_weight: float = 0.0,
     ) -> None:
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.linear_model import LogisticRegression
@@ -119,10 +173,33 @@ class CompiledModel:
             dtype=bool,
         )
         short_columns: list[slice] = []
+        # Word features (``WordSegmenter``) of the targets in ``word_targets``: the columns of their
+        # training matrix after the n-grams' and cues', x ``word_weight``; their weights are a matrix
+        # of their own (word rows x those targets' decision columns), not rows of every target's.
+        self.segmenter: WordSegmenter | None = None
+        self.word_vocabulary: dict[str, int] = {}
+        self.word_idf = np.empty(0)
+        self.word_weight = float(word_weight) if word_vectorizer is not None else 0.0
+        if word_vectorizer is not None and word_targets:
+            analyzer = word_vectorizer.analyzer
+            if not isinstance(analyzer, WordSegmenter):
+                raise TypeError("the word vectorizer's analyzer must be a WordSegmenter")
+            self.segmenter = analyzer
+            self.word_vocabulary = {str(k): int(v) for k, v in word_vectorizer.vocabulary_.items()}
+            self.word_idf = np.asarray(word_vectorizer.idf_, dtype=np.float64)
+        word_blocks: list[np.ndarray] = []
+        word_columns: list[np.ndarray] = []
 
-        def add(coef: np.ndarray, intercept: np.ndarray) -> slice:
+        def add(coef: np.ndarray, intercept: np.ndarray, words: bool = False) -> slice:
             nonlocal column
             coef = np.atleast_2d(coef)
+            if words:  # the word features are the last columns (after the n-grams' and any cues')
+                n_words = len(self.word_idf)
+                if coef.shape[1] - n_words > rows:
+                    raise ValueError("a word target's model has more columns than n-grams, cues and words")
+                word_blocks.append(coef[:, coef.shape[1] - n_words :].T)
+                word_columns.append(np.arange(column, column + coef.shape[0], dtype=np.intp))
+                coef = coef[:, : coef.shape[1] - n_words]
             if coef.shape[1] < rows:  # a model trained without the cue features: they weigh 0 for it
                 coef = np.hstack([coef, np.zeros((coef.shape[0], rows - coef.shape[1]), dtype=coef.dtype)])
             blocks.append(coef.T)
@@ -133,10 +210,11 @@ class CompiledModel:
         for target, model in models.items():
             classes = np.asarray(model.classes_)
             folds = []
+            words = self.segmenter is not None and target in word_targets
             if isinstance(model, CalibratedClassifierCV):
                 for calibrated in model.calibrated_classifiers_:
                     estimator = calibrated.estimator
-                    columns = add(estimator.coef_, estimator.intercept_)
+                    columns = add(estimator.coef_, estimator.intercept_, words)
                     if target in short_targets:
                         short_columns.append(columns)
                     positions = np.searchsorted(classes, estimator.classes_)
@@ -147,7 +225,7 @@ class CompiledModel:
                     folds.append(_Fold(columns, positions, a, b))
                 self.targets[target] = _Target(classes, "calibrated", folds)
             elif isinstance(model, LogisticRegression):
-                columns = add(model.coef_, model.intercept_)
+                columns = add(model.coef_, model.intercept_, words)
                 if target in short_targets:
                     short_columns.append(columns)
                 folds.append(_Fold(columns, np.arange(len(classes)), np.empty(0), np.empty(0)))
@@ -159,6 +237,12 @@ class CompiledModel:
         self.short_columns = np.zeros(column, dtype=bool)
         for columns in short_columns:
             self.short_columns[columns] = True
+        self.word_columns = np.concatenate(word_columns) if word_columns else np.empty(0, dtype=np.intp)
+        self.word_weights = (
+            np.ascontiguousarray(np.hstack(word_blocks), dtype=np.float64)
+            if word_blocks
+            else np.empty((0, 0))
+        )
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and values of ``text``: its n-grams' TF-IDF weights (as TfidfVectorizer
@@ -189,6 +273,25 @@ class CompiledModel:
         norm = math.sqrt(float(values @ values))
         return indices, (values / norm if norm else values)
 
+    def word_features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Word vocabulary indices and TF-IDF weights of ``text`` (as the word TfidfVectorizer would
+        give them; empty without a segmenter)."""
+        if self.segmenter is None:
+            return np.empty(0, dtype=np.intp), np.empty(0)
+        counts: Counter[int] = Counter()
+        vocabulary = self.word_vocabulary
+        for term in self.segmenter(text):
+            index = vocabulary.get(term)
+            if index is not None:
+                counts[index] += 1
+        if not counts:
+            return np.empty(0, dtype=np.intp), np.empty(0)
+        indices = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+        tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
+        values = tf * self.word_idf[indices]
+        norm = math.sqrt(float(values @ values))
+        return indices, (values / norm if norm else values)
+
     def predict_proba(self, text: str) -> dict[str, np.ndarray]:
         """Per target, the probability of each class (in ``classes`` order)."""
         indices, values = self.ngram_features(text)
@@ -200,6 +303,11 @@ class CompiledModel:
                 decisions[self.short_columns] /= norm
         if self.cue_weight:
             decisions += cue_values(text, self.cue_weight, self.cues) @ self.weights[self.cue_columns]
+        if len(self.word_columns):
+            word_indices, word_values = self.word_features(text)
+            if len(word_indices):
+                word_decisions = word_values @ self.word_weights[word_indices]
+                decisions[self.word_columns] += self.word_weight * word_decisions
         decisions += self.intercepts
         return {target: self._proba(spec, decisions) for target, spec in self.targets.items()}
 

@@ -1,10 +1,11 @@
 """The classifier: one TF-IDF character n-gram (1–3) vocabulary shared by four linear SVMs (scenario,
 category, priority, sentiment; the scenario model uses its 1–2-grams and the label guidelines' cue
-counts, decision 0051), each calibrated (``CalibratedClassifierCV``, sigmoid, 3 folds) so it
-gives probabilities; the highest one is the prediction's confidence. Character n-grams need no word
-segmentation, so Chinese, English, pinyin abbreviations and typos all work. A linear SVM trains in a
-fraction of the time multinomial logistic regression needs on this many sparse features, with the same
-accuracy on the held-out splits (docs/intelligence.md).
+counts, decision 0051, and words and word pairs, decision 0052), each calibrated
+(``CalibratedClassifierCV``, sigmoid, 3 folds) so it gives probabilities; the highest one is the
+prediction's confidence. Character n-grams need no word segmentation, so Chinese, English, pinyin
+abbreviations and typos all work. A linear SVM trains in a fraction of the time multinomial logistic
+regression needs on this many sparse features, with the same accuracy on the held-out splits
+(docs/intelligence.md).
 
 Training is deterministic: a fixed ``random_state``, unshuffled stratified calibration folds and
 inputs in file order give the same model for the same data and seed."""
@@ -28,14 +29,15 @@ from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 from huiliu.intelligence.dataset import TARGETS, Example, fingerprint
-from huiliu.intelligence.fast import CompiledModel, cue_values
+from huiliu.intelligence.fast import CompiledModel, WordSegmenter, cue_values
 from huiliu.intelligence.serving import END, START, Guesses, Prediction, normalize_text, predict_compiled
 
 __all__ = ["END", "START", "Prediction", "TicketClassifier", "normalize_text"]
 
 DEFAULT_SEED = 20261130
-# 2: texts carry start and end markers; 3: the scenario model on 1–2-grams (older models are retrained)
-FORMAT_VERSION = 3
+# 2: texts carry start and end markers; 3: the scenario model on 1–2-grams; 4: and on words (older
+# models are retrained)
+FORMAT_VERSION = 4
 # A missed urgent ticket (safety, money lost, regulator or media threats, outages) costs far more than
 # a false alarm: priority is "urgent" whenever its probability reaches this, even if another level is
 # more likely. Set before any evaluation as a policy, not fitted to a split.
@@ -52,6 +54,11 @@ CUE_TARGETS = ("scenario",)
 # on scenario; 3-grams help the other targets, urgent recall most (decision 0051).
 SHORT_TARGETS = ("scenario",)
 SHORT_MAX_N = 2
+# The scenario model also sees a TF-IDF block of words and pairs of neighbouring words (fast.WordSegmenter:
+# maximum matching against the words jieba finds in the training texts), x this weight next to the
+# n-grams: 5-fold CV scenario +0.007 (decision 0052).
+WORD_TARGETS = ("scenario",)
+WORD_WEIGHT = 1.0
 
 
 @dataclass
@@ -89,10 +96,26 @@ def _short_ngrams(vectorizer: TfidfVectorizer, ngrams: Any, max_n: int) -> Any:
     return normalize(scipy.sparse.csr_matrix(ngrams.multiply(keep[np.newaxis, :])), norm="l2", copy=False)
 
 
-def _target_features(vectorizer: TfidfVectorizer, ngrams: Any, texts: Sequence[str], target: str) -> Any:
+def _target_features(
+    vectorizer: TfidfVectorizer, ngrams: Any, texts: Sequence[str], target: str, words: Any = None
+) -> Any:
+    """``target``'s training matrix: the n-grams (short ones only for ``SHORT_TARGETS``), then the cue
+    features (``CUE_TARGETS``), then the word features x ``WORD_WEIGHT`` (``WORD_TARGETS``, when the
+    model has words)."""
     if target in SHORT_TARGETS:
         ngrams = _short_ngrams(vectorizer, ngrams, SHORT_MAX_N)
-    return _with_cues(ngrams, texts, CUE_WEIGHT) if target in CUE_TARGETS else ngrams
+    features = _with_cues(ngrams, texts, CUE_WEIGHT) if target in CUE_TARGETS else ngrams
+    if words is not None and target in WORD_TARGETS:
+        features = scipy.sparse.hstack([features, words * np.float32(WORD_WEIGHT)], format="csr")
+    return features
+
+
+def _word_vectorizer(texts: Sequence[str]) -> TfidfVectorizer:
+    """The TF-IDF vectorizer of words and word pairs (sublinear TF, L2-normalised, as the n-grams'),
+    its segmenter's lexicon learnt from ``texts``; not fitted."""
+    return TfidfVectorizer(
+        analyzer=WordSegmenter.learn(texts), sublinear_tf=True, lowercase=False, dtype=np.float32
+    )
 
 
 def _with_cues(ngrams: Any, texts: Sequence[str], cue_weight: float) -> Any:
@@ -110,12 +133,26 @@ class TicketClassifier:
         models: dict[str, Any],
         card: ModelCard,
         cue_weight: float = CUE_WEIGHT,
+        word_vectorizer: TfidfVectorizer | None = None,
     ) -> None:
         self.vectorizer = vectorizer
         self.models = models
         self.card = card
         self.cue_weight = cue_weight
-        self.compiled = CompiledModel(vectorizer, models, cue_weight, SHORT_TARGETS, SHORT_MAX_N)
+        self.word_vectorizer = word_vectorizer
+        self.compiled = self._compile()
+
+    def _compile(self) -> CompiledModel:
+        return CompiledModel(
+            self.vectorizer,
+            self.models,
+            self.cue_weight,
+            SHORT_TARGETS,
+            SHORT_MAX_N,
+            self.word_vectorizer,
+            WORD_TARGETS,
+            WORD_WEIGHT,
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         # The compiled arrays are rebuilt on load (a tenth of a second) rather than doubling the file.
@@ -126,9 +163,8 @@ class TicketClassifier:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("cue_weight", 0.0)
-        self.compiled = CompiledModel(
-            self.vectorizer, self.models, self.cue_weight, SHORT_TARGETS, SHORT_MAX_N
-        )
+        self.__dict__.setdefault("word_vectorizer", None)
+        self.compiled = self._compile()
 
     @classmethod
     def train(cls, examples: Sequence[Example], seed: int = DEFAULT_SEED) -> TicketClassifier:
@@ -145,10 +181,12 @@ class TicketClassifier:
             dtype=np.float32,
         )
         ngrams = vectorizer.fit_transform(texts)
+        word_vectorizer = _word_vectorizer(texts)
+        words = word_vectorizer.fit_transform(texts)
         models: dict[str, Any] = {}
         for target in TARGETS:
             labels = [e.label(target) for e in examples]
-            features = _target_features(vectorizer, ngrams, texts, target)
+            features = _target_features(vectorizer, ngrams, texts, target, words)
             models[target] = _estimator(labels, seed).fit(features, labels)
         card = ModelCard(
             trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -156,12 +194,15 @@ class TicketClassifier:
             dataset=fingerprint(examples),
             seed=seed,
         )
-        return cls(vectorizer, models, card, CUE_WEIGHT)
+        return cls(vectorizer, models, card, CUE_WEIGHT, word_vectorizer)
 
     def features(self, texts: Sequence[str], target: str) -> Any:
         """The feature matrix of normalised texts as ``target``'s model was trained on (for checks
         against scikit-learn; predictions use the compiled model)."""
-        return _target_features(self.vectorizer, self.vectorizer.transform(texts), texts, target)
+        words = None
+        if self.word_vectorizer is not None and target in WORD_TARGETS:
+            words = self.word_vectorizer.transform(texts)
+        return _target_features(self.vectorizer, self.vectorizer.transform(texts), texts, target, words)
 
     def predict_many(self, texts: Sequence[str], threshold: float = 0.0) -> list[Prediction]:
         return [self.predict(text, threshold) for text in texts]

@@ -21,7 +21,9 @@ import numpy as np
 
 from huiliu.intelligence.fast import CompiledModel
 
-SERVING_FORMAT = 3  # 2: texts framed by start and end markers; 3: scenario on 1–2-grams (model format 3)
+# 2: texts framed by start and end markers; 3: scenario on 1–2-grams (model format 3); 4: and on words
+# (model format 4)
+SERVING_FORMAT = 4
 # Long numbers (order, tracking, phone, card numbers) say nothing about the scenario, but their many
 # digit n-grams would outweigh the words; they become one "#". Short ones stay: 12315, 110, 3天.
 _LONG_NUMBER = re.compile(r"\d[\d \-]{4,}\d")
