@@ -93,7 +93,18 @@ export interface ModelCards {
   serving: 'tenant' | 'shipped'
 }
 
+/** `POST /api/v1/classify`: what the classifier says about a text, and the entities found in it. */
+export interface ClassifyResult {
+  scenario: string
+  category: string | null
+  priority: string
+  sentiment: string
+  confidence: { scenario: number; category: number; priority: number; sentiment: number }
+  entities: Record<string, string[]>
+}
+
 export const intelligenceApi = {
+  classify: (text: string) => requestJson<ClassifyResult>('POST', '/api/v1/classify', { text }),
   triage: (limit = 100) => requestJson<{ items: TriageItem[] }>('GET', `/api/v1/triage?limit=${limit}`),
   decide: (ticketId: string, decision: TriageDecision) =>
     requestJson<Classification>('POST', `/api/v1/triage/${ticketId}`, decision),

@@ -672,6 +672,9 @@ const en: typeof zhCN = {
     draftCreated: 'Draft article created',
   },
   intelligence: {
+    tryTitle: 'Try it', tryIntro: 'Enter a customer message to see what the classifier says and how sure it is (POST /api/v1/classify), and the order numbers, phones and other details it finds.',
+    tryHint: 'e.g. My parcel for order A20241130 has not arrived in three days, call 13800138000', tryRun: 'Classify', tryLow: 'under the threshold: would wait in triage', tryEntities: 'Details found',
+    entities: { order_no: 'Order no.', phone: 'Phone', email: 'E-mail', tracking_no: 'Tracking no.', amount: 'Amount', device_sn: 'Device SN' },
     nav: 'Triage',
     navSettings: 'Classification',
     triageTitle: 'Triage (unclassified)',

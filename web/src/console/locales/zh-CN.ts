@@ -658,6 +658,9 @@ export default {
     draftCreated: '已生成文章草稿',
   },
   intelligence: {
+    tryTitle: '试一试', tryIntro: '输入一段客户消息，查看分类器的判断与置信度（POST /api/v1/classify），以及识别出的订单号、手机号等信息。',
+    tryHint: '例如：订单 A20241130 的快递三天没到，电话 13800138000', tryRun: '分类', tryLow: '低于阈值，将进入待分类', tryEntities: '识别信息',
+    entities: { order_no: '订单号', phone: '手机号', email: '邮箱', tracking_no: '快递单号', amount: '金额', device_sn: '设备序列号' },
     nav: '待分类',
     navSettings: '智能分类',
     triageTitle: '待分类',
