@@ -88,8 +88,11 @@ async def _next_number(uow: UnitOfWork) -> int:
     return int(result.scalar_one())
 
 
+@functools.lru_cache(maxsize=512)
 def sanitize_body(body: str) -> str:
-    """Reply and note bodies may carry simple HTML; scripts, handlers and unknown tags are removed."""
+    """Reply and note bodies may carry simple HTML; scripts, handlers and unknown tags are removed.
+    Remembered for recent bodies: one inbound message is cleaned for its row, the ticket's description
+    and the event payload, and ``nh3.clean`` is pure."""
     return nh3.clean(body)
 
 
