@@ -103,8 +103,14 @@ def test_a_plan_ranks_what_it_matches(
     assert len(plan.candidates) <= 1 or sum(counts[word] for word in plan.candidates) <= budget
 
 
-def test_term_changes_are_sorted_distinct_and_skip_overlong_tokens() -> None:
+def test_term_deltas_are_distinct_in_term_order_and_skip_overlong_tokens() -> None:
     long = "x" * (domain.MAX_TOKEN_CHARS + 1)
-    gained, lost = domain.term_changes(f"退款 退款 物流 {long}", "物流 发票 发票 催件")
-    assert gained == sorted(["发票", "催件"])
-    assert lost == ["退款"]
+    deltas = domain.term_deltas(f"退款 退款 物流 {long}", "物流 发票 发票 催件")
+    assert deltas == {"催件": 1, "发票": 1, "退款": -1}
+    assert list(deltas) == sorted(deltas)
+
+
+def test_an_article_that_appears_or_goes_counts_itself() -> None:
+    assert domain.term_deltas(None, "退款 物流 退款") == {domain.ALL_ARTICLES: 1, "物流": 1, "退款": 1}
+    assert domain.term_deltas("退款", None) == {domain.ALL_ARTICLES: -1, "退款": -1}
+    assert domain.term_deltas("退款", "退款") == {}

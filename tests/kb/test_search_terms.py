@@ -32,7 +32,7 @@ async def test_counts_follow_creates_updates_and_deletes(
     client: httpx.AsyncClient, runtime: Any, kb: Kb
 ) -> None:
     seeded = await term_counts(runtime, kb.tenant.id)
-    assert seeded[search.ALL_ARTICLES] == len(CORPUS)
+    assert seeded[domain.ALL_ARTICLES] == len(CORPUS)
     for term in ("退款", "订单", "打印机", "积分"):
         assert seeded[term] == corpus_count(term) > 0
     assert "发票" in seeded
@@ -50,7 +50,7 @@ async def test_counts_follow_creates_updates_and_deletes(
     assert response.status_code == 201, response.text
 
     counted = await term_counts(runtime, kb.tenant.id)
-    assert counted[search.ALL_ARTICLES] == len(CORPUS)
+    assert counted[domain.ALL_ARTICLES] == len(CORPUS)
     assert counted["顺丰"] == 2
     assert counted["订单"] == seeded["订单"] - 2
     assert "发票" not in counted and "税号" not in counted

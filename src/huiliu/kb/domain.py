@@ -155,11 +155,20 @@ def distinct_terms(token_string: str) -> set[str]:
     return {term for term in token_string.split() if len(term) <= MAX_TOKEN_CHARS}
 
 
-def term_changes(previous: str, current: str) -> tuple[list[str], list[str]]:
-    """The distinct tokens an article gains and loses when its token string goes from ``previous``
-    to ``current`` (each sorted, so concurrent writers lock counter rows in the same order)."""
-    before, after = distinct_terms(previous), distinct_terms(current)
-    return sorted(after - before), sorted(before - after)
+# The counted "term" that stands for the article itself: its count is the number of articles (no token
+# is empty).
+ALL_ARTICLES = ""
+
+
+def term_deltas(previous: str | None, current: str | None) -> dict[str, int]:
+    """How the tenant's article counts change when an article's token string goes from ``previous``
+    to ``current`` (``None``: the article does not exist on that side): +1 for each distinct token it
+    gains, -1 for each it loses, and ``ALL_ARTICLES`` when it appears or goes. In term order, so
+    concurrent writers lock counter rows in the same order."""
+    before = distinct_terms(previous) | {ALL_ARTICLES} if previous is not None else set()
+    after = distinct_terms(current) | {ALL_ARTICLES} if current is not None else set()
+    deltas = {term: 1 for term in after - before} | {term: -1 for term in before - after}
+    return dict(sorted(deltas.items()))
 
 
 def pg_tsquery(words: Sequence[str]) -> str:

@@ -33,18 +33,23 @@ from sqlalchemy import (
     select,
     table,
     text,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from huiliu.kb.domain import QueryPlan, distinct_terms, fts5_query, pg_tsquery, plan_query, term_changes
+from huiliu.kb.domain import (
+    ALL_ARTICLES,
+    QueryPlan,
+    distinct_terms,
+    fts5_query,
+    pg_tsquery,
+    plan_query,
+    term_deltas,
+)
 from huiliu.kb.models import KbArticle, KbSearchTerm
 
 FTS_TABLE = table("kb_articles_fts", column("article_id"), column("tokens"))
-# The ``KbSearchTerm`` row counting the tenant's indexed articles (no token is empty).
-ALL_ARTICLES = ""
 # Counter rows written per statement.
 TERM_BATCH = 500
 _SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
@@ -70,11 +75,7 @@ async def index_article(
 ) -> None:
     """Bring the search structures up to date with the article's ``search_tokens``; ``previous_tokens``
     is its token string before this change (``None``: a new article)."""
-    gained, lost = term_changes(previous_tokens or "", article.search_tokens)
-    if previous_tokens is None:
-        gained.insert(0, ALL_ARTICLES)
-    await _count(session, article.tenant_id, gained, +1)
-    await _count(session, article.tenant_id, lost, -1)
+    await _count(session, article.tenant_id, term_deltas(previous_tokens, article.search_tokens))
     if _dialect(session) != "sqlite":
         return
     await session.execute(delete(FTS_TABLE).where(FTS_TABLE.c.article_id == article.id.hex))
@@ -83,33 +84,30 @@ async def index_article(
 
 async def unindex_article(session: AsyncSession, article: KbArticle) -> None:
     """Take the article out of the search structures (before it is deleted)."""
-    _, lost = term_changes(article.search_tokens, "")
-    await _count(session, article.tenant_id, [ALL_ARTICLES, *lost], -1)
+    await _count(session, article.tenant_id, term_deltas(article.search_tokens, None))
     if _dialect(session) != "sqlite":
         return
     await session.execute(delete(FTS_TABLE).where(FTS_TABLE.c.article_id == article.id.hex))
 
 
-async def _count(session: AsyncSession, tenant_id: uuid.UUID, terms: Sequence[str], delta: int) -> None:
-    """Add ``delta`` to the article counts of ``terms`` (created at ``delta``; removed at zero)."""
+async def _count(session: AsyncSession, tenant_id: uuid.UUID, deltas: dict[str, int]) -> None:
+    """Add each term's delta to its article count, one statement per batch of terms in term order (a
+    missing row is created; rows that reach zero are removed)."""
+    terms = list(deltas)
     for start in range(0, len(terms), TERM_BATCH):
         chunk = terms[start : start + TERM_BATCH]
-        if delta > 0:
-            await session.execute(_upsert(session, tenant_id, {term: delta for term in chunk}))
-            continue
-        await session.execute(
-            update(KbSearchTerm)
-            .where(KbSearchTerm.tenant_id == tenant_id, KbSearchTerm.term.in_(chunk))
-            .values(articles=KbSearchTerm.articles + delta)
-            .execution_options(synchronize_session=False)
-        )
-        await session.execute(
-            delete(KbSearchTerm)
-            .where(
-                KbSearchTerm.tenant_id == tenant_id, KbSearchTerm.term.in_(chunk), KbSearchTerm.articles <= 0
+        await session.execute(_upsert(session, tenant_id, {term: deltas[term] for term in chunk}))
+        lost = [term for term in chunk if deltas[term] < 0]
+        if lost:
+            await session.execute(
+                delete(KbSearchTerm)
+                .where(
+                    KbSearchTerm.tenant_id == tenant_id,
+                    KbSearchTerm.term.in_(lost),
+                    KbSearchTerm.articles <= 0,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        )
 
 
 def _upsert(session: AsyncSession, tenant_id: uuid.UUID, counts: dict[str, int]) -> Any:
