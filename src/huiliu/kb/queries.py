@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from huiliu.auth.domain import Actor
 from huiliu.auth.models import Tenant
@@ -72,6 +73,10 @@ def visible_to(actor: Actor) -> list[ColumnElement[bool]]:
         return []
     return [KbArticle.status == "published"]
 
+
+# Lists, search hits and recommendations show summaries: the HTML body and the token string (together
+# several times the plain text) stay in the database, and touching them on such a row is an error.
+SUMMARY_ONLY = (defer(KbArticle.body, raiseload=True), defer(KbArticle.search_tokens, raiseload=True))
 
 PUBLIC_FILTER: tuple[ColumnElement[bool], ...] = (
     KbArticle.status == "published",
@@ -155,7 +160,11 @@ async def find_articles(
         return []
     rows = (
         await session.execute(
-            select(KbArticle).where(*where).order_by(KbArticle.updated_at.desc(), KbArticle.id).limit(limit)
+            select(KbArticle)
+            .options(*SUMMARY_ONLY)
+            .where(*where)
+            .order_by(KbArticle.updated_at.desc(), KbArticle.id)
+            .limit(limit)
         )
     ).scalars()
     return [(row, None) for row in rows]
@@ -167,7 +176,9 @@ async def _load_hits(
     if not hits:
         return []
     rows = (
-        await session.execute(select(KbArticle).where(KbArticle.id.in_([hit.article_id for hit in hits])))
+        await session.execute(
+            select(KbArticle).options(*SUMMARY_ONLY).where(KbArticle.id.in_([hit.article_id for hit in hits]))
+        )
     ).scalars()
     by_id = {row.id: row for row in rows}
     return [(by_id[hit.article_id], hit.score) for hit in hits if hit.article_id in by_id]
