@@ -291,7 +291,7 @@ def main() -> int:
     report.print(console)
     if args.append:
         machine = machine_description(DEFAULT_PG_SERVER)
-        path = append_results([report], machine, command="python -m bench.kb --append")
+        path = append_results([report], machine, command=" ".join(["python -m bench.kb", *sys.argv[1:]]))
         console.print(f"appended to {path}")
     return 0
 
