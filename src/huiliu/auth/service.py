@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import time
@@ -45,6 +44,7 @@ from huiliu.auth.schemas import (
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from huiliu.core.ids import new_id
+from huiliu.core.single_flight import SingleFlight
 from huiliu.db.session import Database, UnitOfWork
 
 _hasher = PasswordHasher()
@@ -233,7 +233,7 @@ class ActorCache:
     def __init__(self, ttl: float = 5.0) -> None:
         self.ttl = ttl
         self._entries: dict[Any, tuple[float, Actor, int]] = {}
-        self._loading: dict[tuple[Any, int | None], asyncio.Task[Actor]] = {}
+        self._flights: SingleFlight[tuple[Any, int | None], Actor] = SingleFlight()
         self._generation = 0
 
     def get(self, key: Any, version: int = 0) -> Actor | None:
@@ -254,39 +254,26 @@ class ActorCache:
         callers asking for the same key and version meanwhile: when an entry expires under load,
         every request in flight would otherwise read the same user — or update the same API key's
         ``last_used_at`` row — at once. ``loader`` runs as its own task, on its own session."""
-        flight = (key, version)
-        task = self._loading.get(flight)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._load(flight, loader, self._generation))
-            self._loading[flight] = task
-        return await asyncio.shield(task)
+        generation = self._generation
 
-    async def _load(
-        self,
-        flight: tuple[Any, int | None],
-        loader: Callable[[], Awaitable[tuple[Actor, int]]],
-        generation: int,
-    ) -> Actor:
-        try:
-            actor, version = await loader()
-        finally:
-            if self._loading.get(flight) is asyncio.current_task():
-                self._loading.pop(flight)
-        if generation == self._generation:  # not forgotten (a change to the user) while loading
-            self.put(flight[0], actor, version)
-        return actor
+        async def load_and_keep() -> Actor:
+            actor, stored_version = await loader()
+            if generation == self._generation:  # not forgotten (a change to the user) while loading
+                self.put(key, actor, stored_version)
+            return actor
+
+        return await self._flights.run((key, version), load_and_keep)
 
     def discard(self, key: Any) -> None:
         """Forget one entry (a user id, or an API key's hash) so the next request loads it afresh."""
         self._generation += 1
         self._entries.pop(key, None)
-        for flight in [f for f in self._loading if f[0] == key]:
-            self._loading.pop(flight)
+        self._flights.forget(lambda flight: flight[0] == key)
 
     def clear(self) -> None:
         self._generation += 1
         self._entries.clear()
-        self._loading.clear()
+        self._flights.forget()
 
 
 async def actor_for_user(

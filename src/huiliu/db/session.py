@@ -6,7 +6,6 @@ without a tenant refuses to query unless it was opened explicitly as a system se
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -20,6 +19,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from huiliu.core.events import DomainEvent
 from huiliu.core.outbox import KIND_EVENT, OutboxRow
 from huiliu.core.pubsub import Hub
+from huiliu.core.single_flight import SingleFlight
 from huiliu.db.base import TenantScoped
 from huiliu.db.driver import DriverPool
 
@@ -100,7 +100,7 @@ class TenantCache(Generic[T]):
     def __init__(self, ttl: float = 2.0) -> None:
         self.ttl = ttl
         self._values: dict[uuid.UUID, tuple[float, T]] = {}
-        self._loading: dict[uuid.UUID, asyncio.Task[T]] = {}
+        self._flights: SingleFlight[uuid.UUID, T] = SingleFlight()
         self._generation = 0
 
     def get(self, tenant_id: uuid.UUID) -> T | None:
@@ -122,30 +122,24 @@ class TenantCache(Generic[T]):
         hit = self.get(tenant_id)
         if hit is not None:
             return hit
-        task = self._loading.get(tenant_id)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._load(tenant_id, loader, self._generation))
-            self._loading[tenant_id] = task
-        return await asyncio.shield(task)
+        generation = self._generation
 
-    async def _load(self, tenant_id: uuid.UUID, loader: Callable[[], Awaitable[T]], generation: int) -> T:
-        try:
+        async def load_and_keep() -> T:
             value = await loader()
-        finally:
-            if self._loading.get(tenant_id) is asyncio.current_task():
-                self._loading.pop(tenant_id)
-        # Invalidated while loading: answer the callers, but do not keep what may already be old.
-        return self.put(tenant_id, value) if generation == self._generation else value
+            # Invalidated while loading: answer the callers, but do not keep what may already be old.
+            return self.put(tenant_id, value) if generation == self._generation else value
+
+        return await self._flights.run(tenant_id, load_and_keep)
 
     def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:
         # A load already running may have read the old value: later callers start a new one.
         self._generation += 1
         if tenant_id is None:
             self._values.clear()
-            self._loading.clear()
+            self._flights.forget()
         else:
             self._values.pop(tenant_id, None)
-            self._loading.pop(tenant_id, None)
+            self._flights.forget(lambda key: key == tenant_id)
 
 
 # Whether a reactor applies to a tenant.

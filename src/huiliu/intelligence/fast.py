@@ -265,13 +265,7 @@ class CompiledModel:
                 index = vocabulary.get(text[i : i + n])
                 if index is not None:
                     counts[index] += 1
-        if not counts:
-            return np.empty(0, dtype=np.intp), np.empty(0)
-        indices = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-        tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
-        values = tf * self.idf[indices]
-        norm = math.sqrt(float(values @ values))
-        return indices, (values / norm if norm else values)
+        return _tfidf(counts, self.idf)
 
     def word_features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Word vocabulary indices and TF-IDF weights of ``text`` (as the word TfidfVectorizer would
@@ -284,13 +278,7 @@ class CompiledModel:
             index = vocabulary.get(term)
             if index is not None:
                 counts[index] += 1
-        if not counts:
-            return np.empty(0, dtype=np.intp), np.empty(0)
-        indices = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-        tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
-        values = tf * self.word_idf[indices]
-        norm = math.sqrt(float(values @ values))
-        return indices, (values / norm if norm else values)
+        return _tfidf(counts, self.word_idf)
 
     def predict_proba(self, text: str) -> dict[str, np.ndarray]:
         """Per target, the probability of each class (in ``classes`` order)."""
@@ -334,3 +322,14 @@ class CompiledModel:
             proba[(proba > 1.0) & (proba <= 1.0 + 1e-5)] = 1.0
             total += proba
         return total / len(spec.folds)
+
+
+def _tfidf(counts: Counter[int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and L2-normalised sublinear TF-IDF weights of term counts (TfidfVectorizer's formula)."""
+    if not counts:
+        return np.empty(0, dtype=np.intp), np.empty(0)
+    indices = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+    tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
+    values = tf * idf[indices]
+    norm = math.sqrt(float(values @ values))
+    return indices, (values / norm if norm else values)
