@@ -85,7 +85,7 @@ const en: typeof zhCN = {
   },
   reply: {
     public: 'Reply to customer', note: 'Internal note',
-    inputHint: "Type a reply, {'@'}mention teammates, paste or drop attachments (Ctrl+Enter sends)",
+    inputHint: "Type a reply, {'@'}mention teammates, / for quick replies, paste or drop attachments (Ctrl+Enter sends)",
     noteHint: "A note only your team sees, {'@'}mention teammates (Ctrl+Enter sends)", send: 'Send', sent: 'Sent',
     attach: 'Attach files', uploading: 'Uploading…', removeAttachment: 'Remove attachment {name}',
     dropHere: 'Drop to attach',
@@ -664,9 +664,18 @@ const en: typeof zhCN = {
     noQuickReplies: 'No quick replies yet',
     quickReplyTitle: 'Name',
     shortcut: 'Shortcut',
-    shortcutHint: 'e.g. thanks',
+    shortcutHint: 'e.g. thanks: type /thanks in the reply box to pick it',
     quickReplyBodyHint: 'Hello, we have your request… (click a variable below to insert it)',
     variables: 'Variables:',
+    // What each template variable holds (the names are the server's, kb.domain.QUICK_REPLY_VARIABLES).
+    variableHelp: {
+      customer_name: "The customer's name",
+      ticket_number: 'The ticket number',
+      ticket_title: "The ticket's title",
+      ticket_status: "The ticket's status: new, open, pending, on_hold, resolved or closed",
+      ticket_priority: "The ticket's priority: urgent, high, normal or low",
+      agent_name: 'The name of the agent who sends the reply',
+    },
     deleteQuickReplyConfirm: 'Delete the quick reply "{title}"?',
     toArticle: 'Turn into an article',
     draftCreated: 'Draft article created',

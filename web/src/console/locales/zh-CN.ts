@@ -76,7 +76,7 @@ export default {
     reason: '原因：{reason}', empty: '空',
   },
   reply: {
-    public: '回复客户', note: '内部备注', inputHint: "输入回复，{'@'} 提及同事，可粘贴或拖入附件（Ctrl+Enter 发送）",
+    public: '回复客户', note: '内部备注', inputHint: "输入回复，{'@'} 提及同事，/ 插入快捷回复，可粘贴或拖入附件（Ctrl+Enter 发送）",
     noteHint: "仅团队可见的备注，{'@'} 提及同事（Ctrl+Enter 发送）", send: '发送', sent: '已发送',
     attach: '添加附件', uploading: '上传中…', removeAttachment: '移除附件 {name}', dropHere: '松开以上传附件',
   },
@@ -650,9 +650,18 @@ export default {
     noQuickReplies: '还没有快捷回复',
     quickReplyTitle: '名称',
     shortcut: '快捷码',
-    shortcutHint: '如 thanks',
+    shortcutHint: '如 thanks：在回复框输入 /thanks 即可选择插入',
     quickReplyBodyHint: '您好，您的工单已收到……（点击下方变量插入）',
     variables: '变量：',
+    // What each template variable holds (the names are the server's, kb.domain.QUICK_REPLY_VARIABLES).
+    variableHelp: {
+      customer_name: '客户姓名',
+      ticket_number: '工单号',
+      ticket_title: '工单标题',
+      ticket_status: '工单状态（英文值）：new 新建、open 处理中、pending 待客户回复、on_hold 挂起、resolved 已解决、closed 已关闭',
+      ticket_priority: '优先级（英文值）：urgent 紧急、high 高、normal 普通、low 低',
+      agent_name: '发送回复的坐席姓名',
+    },
     deleteQuickReplyConfirm: '删除快捷回复「{title}」？',
     toArticle: '转为知识库文章',
     draftCreated: '已生成文章草稿',
