@@ -5,6 +5,7 @@ concurrent deliveries — each with the events and outbox rows it wrote."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -635,6 +636,15 @@ async def test_a_delivery_that_loses_to_the_unique_index_answers_a_repeat(
         return {} if len(calls) == 1 else await real_delivered(session, keys)
 
     monkeypatch.setattr(service.queries, "delivered", stale_then_real)
+    real_first_look = service.queries.pg_first_look
+
+    async def stale_first_look(session, tenant_id, **kwargs):
+        # PostgreSQL reads stored messages with the entry points and owners, in one pipeline.
+        look = await real_first_look(session, tenant_id, **kwargs)
+        calls.append(kwargs["external_ids"])
+        return dataclasses.replace(look, delivered={}) if len(calls) == 1 else look
+
+    monkeypatch.setattr(service.queries, "pg_first_look", stale_first_look)
     log = await journal(runtime, tenant.id)
     again = await ingest(runtime, actor, message)
     assert len(calls) == 2

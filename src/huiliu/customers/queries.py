@@ -16,6 +16,16 @@ from huiliu.customers.models import Customer, CustomerEvent, CustomerIdentity, C
 
 MAX_LIMIT = 200
 
+# The owners of claimed identities (kind, value, customer id, created at, merged into) in psycopg's
+# own parameter style, for PostgreSQL callers that send it in one pipeline with their other look-ups
+# (intake); ``service.owners_from_rows`` reads its rows. Fixed text: psycopg prepares it on the server.
+PG_IDENTITY_OWNERS = """
+SELECT i.kind, i.value, c.id, c.created_at, c.merged_into_id
+FROM customer_identities AS i JOIN customers AS c ON c.id = i.customer_id
+WHERE i.tenant_id = %(tenant_id)s AND c.tenant_id = %(tenant_id)s
+  AND i.kind = ANY(%(kinds)s::text[]) AND i.value = ANY(%(values)s::text[])
+"""
+
 
 def identity_candidates(text: str) -> list[tuple[str, str]]:
     """Every (kind, normalized value) that ``text`` could be, so a search for "+86 138-0013-8000" finds

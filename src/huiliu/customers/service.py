@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from huiliu.auth.domain import Actor, system_actor
-from huiliu.core.clock import utcnow
+from huiliu.core.clock import ensure_utc, utcnow
 from huiliu.core.errors import Conflict, HuiliuError, NotFound, ValidationFailed
 from huiliu.core.ids import new_id
 from huiliu.customers.domain import (
@@ -157,6 +157,7 @@ async def resolve_identities_many(
     requests: Sequence[tuple[str | None, list[IdentityClaim]]],
     *,
     actor: Actor | None = None,
+    owners: dict[tuple[str, str], Owner] | None = None,
 ) -> list[Resolution]:
     """``resolve_identities`` for many senders at once (intake batches), in order, inside the caller's
     unit of work: later requests see what earlier ones resolved.
@@ -166,13 +167,19 @@ async def resolve_identities_many(
     creating one (an automatic merge, identities attached to or verified on an existing customer)
     takes the per-request path, ``resolve_identities``, after the pending inserts are written.
 
+    ``owners``: the live owners of (at least) every claimed identity, when the caller looked them up
+    already in this transaction (``owners_from_rows``); otherwise one query finds them.
+
     Raises ``IdentityTaken`` when a concurrent transaction registered one of the new identities first
     (roll back and try again) and ``ResolutionFailed`` for a request the per-request path refused."""
     assert uow.tenant_id is not None
     actor = actor or system_actor(uow.tenant_id, "identity resolution")
     now = utcnow()
-    all_claims = {claim.key: claim for _, claims in requests for claim in claims}
-    owners = await _live_owners(uow, list(all_claims.values())) if all_claims else {}
+    if owners is None:
+        all_claims = {claim.key: claim for _, claims in requests for claim in claims}
+        owners = await _live_owners(uow, list(all_claims.values())) if all_claims else {}
+    else:
+        owners = dict(owners)  # resolution adds the identities it creates
     pending_customers: list[dict[str, Any]] = []
     pending_identities: list[dict[str, Any]] = []
     results: list[Resolution] = []
@@ -325,15 +332,23 @@ async def _live_owners(uow: UnitOfWork, claims: list[IdentityClaim]) -> dict[tup
             _OWNERS, {"kinds": list({c.kind for c in claims}), "values": list({c.value for c in claims})}
         )
     ).all()
+    return await owners_from_rows(uow, claims, [tuple(row) for row in rows])
+
+
+async def owners_from_rows(
+    uow: UnitOfWork, claims: Iterable[IdentityClaim], rows: Iterable[tuple[Any, ...]]
+) -> dict[tuple[str, str], Owner]:
+    """The live owner of each claimed identity, from rows of (kind, value, customer id, created at,
+    merged into id) as ``queries.PG_IDENTITY_OWNERS`` returns them (rows of other claims are skipped)."""
     owners: dict[tuple[str, str], Owner] = {}
     wanted = {c.key for c in claims}
-    for row in rows:
-        if (row.kind, row.value) not in wanted:
+    for kind, value, customer_id, created_at, merged_into_id in rows:
+        if (kind, value) not in wanted:
             continue
-        owner = Owner(row.id, row.created_at)
-        if row.merged_into_id is not None:
-            owner = await _survivor_of(uow, row.merged_into_id)
-        owners[(row.kind, row.value)] = owner
+        owner = Owner(customer_id, ensure_utc(created_at))
+        if merged_into_id is not None:
+            owner = await _survivor_of(uow, merged_into_id)
+        owners[(kind, value)] = owner
     return owners
 
 

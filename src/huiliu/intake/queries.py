@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg import AsyncConnection
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from huiliu.core.clock import ensure_utc
+from huiliu.customers.queries import PG_IDENTITY_OWNERS
 from huiliu.entry_points.models import EntryPoint
 from huiliu.intake.domain import OPEN_STATUSES, EntryPointRules, IntakeDefaults, RecentMessage, fold_key
 from huiliu.tickets.models import Message, Ticket
@@ -204,3 +207,193 @@ async def recent_customer_messages(
         )
     )
     return [RecentMessage(row.ticket_id, fold_key(row.body), row.created_at) for row in rows]
+
+
+# PostgreSQL: the look-ups of one intake transaction in two psycopg pipelines on the unit of work's
+# own connection (decision 0056). Through the ORM each is a round trip (one send, one wait, a wake-up)
+# plus SQLAlchemy's compile of its expanding IN lists; here the text is fixed (arrays, not IN lists),
+# so psycopg prepares each statement on the server, and a pipeline sends them together. The rows are
+# those of the functions above, whose tenant scope the ORM adds and these statements spell out.
+_PG_ENTRY_POINTS = """
+SELECT id, name, channel, is_active, config FROM entry_points
+WHERE tenant_id = %(tenant_id)s AND id = ANY(%(entry_point_ids)s::uuid[])
+"""
+# The channels are the messages' own and those of their entry points (which a message takes): the
+# caller keeps the exact (channel, external id) pairs once it knows each message's channel.
+_PG_DELIVERED = """
+SELECT m.channel, m.external_id, m.id, t.id, t.number, t.status, t.merged_into_id
+FROM messages AS m JOIN tickets AS t ON t.id = m.ticket_id
+WHERE m.tenant_id = %(tenant_id)s AND t.tenant_id = %(tenant_id)s
+  AND m.channel = ANY(%(channels)s::text[] || ARRAY(
+      SELECT channel FROM entry_points
+      WHERE tenant_id = %(tenant_id)s AND id = ANY(%(entry_point_ids)s::uuid[])))
+  AND m.external_id = ANY(%(external_ids)s::text[])
+"""
+_PG_POOL_COLUMNS = (
+    "id, number, status, customer_id, entry_point_id, alarm_key, merged_into_id, "
+    "coalesce(last_message_at, created_at)"
+)
+_PG_OPEN_OF_CUSTOMERS = """
+SELECT tickets.id FROM tickets
+WHERE tenant_id = %(tenant_id)s AND customer_id = ANY(%(customer_ids)s::uuid[])
+  AND status = ANY(%(statuses)s::text[]) AND merged_into_id IS NULL
+"""
+_PG_LOCK = "SELECT pg_advisory_xact_lock(k) FROM unnest(%(lock_keys)s::bigint[]) AS k"
+_PG_OPEN_TICKETS = f"""
+SELECT {_PG_POOL_COLUMNS} FROM tickets WHERE id IN ({_PG_OPEN_OF_CUSTOMERS}) ORDER BY id FOR UPDATE
+"""
+_PG_ALARM_TICKETS = f"""
+SELECT {_PG_POOL_COLUMNS} FROM tickets
+WHERE tenant_id = %(tenant_id)s AND alarm_key = ANY(%(alarm_keys)s::text[])
+  AND status = ANY(%(statuses)s::text[]) AND merged_into_id IS NULL
+ORDER BY id FOR UPDATE
+"""
+# Runs after the open tickets were locked in the same pipeline: the same tickets' customer messages.
+_PG_RECENT = f"""
+SELECT ticket_id, body, created_at FROM messages
+WHERE tenant_id = %(tenant_id)s AND ticket_id IN ({_PG_OPEN_OF_CUSTOMERS})
+  AND author_kind = 'customer' AND created_at >= %(since)s
+"""
+
+
+@dataclass(frozen=True)
+class FirstLook:
+    """What a PostgreSQL intake transaction reads before it decides anything (``pg_first_look``)."""
+
+    entry_points: dict[uuid.UUID, EntryPointRules]
+    # Every stored message under the asked external ids in the candidate channels.
+    delivered: dict[tuple[str, str], Delivered]
+    # Rows of customers.queries.PG_IDENTITY_OWNERS.
+    owner_rows: list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class DecisionReads:
+    """The pool a PostgreSQL intake transaction decides on, read under its locks (``pg_decision_reads``)."""
+
+    open_tickets: list[PoolTicket]
+    alarm_tickets: dict[str, PoolTicket]
+    recent: list[RecentMessage]
+
+
+async def _driver(session: AsyncSession) -> AsyncConnection[Any]:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, AsyncConnection)
+    return driver
+
+
+async def pg_first_look(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    entry_point_ids: Collection[uuid.UUID],
+    channels: Collection[str],
+    external_ids: Collection[str],
+    identity_keys: Collection[tuple[str, str]],
+    defaults: IntakeDefaults,
+) -> FirstLook:
+    """Entry points, stored messages and identity owners in one round trip (BEGIN included)."""
+    params = {
+        "tenant_id": tenant_id,
+        "entry_point_ids": list(entry_point_ids),
+        "channels": list(channels),
+        "external_ids": list(external_ids),
+        "kinds": list({kind for kind, _ in identity_keys}),
+        "values": list({value for _, value in identity_keys}),
+    }
+    connection = await _driver(session)
+    async with connection.pipeline():
+        entry_points = connection.cursor()
+        delivered_rows = connection.cursor()
+        owners = connection.cursor()
+        if entry_point_ids:
+            await entry_points.execute(_PG_ENTRY_POINTS, params)
+        if external_ids:
+            await delivered_rows.execute(_PG_DELIVERED, params)
+        if identity_keys:
+            await owners.execute(PG_IDENTITY_OWNERS, params)
+    rules = {
+        row[0]: EntryPointRules.from_config(
+            entry_point_id=row[0],
+            name=row[1],
+            channel=row[2],
+            is_active=row[3],
+            config=row[4] or {},
+            defaults=defaults,
+        )
+        for row in (await entry_points.fetchall() if entry_point_ids else [])
+    }
+    found = {
+        (row[0], row[1]): Delivered(
+            message_id=row[2],
+            ticket_id=row[3],
+            ticket_number=row[4],
+            ticket_status=row[5],
+            merged_into_id=row[6],
+        )
+        for row in (await delivered_rows.fetchall() if external_ids else [])
+    }
+    owner_rows = list(await owners.fetchall()) if identity_keys else []
+    return FirstLook(rules, found, owner_rows)
+
+
+async def pg_decision_reads(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    lock_keys: list[int],
+    customer_ids: Collection[uuid.UUID],
+    alarm_keys: Collection[str],
+    since: datetime,
+) -> DecisionReads:
+    """Take the advisory locks (sorted keys), then read the customers' and alarms' open tickets (locked
+    for update) and those tickets' recent customer messages, in one round trip."""
+    params = {
+        "tenant_id": tenant_id,
+        "lock_keys": lock_keys,
+        "customer_ids": list(customer_ids),
+        "alarm_keys": list(alarm_keys),
+        "statuses": sorted(OPEN_STATUSES),
+        "since": since,
+    }
+    connection = await _driver(session)
+    async with connection.pipeline():
+        lock, open_rows, alarm_rows, recent_rows = (connection.cursor() for _ in range(4))
+        if lock_keys:
+            await lock.execute(_PG_LOCK, params)
+        if customer_ids:
+            await open_rows.execute(_PG_OPEN_TICKETS, params)
+            await recent_rows.execute(_PG_RECENT, params)
+        if alarm_keys:
+            await alarm_rows.execute(_PG_ALARM_TICKETS, params)
+    open_tickets = [_pg_pool_ticket(row) for row in (await open_rows.fetchall() if customer_ids else [])]
+    alarm_tickets: dict[str, PoolTicket] = {}
+    for ticket in (_pg_pool_ticket(row) for row in (await alarm_rows.fetchall() if alarm_keys else [])):
+        assert ticket.alarm_key is not None
+        current = alarm_tickets.get(ticket.alarm_key)
+        if current is None or ticket.last_activity_at > current.last_activity_at:
+            alarm_tickets[ticket.alarm_key] = ticket
+    # A ticket of these customers opened by another path between the two statements is not in the
+    # locked list; its messages are not either (the ORM path reads messages of the locked list only).
+    locked = {ticket.id for ticket in open_tickets}
+    recent = [
+        RecentMessage(row[0], fold_key(row[1]), ensure_utc(row[2]))
+        for row in (await recent_rows.fetchall() if customer_ids else [])
+        if row[0] in locked
+    ]
+    return DecisionReads(open_tickets, alarm_tickets, recent)
+
+
+def _pg_pool_ticket(row: tuple[Any, ...]) -> PoolTicket:
+    return PoolTicket(
+        id=row[0],
+        number=row[1],
+        status=row[2],
+        customer_id=row[3],
+        entry_point_id=row[4],
+        alarm_key=row[5],
+        merged_into_id=row[6],
+        last_activity_at=ensure_utc(row[7]),
+    )

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -41,8 +42,13 @@ from huiliu.auth.service import check_assignable
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, HuiliuError, ValidationFailed
 from huiliu.core.ids import new_id
-from huiliu.customers.domain import IdentityClaim
-from huiliu.customers.service import IdentityTaken, ResolutionFailed, resolve_identities_many
+from huiliu.customers.domain import IdentityClaim, Owner
+from huiliu.customers.service import (
+    IdentityTaken,
+    ResolutionFailed,
+    owners_from_rows,
+    resolve_identities_many,
+)
 from huiliu.db.session import UnitOfWork
 from huiliu.intake import queries
 from huiliu.intake.domain import (
@@ -78,6 +84,10 @@ MAX_BATCH = 1000
 # over; after this many tries the caller gets a 409 and may retry later.
 MAX_RACE_RETRIES = 4
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+# PostgreSQL: the transaction's look-ups go in two psycopg pipelines (``queries.pg_first_look`` and
+# ``queries.pg_decision_reads``, decision 0056) rather than one ORM statement each. Tests switch it
+# off to compare the rows both ways write.
+PG_PIPELINED_READS = True
 
 IngestAnswer = IngestResult | HuiliuError
 
@@ -220,6 +230,10 @@ async def _attempt(
         if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
             raise _StartOver from exc
         raise
+    except psycopg.Error as exc:  # from the pipelined look-ups, which bypass SQLAlchemy
+        if exc.sqlstate in RETRYABLE_SQLSTATES:
+            raise _StartOver from exc
+        raise
 
 
 async def _run(
@@ -235,11 +249,15 @@ async def _run(
     if not items:
         return {}
     await tickets.hold_write_lock(uow)
+    first_look = await _first_look(uow, items, defaults)
 
     # Entry points: of this tenant, active.
-    rules = await queries.entry_point_rules(
-        session, [i.message.entry_point_id for i in items if i.message.entry_point_id], defaults
-    )
+    if first_look is not None:
+        rules = first_look.entry_points
+    else:
+        rules = await queries.entry_point_rules(
+            session, [i.message.entry_point_id for i in items if i.message.entry_point_id], defaults
+        )
     live: list[_Item] = []
     for item in items:
         entry_point_id = item.message.entry_point_id
@@ -259,7 +277,10 @@ async def _run(
 
     # Idempotency: a message stored before (or earlier in this batch) is a repeat.
     keys = {item.key for item in live if item.key} | {item.reply_key for item in live if item.reply_key}
-    found = await queries.delivered(session, keys)
+    if first_look is not None:
+        found = {key: first_look.delivered[key] for key in keys if key in first_look.delivered}
+    else:
+        found = await queries.delivered(session, keys)
     answers: dict[int, IngestResult] = {}
     first_in_batch: dict[tuple[str, str], int] = {}
     repeats: dict[int, int] = {}
@@ -298,9 +319,16 @@ async def _run(
             known_numbers[target.id] = number
 
     # Identity: one customer behind the sender's identities, for the whole batch at once.
+    owners: dict[tuple[str, str], Owner] | None = None
+    if first_look is not None:
+        claims = [claim for item in to_process for claim in item.identities]
+        owners = await owners_from_rows(uow, claims, first_look.owner_rows)
     try:
         resolutions = await resolve_identities_many(
-            uow, [(item.message.sender_name, item.identities) for item in to_process], actor=actor
+            uow,
+            [(item.message.sender_name, item.identities) for item in to_process],
+            actor=actor,
+            owners=owners,
         )
     except ResolutionFailed as failed:
         raise _ItemFailed(to_process[failed.position].index, failed.error) from failed
@@ -317,11 +345,26 @@ async def _run(
 
     # Decide with the customers' and alarms' open tickets locked against concurrent intake.
     known_customers = {c for c in customers.values() if c is not None and c not in fresh}
-    await _lock_decisions(uow, known_customers, {i.alarm.key for i in to_process if i.alarm})
-    open_tickets = await queries.open_tickets_of_customers(session, known_customers)
-    alarm_tickets = await queries.open_alarm_tickets(session, {i.alarm.key for i in to_process if i.alarm})
+    alarm_keys = {i.alarm.key for i in to_process if i.alarm}
     longest_fold = max([r.fold_window for r in rules.values()] + [defaults.fold_window])
-    recent = await queries.recent_customer_messages(session, [t.id for t in open_tickets], now - longest_fold)
+    if first_look is not None:
+        assert uow.tenant_id is not None
+        reads = await queries.pg_decision_reads(
+            session,
+            uow.tenant_id,
+            lock_keys=_lock_keys(uow, known_customers, alarm_keys),
+            customer_ids=known_customers,
+            alarm_keys=alarm_keys,
+            since=now - longest_fold,
+        )
+        open_tickets, alarm_tickets, recent = reads.open_tickets, reads.alarm_tickets, reads.recent
+    else:
+        await _lock_decisions(uow, known_customers, alarm_keys)
+        open_tickets = await queries.open_tickets_of_customers(session, known_customers)
+        alarm_tickets = await queries.open_alarm_tickets(session, alarm_keys)
+        recent = await queries.recent_customer_messages(
+            session, [t.id for t in open_tickets], now - longest_fold
+        )
 
     open_by_customer: dict[uuid.UUID, list[TicketRef]] = {}
     owner: dict[uuid.UUID, uuid.UUID] = {}
@@ -441,6 +484,27 @@ async def _run(
     return answers
 
 
+async def _first_look(
+    uow: UnitOfWork, items: list[_Item], defaults: IntakeDefaults
+) -> queries.FirstLook | None:
+    """PostgreSQL: the entry points, stored messages and identity owners any of these messages may
+    need, in one round trip (``queries.pg_first_look``); None elsewhere (the ORM queries run then)."""
+    if uow.dialect != "postgresql" or not PG_PIPELINED_READS:
+        return None
+    assert uow.tenant_id is not None
+    external_ids = {i.message.external_id for i in items if i.message.external_id is not None}
+    external_ids |= {i.message.reply_to_external_id for i in items if i.message.reply_to_external_id}
+    return await queries.pg_first_look(
+        uow.session,
+        uow.tenant_id,
+        entry_point_ids={i.message.entry_point_id for i in items if i.message.entry_point_id},
+        channels={i.message.channel for i in items},
+        external_ids=external_ids,
+        identity_keys={claim.key for item in items for claim in item.identities},
+        defaults=defaults,
+    )
+
+
 def _touch(refs: list[TicketRef], ticket_id: uuid.UUID, now: datetime) -> None:
     """A message joined this ticket: it counts as active now for the thread window."""
     for position, ref in enumerate(refs):
@@ -539,15 +603,20 @@ def _lock_key(*parts: object) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def _lock_keys(uow: UnitOfWork, customer_ids: set[uuid.UUID], alarm_keys: set[str]) -> list[int]:
+    """The advisory lock keys of these customers and alarm keys, sorted (the order they are taken in)."""
+    return sorted(
+        {_lock_key("intake-customer", uow.tenant_id, c) for c in customer_ids}
+        | {_lock_key("intake-alarm", uow.tenant_id, k) for k in alarm_keys}
+    )
+
+
 async def _lock_decisions(uow: UnitOfWork, customer_ids: set[uuid.UUID], alarm_keys: set[str]) -> None:
     """PostgreSQL: hold a transaction-scoped advisory lock per customer and per alarm key until commit,
     taken in one statement in a fixed (sorted) order so concurrent batches cannot deadlock on them."""
     if uow.dialect != "postgresql" or not (customer_ids or alarm_keys):
         return
-    keys = sorted(
-        {_lock_key("intake-customer", uow.tenant_id, c) for c in customer_ids}
-        | {_lock_key("intake-alarm", uow.tenant_id, k) for k in alarm_keys}
-    )
+    keys = _lock_keys(uow, customer_ids, alarm_keys)
     await uow.session.execute(
         text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": keys}
     )

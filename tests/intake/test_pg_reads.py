@@ -1,0 +1,79 @@
+"""PostgreSQL reads an intake transaction's look-ups in two psycopg pipelines (``queries.pg_first_look``
+and ``queries.pg_decision_reads``, decision 0056) instead of one ORM statement each. The messages
+must go where the ORM look-ups send them and leave the same rows: new tickets, threads, folds, device
+alarms, replies by reference, repeats (in the batch and of an earlier transaction), one by one and as
+a group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from huiliu.intake import service
+from huiliu.intake.domain import InboundMessage, IngestOutcome
+from tests.factories import make_tenant
+from tests.intake.test_group_writes import ENTRY_POINT, script, snapshot
+from tests.intake.test_pipeline import inbound, ingest, ingest_many, integration, make_entry_point
+
+
+def longer_script(entry_point: Any, run: str) -> list[InboundMessage]:
+    """``test_group_writes.script`` plus a fold (the same words again from the same customer) and a
+    reply by reference to the first message."""
+    return [
+        *script(entry_point, run),
+        inbound(entry_point, "打印机卡纸", phone="13900000002", external_id=f"{run}-g"),
+        inbound(
+            entry_point,
+            "补充：发票抬头写公司",
+            phone="13900000009",
+            external_id=f"{run}-h",
+            reply_to_external_id=f"{run}-a",
+        ),
+    ]
+
+
+@pytest.fixture
+def postgres_only(runtime: Any) -> None:
+    if runtime.db.engine.dialect.name != "postgresql":
+        pytest.skip("the pipelined look-ups are PostgreSQL's")
+
+
+@pytest.mark.parametrize("grouped", [False, True], ids=["one-by-one", "group"])
+async def test_pipelined_reads_write_the_rows_of_the_orm_reads(runtime, postgres_only, monkeypatch, grouped):
+    orm_tenant, pipelined_tenant = await make_tenant(runtime), await make_tenant(runtime)
+    answers = {}
+    # Run names are replaced in the snapshots: they must not occur in other text ("orm" is in "normalized").
+    for name, tenant, pipelined in (("qx1", orm_tenant, False), ("qx2", pipelined_tenant, True)):
+        monkeypatch.setattr(service, "PG_PIPELINED_READS", pipelined)
+        actor = integration(tenant.id)
+        entry_point = await make_entry_point(runtime, tenant.id, **ENTRY_POINT)
+        messages = longer_script(entry_point, name)
+        if grouped:
+            answers[name] = await ingest_many(runtime, actor, messages)
+        else:
+            answers[name] = [await ingest(runtime, actor, m) for m in messages]
+        # Every message again, in a later transaction: each is a repeat of the stored one.
+        again = await ingest_many(runtime, actor, longer_script(entry_point, name))
+        assert [a.outcome for a in again] == [IngestOutcome.REPEAT] * len(messages)
+        assert [a.message_id for a in again] == [a.message_id for a in answers[name]]
+
+    outcomes = [a.outcome for a in answers["qx1"]]
+    assert outcomes == [a.outcome for a in answers["qx2"]]
+    assert {IngestOutcome.THREADED, IngestOutcome.FOLDED, IngestOutcome.ALARM} <= set(outcomes)
+    assert await snapshot(runtime, orm_tenant.id, "qx1") == await snapshot(
+        runtime, pipelined_tenant.id, "qx2"
+    )
+
+
+async def test_first_look_reads_only_the_tenants_rows(runtime, postgres_only):
+    """The statements spell out the tenant scope the ORM adds: another tenant's identical external id
+    and phone are neither a repeat nor the same customer."""
+    first, second = await make_tenant(runtime), await make_tenant(runtime)
+    results = []
+    for tenant in (first, second):
+        entry_point = await make_entry_point(runtime, tenant.id)
+        message = inbound(entry_point, "你好", phone="13900000077", external_id="same-id")
+        results.append(await ingest(runtime, integration(tenant.id), message))
+    assert [r.outcome for r in results] == [IngestOutcome.CREATED, IngestOutcome.CREATED]
+    assert results[0].ticket_id != results[1].ticket_id
