@@ -57,7 +57,7 @@ COMPLAINT_WORKFLOW = "投诉协同处理"
 # Open demo tickets each workflow runs on, so the leads' approvals inbox and the sub-tasks show.
 REFUND_RUNS = 3
 COMPLAINT_RUNS = 2
-REFUND_CATEGORIES = ("退货退款", "课程退费", "母婴退换")
+REFUND_CATEGORY = "refund_return"  # retail, course and 母婴 refunds alike
 LARGE_REFUND = 1000
 OPEN_STATUSES = ("new", "open", "pending")
 
@@ -243,7 +243,7 @@ async def install_capabilities(db: Database, tenant_id: uuid.UUID, admin_id: uui
     await _knowledge_base(db, admin)
     await _alert_rules(db, admin)
     # Last: the sub-tasks the workflows opened just now are internal work, not requests to classify.
-    await _classification(db, tenant_id)
+    await switch_classification_on(db, tenant_id)
 
 
 async def _quality_assurance(db: Database, admin: Actor) -> None:
@@ -334,7 +334,7 @@ async def _workflow_runs(db: Database, admin: Actor, workflow_ids: dict[str, uui
         admin,
         workflow_ids[REFUND_WORKFLOW],
         REFUND_RUNS,
-        Ticket.category.in_(REFUND_CATEGORIES),
+        Ticket.category == REFUND_CATEGORY,
         "售后组",
     )
     await _start_runs(
@@ -436,7 +436,7 @@ async def _alert_rules(db: Database, admin: Actor) -> None:
             await alerts.create_rule(uow, admin, rule)
 
 
-async def _classification(db: Database, tenant_id: uuid.UUID) -> None:
+async def switch_classification_on(db: Database, tenant_id: uuid.UUID) -> None:
     """Switch classification on with the shipped model and the default taxonomy, unless the tenant
     has settings of its own already (an admin who switched it off keeps it off)."""
     async with db.uow(None, system=True) as uow:

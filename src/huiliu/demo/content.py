@@ -212,6 +212,9 @@ class Scenario:
     """One kind of request and everything said while handling it."""
 
     key: str
+    label: str  # what the team calls this request (退货退款), in routing reasons
+    # A key of the default taxonomy (intelligence.taxonomy.DEFAULT_CATEGORIES), by its README's
+    # definitions: a course refund is refund_return, a 4S maintenance appointment booking.
     category: str
     scenario: str  # presales / sales / aftersales / complaint
     team: str  # "华南维修组" is chosen by city for the repair teams (see ``REGIONAL``)
@@ -241,7 +244,8 @@ CALM = (("normal", 60), ("low", 35), ("high", 5))
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         key="retail_return",
-        category="退货退款",
+        label="退货退款",
+        category="refund_return",
         scenario="aftersales",
         team="售后组",
         channels=("wechat_mp", "mini_program", "wecom_kf", "api", "email"),
@@ -286,7 +290,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="retail_logistics",
-        category="物流配送",
+        label="物流配送",
+        category="logistics",
         scenario="aftersales",
         team="售后组",
         channels=("wechat_mp", "mini_program", "douyin", "wecom_kf"),
@@ -315,7 +320,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="retail_presale",
-        category="商品咨询",
+        label="商品咨询",
+        category="consultation",
         scenario="presales",
         team="售前组",
         channels=("wechat_mp", "mini_program", "douyin", "wecom_app", "h5_form"),
@@ -347,7 +353,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="tea_device_repair",
-        category="设备报修",
+        label="设备报修",
+        category="installation_repair",
         scenario="aftersales",
         team=REGIONAL,
         channels=("mini_program", "wecom_app", "h5_form"),
@@ -392,7 +399,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="tea_complaint",
-        category="门店服务投诉",
+        label="门店服务投诉",
+        category="product_quality",
         scenario="complaint",
         team="投诉处理组",
         channels=("h5_form", "wechat_mp", "douyin", "mini_program"),
@@ -423,7 +431,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="edu_refund",
-        category="课程退费",
+        label="课程退费",
+        category="refund_return",
         scenario="aftersales",
         team="售后组",
         channels=("wechat_mp", "wecom_app", "wecom_kf", "h5_form"),
@@ -457,7 +466,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="edu_live_lag",
-        category="直播卡顿",
+        label="直播卡顿",
+        category="course",
         scenario="aftersales",
         team="售后组",
         channels=("wechat_mp", "mini_program", "h5_form", "wecom_kf"),
@@ -486,7 +496,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="edu_trial",
-        category="试听咨询",
+        label="试听咨询",
+        category="course",
         scenario="presales",
         team="售前组",
         channels=("wechat_mp", "douyin", "h5_form", "wecom_app"),
@@ -518,7 +529,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="cake_custom",
-        category="蛋糕定制",
+        label="蛋糕定制",
+        category="booking",
         scenario="sales",
         team="售前组",
         channels=("mini_program", "wechat_mp", "wecom_kf", "phone"),
@@ -553,7 +565,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="cake_delivery",
-        category="配送问题",
+        label="配送问题",
+        category="logistics",
         scenario="complaint",
         team="投诉处理组",
         channels=("mini_program", "wechat_mp", "phone"),
@@ -578,7 +591,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="pharmacy_delivery",
-        category="药品配送",
+        label="药品配送",
+        category="logistics",
         scenario="sales",
         team="售前组",
         channels=("mini_program", "wechat_mp", "api", "phone"),
@@ -610,7 +624,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="pharmacy_consult",
-        category="用药咨询",
+        label="用药咨询",
+        category="consultation",
         scenario="presales",
         team="售前组",
         channels=("wechat_mp", "mini_program", "wecom_kf"),
@@ -639,7 +654,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="bank_card_apply",
-        category="信用卡办卡",
+        label="信用卡办卡",
+        category="card_service",
         scenario="sales",
         team="售前组",
         channels=("mini_program", "wechat_mp", "api", "phone"),
@@ -667,7 +683,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="bank_card_complaint",
-        category="信用卡投诉",
+        label="信用卡投诉",
+        category="card_service",
         scenario="complaint",
         team="投诉处理组",
         channels=("phone", "wechat_mp", "email"),
@@ -695,7 +712,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="auto_maintenance",
-        category="保养预约",
+        label="保养预约",
+        category="booking",
         scenario="sales",
         team="售前组",
         channels=("wechat_mp", "mini_program", "wecom_app", "phone"),
@@ -729,7 +747,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="auto_repair_complaint",
-        category="维修质量投诉",
+        label="维修质量投诉",
+        category="installation_repair",
         scenario="complaint",
         team="投诉处理组",
         channels=("phone", "wechat_mp", "douyin"),
@@ -753,7 +772,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="baby_formula",
-        category="奶粉咨询",
+        label="奶粉咨询",
+        category="consultation",
         scenario="presales",
         team="售前组",
         channels=("wechat_mp", "wecom_app", "wecom_kf", "mini_program", "douyin"),
@@ -783,7 +803,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="baby_return",
-        category="母婴退换",
+        label="母婴退换",
+        category="refund_return",
         scenario="aftersales",
         team="售后组",
         channels=("mini_program", "wechat_mp", "wecom_kf"),
@@ -813,7 +834,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="appliance_install",
-        category="安装预约",
+        label="安装预约",
+        category="installation_repair",
         scenario="aftersales",
         team=REGIONAL,
         channels=("mini_program", "api", "phone", "wecom_app"),
@@ -841,7 +863,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="tv_fault",
-        category="设备故障",
+        label="设备故障",
+        category="installation_repair",
         scenario="aftersales",
         team=REGIONAL,
         channels=("api", "wechat_mp", "phone"),
@@ -866,7 +889,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="restaurant_feedback",
-        category="菜品反馈",
+        label="菜品反馈",
+        category="product_quality",
         scenario="complaint",
         team="投诉处理组",
         channels=("h5_form", "mini_program", "wechat_mp"),
@@ -892,7 +916,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         key="account_login",
-        category="账号问题",
+        label="账号问题",
+        category="account",
         scenario="aftersales",
         team="售后组",
         channels=("mini_program", "wechat_mp", "email", "h5_form"),

@@ -24,7 +24,7 @@ from huiliu.customers.service import resolve_customer
 from huiliu.db import registry as _registry  # noqa: F401  (every table known to the ORM)
 from huiliu.db.session import Database, UnitOfWork
 from huiliu.demo import content as c
-from huiliu.demo.capabilities import install_capabilities
+from huiliu.demo.capabilities import install_capabilities, switch_classification_on
 from huiliu.demo.plan import (
     AUTO_CLOSE,
     CUSTOMER,
@@ -36,8 +36,10 @@ from huiliu.demo.plan import (
     build_customers,
     plan_tickets,
 )
+from huiliu.intelligence import triage
 from huiliu.routing import service as routing
 from huiliu.routing.models import AgentProfile, RoutingPolicyRow
+from huiliu.settings import Settings
 from huiliu.sla import service as sla
 from huiliu.tenancy.service import provision_tenant
 from huiliu.tickets import service as tickets
@@ -88,8 +90,10 @@ async def seed_demo(
     customers_count: int = DEFAULT_CUSTOMERS,
     progress: ProgressSink | None = None,
     now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> SeedReport:
-    """Create (or complete) the demo tenant ``demo`` with its organisation, customers and tickets."""
+    """Create (or complete) the demo tenant ``demo`` with its organisation, customers and tickets.
+    ``settings`` name the classifier's model (default: the process's settings)."""
     sink = progress or _Silent()
     moment = clock.ensure_utc(now or clock.utcnow())
     tenant, tenant_created = await _tenant(db)
@@ -107,7 +111,10 @@ async def seed_demo(
     customers = build_customers(customers_count)
     await _customers(db, tenant.id, customers, history_start, sink)
     plans = plan_tickets(tickets_count, customers, moment)[existing_tickets:]
-    runner = _TicketRunner(db, tenant.id, actors, team_ids, customers)
+    if any(plan.category is None for plan in plans):
+        # The last week's free-text requests are classified as they arrive (see ``plan``).
+        await switch_classification_on(db, tenant.id)
+    runner = _TicketRunner(db, _classifying(db, settings), tenant.id, actors, team_ids, customers)
     sink.phase("工单 tickets", len(plans))
     for plan in plans:
         await runner.run(plan)
@@ -121,6 +128,15 @@ async def seed_demo(
     return SeedReport(
         tenant.id, tenant_created, users_created, len(customers), len(plans), existing_tickets + len(plans)
     )
+
+
+def _classifying(db: Database, settings: Settings | None) -> Database:
+    """The database with the classification reactor, on ``db``'s engine, for the tickets that arrive
+    without a category: the reactor classifies them with the real model as it would in production.
+    The rest of the history is replayed without it, so it never changes what the plan says."""
+    classifying = Database(db.engine, db.hub)
+    triage.install(classifying, settings)
+    return classifying
 
 
 def _history_span() -> timedelta:
@@ -332,6 +348,7 @@ class _TicketRunner:
     def __init__(
         self,
         db: Database,
+        classifying: Database,
         tenant_id: uuid.UUID,
         actors: dict[str, Actor],
         team_ids: dict[str, uuid.UUID],
@@ -344,6 +361,7 @@ class _TicketRunner:
             team_ids,
             customers,
         )
+        self.classifying = classifying
         self.routing = system_actor(tenant_id, "自动分派")
         self.auto_close = system_actor(tenant_id, "自动关闭")
         self.intake = {
@@ -384,7 +402,8 @@ class _TicketRunner:
         async def create(uow: UnitOfWork) -> dict[str, Any]:
             return await tickets.create_ticket(uow, creator, request)
 
-        row = await _at(self.db, self.tenant_id, plan.created_at, create)
+        arrival = self.db if plan.category is not None else self.classifying
+        row = await _at(arrival, self.tenant_id, plan.created_at, create)
         customer_actor = Actor(
             ActorKind.CUSTOMER,
             self.tenant_id,

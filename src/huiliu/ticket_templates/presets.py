@@ -1,6 +1,8 @@
 """The industry preset library: eight templates from the product brief that a tenant installs with one
 call (``POST /api/v1/templates/presets/{key}:install``) and then adapts. Each preset passes the same
-schema checks as a template an admin builds (a test loads every one)."""
+schema checks as a template an admin builds (a test loads every one). A preset's default category is a
+key of the default taxonomy (intelligence.taxonomy, decision 0054), so its tickets show the category's
+name rather than 不在分类体系中."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ RETAIL_RETURN: dict[str, Any] = {
     "name": "零售退换货",
     "description": "门店或线上订单的退货、换货申请：订单、原因、凭证照片与退款方式",
     "scenario": "aftersales",
-    "defaults": {"priority": "normal", "tags": ["退换货"], "category": "退换货"},
+    "defaults": {"priority": "normal", "tags": ["退换货"], "category": "refund_return"},
     "fields": [
         _field("order_number", "order_ref", "订单号", "Order number", required=True),
         _field(
@@ -96,7 +98,7 @@ LOGISTICS_QUERY: dict[str, Any] = {
     "name": "电商物流查询",
     "description": "“订单没收到”：先核对物流状态，已签收走核实流程，运输中推送延迟通知",
     "scenario": "sales",
-    "defaults": {"priority": "normal", "tags": ["物流"], "category": "物流查询"},
+    "defaults": {"priority": "normal", "tags": ["物流"], "category": "logistics"},
     "fields": [
         _field("order_number", "order_ref", "订单号", "Order number", required=True),
         _field("tracking_number", "text", "快递单号", "Tracking number", validation={"max_length": 40}),
@@ -140,7 +142,7 @@ DEVICE_REPAIR: dict[str, Any] = {
     "name": "上门设备报修",
     "description": "门店或客户现场设备故障：型号、序列号、故障照片、位置与预约时间，完工签字确认",
     "scenario": "aftersales",
-    "defaults": {"priority": "high", "tags": ["报修"], "category": "设备报修"},
+    "defaults": {"priority": "high", "tags": ["报修"], "category": "installation_repair"},
     "fields": [
         _field(
             "device",
@@ -195,7 +197,7 @@ COURSE_REFUND: dict[str, Any] = {
     "name": "课程退费/转班",
     "description": "学员退费或转班：课程、报名阶段（试听/正式课）、已上课时与退费金额",
     "scenario": "aftersales",
-    "defaults": {"priority": "normal", "tags": ["退费转班"], "category": "课程售后"},
+    "defaults": {"priority": "normal", "tags": ["退费转班"], "category": "refund_return"},
     "fields": [
         _field(
             "student_name", "text", "学员姓名", "Student name", required=True, validation={"max_length": 50}
@@ -253,7 +255,7 @@ CAKE_ORDER: dict[str, Any] = {
     "name": "定制蛋糕订单",
     "description": "连锁烘焙：勾选蛋糕尺寸、配送时段、特殊备注，工单自动流转到裱花师与配送队",
     "scenario": "sales",
-    "defaults": {"priority": "high", "tags": ["定制蛋糕"], "category": "蛋糕定制"},
+    "defaults": {"priority": "high", "tags": ["定制蛋糕"], "category": "booking"},
     "fields": [
         _field(
             "cake_size",
@@ -317,7 +319,7 @@ BANK_CARD: dict[str, Any] = {
     "name": "银行卡申请",
     "description": "信用卡办卡申请：资料核验、风险评估、制卡配送等子任务由工作流拆分",
     "scenario": "presales",
-    "defaults": {"priority": "normal", "tags": ["办卡"], "category": "信用卡申请"},
+    "defaults": {"priority": "normal", "tags": ["办卡"], "category": "card_service"},
     "fields": [
         _field(
             "applicant_name", "text", "申请人姓名", "Applicant", required=True, validation={"max_length": 50}
@@ -389,7 +391,7 @@ CAR_MAINTENANCE: dict[str, Any] = {
     "name": "汽车保养预约",
     "description": "4S 店保养预约：车型、车牌、里程、保养项目与预约时间",
     "scenario": "aftersales",
-    "defaults": {"priority": "normal", "tags": ["保养预约"], "category": "保养"},
+    "defaults": {"priority": "normal", "tags": ["保养预约"], "category": "booking"},
     "fields": [
         _field(
             "car_model",
@@ -462,7 +464,9 @@ COMPLAINT_QA: dict[str, Any] = {
     "name": "投诉处理（含质检复核）",
     "description": "客户投诉：等级、涉及订单、诉求与证据；处理结果由质检复核后结案",
     "scenario": "complaint",
-    "defaults": {"priority": "high", "tags": ["投诉"], "category": "投诉"},
+    # A complaint's subject varies (a late parcel, a rude clerk, a faulty part): no category, so the
+    # classifier picks it from the text or the agent does (the taxonomy has no "complaint" subject).
+    "defaults": {"priority": "high", "tags": ["投诉"]},
     "fields": [
         _field(
             "severity",
