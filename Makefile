@@ -7,7 +7,7 @@ HUILIU_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export HUILIU_TEST_DATABASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-py install-web install-browser install-wrk web run migrate demo serve worker test test-sqlite test-pg test-e2e lint fmt bench screenshots clean
+.PHONY: help install install-py install-web install-browser install-wrk web run migrate demo serve worker test test-db test-sqlite test-pg test-e2e lint fmt bench screenshots clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -49,7 +49,22 @@ demo: migrate ## Seed the demo tenant (idempotent)
 run: install web demo ## Install, migrate, seed the demo and start API + worker on http://127.0.0.1:8000
 	$(BIN)/huiliu run
 
-test: install install-browser install-wrk web lint test-sqlite test-pg test-e2e ## Everything CI runs: lint, suite on SQLite and PostgreSQL, browser tests
+test: install install-browser install-wrk web lint test-db test-e2e ## Everything CI runs: lint, suite on SQLite and PostgreSQL, browser tests
+
+# The SQLite and PostgreSQL runs are independent processes (own database, tmp dirs, ports, Redis keys):
+# run them at the same time, each into its own log and pytest cache, then print both logs one after the
+# other and fail when either failed (decision 0057).
+test-db: install-py ## The suite on SQLite and on PostgreSQL at the same time, logs printed one after the other
+	@logs=$$(mktemp -d); started=$$SECONDS; \
+	echo "test-db: SQLite and PostgreSQL suites in parallel (logs: $$logs)"; \
+	env -u HUILIU_TEST_DATABASE_URL $(BIN)/pytest -q -m "not e2e" -o cache_dir=.pytest_cache/sqlite >$$logs/sqlite.log 2>&1 & sqlite=$$!; \
+	$(BIN)/pytest -q -m "not e2e" -o cache_dir=.pytest_cache/pg >$$logs/pg.log 2>&1 & pg=$$!; \
+	wait $$sqlite; sqlite_rc=$$?; echo "test-db: SQLite run ended (exit $$sqlite_rc) after $$((SECONDS - started)) s"; \
+	wait $$pg; pg_rc=$$?; echo "test-db: PostgreSQL run ended (exit $$pg_rc) after $$((SECONDS - started)) s"; \
+	echo "==================== test-sqlite (exit $$sqlite_rc) ===================="; cat $$logs/sqlite.log; \
+	echo "==================== test-pg (exit $$pg_rc) ===================="; cat $$logs/pg.log; \
+	rm -rf $$logs; \
+	if [ $$sqlite_rc -ne 0 ] || [ $$pg_rc -ne 0 ]; then echo "test-db: FAILED (SQLite exit $$sqlite_rc, PostgreSQL exit $$pg_rc)"; exit 1; fi
 
 test-sqlite: install-py ## The suite on SQLite
 	env -u HUILIU_TEST_DATABASE_URL $(BIN)/pytest -q -m "not e2e"

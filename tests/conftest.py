@@ -14,16 +14,30 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from asgi_lifespan import LifespanManager
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from huiliu.app import create_app
+from huiliu.auth import service as auth_service
 from huiliu.db.migrate import upgrade
 from huiliu.runtime import Runtime
 from huiliu.settings import Settings
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-32b"
+# Argon2id at the production cost (64 MiB, 3 passes, 4 lanes) takes about 0.25 s of CPU per hash, and
+# most tests create a user or more: it was more than half the CPU time of tests/auth. In the test process
+# the hashes stay real argon2id (hashed and verified by the same library calls) with the smallest cost
+# parameters; tests/auth/test_password_cost.py checks the production parameters (decision 0057).
+TEST_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth_service, "_hasher", TEST_PASSWORD_HASHER)
+        yield
 
 
 @pytest.fixture(scope="session")
