@@ -6,12 +6,16 @@ a group."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from huiliu.customers.models import Customer
 from huiliu.intake import service
 from huiliu.intake.domain import InboundMessage, IngestOutcome
+from huiliu.tickets.models import Ticket
 from tests.factories import make_tenant
 from tests.intake.test_group_writes import ENTRY_POINT, script, snapshot
 from tests.intake.test_pipeline import inbound, ingest, ingest_many, integration, make_entry_point
@@ -77,3 +81,35 @@ async def test_first_look_reads_only_the_tenants_rows(runtime, postgres_only):
         results.append(await ingest(runtime, integration(tenant.id), message))
     assert [r.outcome for r in results] == [IngestOutcome.CREATED, IngestOutcome.CREATED]
     assert results[0].ticket_id != results[1].ticket_id
+
+
+async def test_an_identity_registered_after_the_look_up_starts_the_transaction_over(
+    runtime, postgres_only, monkeypatch
+):
+    """The owners were read before another transaction registered the sender's phone (simulated: the
+    first look-up misses the owner): the new customer's identity insert writes nothing, the attempt
+    rolls back, and the next one finds the owner. No second customer is left behind."""
+    tenant = await make_tenant(runtime)
+    actor = integration(tenant.id)
+    entry_point = await make_entry_point(runtime, tenant.id, thread_window_hours=0)
+    first = await ingest(runtime, actor, inbound(entry_point, "第一次来", phone="13900000123"))
+    real_first_look = service.queries.pg_first_look
+    looks = []
+
+    async def stale_owners(session, tenant_id, **kwargs):
+        look = await real_first_look(session, tenant_id, **kwargs)
+        looks.append(look)
+        return dataclasses.replace(look, owner_rows=[]) if len(looks) == 1 else look
+
+    monkeypatch.setattr(service.queries, "pg_first_look", stale_owners)
+    second = await ingest(runtime, actor, inbound(entry_point, "第二次来", phone="13900000123"))
+    assert len(looks) == 2
+    assert second.outcome is IngestOutcome.CREATED and second.ticket_id != first.ticket_id
+    async with runtime.db.read(tenant.id) as session:
+        owners = (
+            await session.execute(
+                select(Ticket.customer_id).where(Ticket.id.in_([first.ticket_id, second.ticket_id]))
+            )
+        ).scalars()
+        assert len(set(owners)) == 1
+        assert (await session.execute(select(func.count()).select_from(Customer))).scalar_one() == 1

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -152,12 +152,19 @@ class ResolutionFailed(Exception):
         self.error = error
 
 
+@dataclass(frozen=True)
+class NewCustomers:
+    """Customers (and their identities) that ``plan_identities_many`` resolved to but did not write."""
+
+    customers: list[dict[str, Any]]
+    identities: list[dict[str, Any]]
+
+
 async def resolve_identities_many(
     uow: UnitOfWork,
     requests: Sequence[tuple[str | None, list[IdentityClaim]]],
     *,
     actor: Actor | None = None,
-    owners: dict[tuple[str, str], Owner] | None = None,
 ) -> list[Resolution]:
     """``resolve_identities`` for many senders at once (intake batches), in order, inside the caller's
     unit of work: later requests see what earlier ones resolved.
@@ -167,11 +174,28 @@ async def resolve_identities_many(
     creating one (an automatic merge, identities attached to or verified on an existing customer)
     takes the per-request path, ``resolve_identities``, after the pending inserts are written.
 
-    ``owners``: the live owners of (at least) every claimed identity, when the caller looked them up
-    already in this transaction (``owners_from_rows``); otherwise one query finds them.
-
     Raises ``IdentityTaken`` when a concurrent transaction registered one of the new identities first
     (roll back and try again) and ``ResolutionFailed`` for a request the per-request path refused."""
+    results, new = await plan_identities_many(uow, requests, actor=actor)
+    await write_new_customers(uow, new)
+    return results
+
+
+async def plan_identities_many(
+    uow: UnitOfWork,
+    requests: Sequence[tuple[str | None, list[IdentityClaim]]],
+    *,
+    actor: Actor | None = None,
+    owners: dict[tuple[str, str], Owner] | None = None,
+) -> tuple[list[Resolution], NewCustomers]:
+    """``resolve_identities_many`` but for its last write: the customers it creates after the last
+    request that took the per-request path are returned, and the caller writes them in this
+    transaction before anything refers to them (``write_new_customers``, or on PostgreSQL
+    ``PG_INSERT_NEW`` with ``pg_insert_new_params`` among its own statements; fewer identity rows
+    than asked for means ``IdentityTaken``).
+
+    ``owners``: the live owners of (at least) every claimed identity, when the caller looked them up
+    already in this transaction (``owners_from_rows``); otherwise one query finds them."""
     assert uow.tenant_id is not None
     actor = actor or system_actor(uow.tenant_id, "identity resolution")
     now = utcnow()
@@ -187,26 +211,10 @@ async def resolve_identities_many(
     async def write_pending() -> None:
         """Insert the new customers, then their identities (on PostgreSQL in one statement);
         IdentityTaken when an identity was registered meanwhile."""
-        customers = list(pending_customers)
-        identities = list(pending_identities)
+        new = NewCustomers(list(pending_customers), list(pending_identities))
         pending_customers.clear()
         pending_identities.clear()
-        if uow.dialect == "postgresql":
-            await _pg_insert_new(uow, customers, identities)
-            return
-        if customers:
-            await uow.session.execute(insert(Customer), customers)
-        for start in range(0, len(identities), _ROWS_PER_INSERT):
-            rows = identities[start : start + _ROWS_PER_INSERT]
-            stmt = (
-                sqlite_insert(CustomerIdentity)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["tenant_id", "kind", "value"])
-                .returning(CustomerIdentity.id)
-            )
-            written = (await uow.session.execute(stmt)).scalars().all()
-            if len(written) != len(rows):
-                raise IdentityTaken
+        await write_new_customers(uow, new)
 
     for position, (name, claims) in enumerate(requests):
         if len({c.key for c in claims}) != len(claims):
@@ -254,8 +262,28 @@ async def resolve_identities_many(
             # Merges move identities between customers: look at the remaining ones again.
             later = {c.key: c for _, rest in requests[position + 1 :] for c in rest}
             owners = await _live_owners(uow, list(later.values())) if later else {}
-    await write_pending()
-    return results
+    return results, NewCustomers(pending_customers, pending_identities)
+
+
+async def write_new_customers(uow: UnitOfWork, new: NewCustomers) -> None:
+    """Insert the new customers, then their identities (on PostgreSQL in one statement);
+    IdentityTaken when an identity was registered meanwhile."""
+    if uow.dialect == "postgresql":
+        await _pg_insert_new(uow, new)
+        return
+    if new.customers:
+        await uow.session.execute(insert(Customer), new.customers)
+    for start in range(0, len(new.identities), _ROWS_PER_INSERT):
+        rows = new.identities[start : start + _ROWS_PER_INSERT]
+        stmt = (
+            sqlite_insert(CustomerIdentity)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "kind", "value"])
+            .returning(CustomerIdentity.id)
+        )
+        written = (await uow.session.execute(stmt)).scalars().all()
+        if len(written) != len(rows):
+            raise IdentityTaken
 
 
 # Built once (expanding parameters): building the statement per call cost more than running it.
@@ -275,51 +303,53 @@ _OWNERS = (
 )
 
 
-# The customers and identities of ``resolve_identities_many`` on PostgreSQL, one statement whatever
-# their number: a data-modifying CTE runs whether referenced or not, and the identities' foreign key
-# is checked at the end of the statement, when the customers exist.
-_PG_INSERT_NEW = text(
-    """
-    WITH new_customers AS (
-        INSERT INTO customers (id, tenant_id, name, level, attributes, created_at, updated_at)
-        SELECT c.id, :tenant_id, c.name, 'normal', '{}'::jsonb, :now, :now
-        FROM unnest(CAST(:customer_ids AS uuid[]), CAST(:names AS text[])) AS c(id, name)
-    )
-    INSERT INTO customer_identities (id, tenant_id, customer_id, kind, value, verified, created_at)
-    SELECT i.id, :tenant_id, i.customer_id, i.kind, i.value, i.verified, :now
-    FROM unnest(
-        CAST(:identity_ids AS uuid[]), CAST(:owners AS uuid[]), CAST(:kinds AS text[]),
-        CAST(:values AS text[]), CAST(:verified AS boolean[])
-    ) AS i(id, customer_id, kind, value, verified)
-    ON CONFLICT (tenant_id, kind, value) DO NOTHING
-    RETURNING id
-    """
+# New customers and their identities on PostgreSQL, one statement whatever their number: a
+# data-modifying CTE runs whether referenced or not, and the identities' foreign key is checked at the
+# end of the statement, when the customers exist. In psycopg's parameter style: intake sends it in a
+# pipeline with its look-ups (decision 0056); returns one row per identity written.
+PG_INSERT_NEW = """
+WITH new_customers AS (
+    INSERT INTO customers (id, tenant_id, name, level, attributes, created_at, updated_at)
+    SELECT c.id, %(tenant_id)s, c.name, 'normal', '{}'::jsonb, %(now)s, %(now)s
+    FROM unnest(%(customer_ids)s::uuid[], %(names)s::text[]) AS c(id, name)
 )
+INSERT INTO customer_identities (id, tenant_id, customer_id, kind, value, verified, created_at)
+SELECT i.id, %(tenant_id)s, i.customer_id, i.kind, i.value, i.verified, %(now)s
+FROM unnest(
+    %(identity_ids)s::uuid[], %(owners)s::uuid[], %(kinds)s::text[], %(values)s::text[],
+    %(verified)s::boolean[]
+) AS i(id, customer_id, kind, value, verified)
+ON CONFLICT (tenant_id, kind, value) DO NOTHING
+RETURNING id
+"""
 
 
-async def _pg_insert_new(
-    uow: UnitOfWork, customers: list[dict[str, Any]], identities: list[dict[str, Any]]
-) -> None:
-    if not customers and not identities:
+def pg_insert_new_params(tenant_id: uuid.UUID, new: NewCustomers) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "now": new.customers[0]["created_at"] if new.customers else utcnow(),
+        "customer_ids": [c["id"] for c in new.customers],
+        "names": [c["name"] for c in new.customers],
+        "identity_ids": [i["id"] for i in new.identities],
+        "owners": [i["customer_id"] for i in new.identities],
+        "kinds": [i["kind"] for i in new.identities],
+        "values": [i["value"] for i in new.identities],
+        "verified": [i["verified"] for i in new.identities],
+    }
+
+
+async def _pg_insert_new(uow: UnitOfWork, new: NewCustomers) -> None:
+    if not new.customers and not new.identities:
         return
-    now = customers[0]["created_at"] if customers else utcnow()
-    written = (
-        await uow.session.execute(
-            _PG_INSERT_NEW,
-            {
-                "tenant_id": uow.tenant_id,
-                "now": now,
-                "customer_ids": [c["id"] for c in customers],
-                "names": [c["name"] for c in customers],
-                "identity_ids": [i["id"] for i in identities],
-                "owners": [i["customer_id"] for i in identities],
-                "kinds": [i["kind"] for i in identities],
-                "values": [i["value"] for i in identities],
-                "verified": [i["verified"] for i in identities],
-            },
-        )
-    ).all()
-    if len(written) != len(identities):
+    assert uow.tenant_id is not None
+    if uow.session.new or uow.session.dirty or uow.session.deleted:
+        await uow.session.flush()  # e.g. a merge's rows: they go first, as through the session
+    connection = await uow.session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    await cursor.execute(PG_INSERT_NEW, pg_insert_new_params(uow.tenant_id, new))
+    if len(await cursor.fetchall()) != len(new.identities):
         raise IdentityTaken
 
 

@@ -271,6 +271,7 @@ class FirstLook:
 class DecisionReads:
     """The pool a PostgreSQL intake transaction decides on, read under its locks (``pg_decision_reads``)."""
 
+    rows_written: int
     open_tickets: list[PoolTicket]
     alarm_tickets: dict[str, PoolTicket]
     recent: list[RecentMessage]
@@ -343,13 +344,16 @@ async def pg_decision_reads(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     *,
+    write_first: tuple[str, dict[str, Any]] | None,
     lock_keys: list[int],
     customer_ids: Collection[uuid.UUID],
     alarm_keys: Collection[str],
     since: datetime,
 ) -> DecisionReads:
-    """Take the advisory locks (sorted keys), then read the customers' and alarms' open tickets (locked
-    for update) and those tickets' recent customer messages, in one round trip."""
+    """Run ``write_first`` (statement and parameters: the new customers, ``customers.service.
+    PG_INSERT_NEW``; ``rows_written`` counts its rows), take the advisory locks (sorted keys), then read
+    the customers' and alarms' open tickets (locked for update) and those tickets' recent customer
+    messages, in one round trip."""
     params = {
         "tenant_id": tenant_id,
         "lock_keys": lock_keys,
@@ -360,7 +364,9 @@ async def pg_decision_reads(
     }
     connection = await _driver(session)
     async with connection.pipeline():
-        lock, open_rows, alarm_rows, recent_rows = (connection.cursor() for _ in range(4))
+        written, lock, open_rows, alarm_rows, recent_rows = (connection.cursor() for _ in range(5))
+        if write_first is not None:
+            await written.execute(*write_first)
         if lock_keys:
             await lock.execute(_PG_LOCK, params)
         if customer_ids:
@@ -383,7 +389,8 @@ async def pg_decision_reads(
         for row in (await recent_rows.fetchall() if customer_ids else [])
         if row[0] in locked
     ]
-    return DecisionReads(open_tickets, alarm_tickets, recent)
+    rows_written = len(await written.fetchall()) if write_first is not None else 0
+    return DecisionReads(rows_written, open_tickets, alarm_tickets, recent)
 
 
 def _pg_pool_ticket(row: tuple[Any, ...]) -> PoolTicket:

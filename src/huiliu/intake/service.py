@@ -42,11 +42,15 @@ from huiliu.auth.service import check_assignable
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, HuiliuError, ValidationFailed
 from huiliu.core.ids import new_id
-from huiliu.customers.domain import IdentityClaim, Owner
+from huiliu.customers.domain import IdentityClaim
 from huiliu.customers.service import (
+    PG_INSERT_NEW,
     IdentityTaken,
+    NewCustomers,
     ResolutionFailed,
     owners_from_rows,
+    pg_insert_new_params,
+    plan_identities_many,
     resolve_identities_many,
 )
 from huiliu.db.session import UnitOfWork
@@ -319,17 +323,16 @@ async def _run(
             known_numbers[target.id] = number
 
     # Identity: one customer behind the sender's identities, for the whole batch at once.
-    owners: dict[tuple[str, str], Owner] | None = None
-    if first_look is not None:
-        claims = [claim for item in to_process for claim in item.identities]
-        owners = await owners_from_rows(uow, claims, first_look.owner_rows)
+    senders = [(item.message.sender_name, item.identities) for item in to_process]
+    new_customers = NewCustomers([], [])
     try:
-        resolutions = await resolve_identities_many(
-            uow,
-            [(item.message.sender_name, item.identities) for item in to_process],
-            actor=actor,
-            owners=owners,
-        )
+        if first_look is not None:
+            # PostgreSQL: the new customers are written in the next pipeline, with the locks.
+            claims = [claim for item in to_process for claim in item.identities]
+            owners = await owners_from_rows(uow, claims, first_look.owner_rows)
+            resolutions, new_customers = await plan_identities_many(uow, senders, actor=actor, owners=owners)
+        else:
+            resolutions = await resolve_identities_many(uow, senders, actor=actor)
     except ResolutionFailed as failed:
         raise _ItemFailed(to_process[failed.position].index, failed.error) from failed
     except IdentityTaken as exc:
@@ -352,11 +355,14 @@ async def _run(
         reads = await queries.pg_decision_reads(
             session,
             uow.tenant_id,
+            write_first=_new_customers_statement(uow, new_customers),
             lock_keys=_lock_keys(uow, known_customers, alarm_keys),
             customer_ids=known_customers,
             alarm_keys=alarm_keys,
             since=now - longest_fold,
         )
+        if reads.rows_written != len(new_customers.identities):
+            raise _StartOver  # an identity was registered meanwhile (``customers.service.IdentityTaken``)
         open_tickets, alarm_tickets, recent = reads.open_tickets, reads.alarm_tickets, reads.recent
     else:
         await _lock_decisions(uow, known_customers, alarm_keys)
@@ -482,6 +488,14 @@ async def _run(
             original.ticket_id, original.ticket_number, IngestOutcome.REPEAT, original.message_id
         )
     return answers
+
+
+def _new_customers_statement(uow: UnitOfWork, new: NewCustomers) -> tuple[str, dict[str, Any]] | None:
+    """The insert of the customers identity resolution created, for ``queries.pg_decision_reads``."""
+    if not (new.customers or new.identities):
+        return None
+    assert uow.tenant_id is not None
+    return PG_INSERT_NEW, pg_insert_new_params(uow.tenant_id, new)
 
 
 async def _first_look(
