@@ -234,14 +234,12 @@ _PG_POOL_COLUMNS = (
     "coalesce(last_message_at, created_at)"
 )
 _PG_OPEN_OF_CUSTOMERS = """
-SELECT tickets.id FROM tickets
+FROM tickets
 WHERE tenant_id = %(tenant_id)s AND customer_id = ANY(%(customer_ids)s::uuid[])
   AND status = ANY(%(statuses)s::text[]) AND merged_into_id IS NULL
 """
 _PG_LOCK = "SELECT pg_advisory_xact_lock(k) FROM unnest(%(lock_keys)s::bigint[]) AS k"
-_PG_OPEN_TICKETS = f"""
-SELECT {_PG_POOL_COLUMNS} FROM tickets WHERE id IN ({_PG_OPEN_OF_CUSTOMERS}) ORDER BY id FOR UPDATE
-"""
+_PG_OPEN_TICKETS = f"SELECT {_PG_POOL_COLUMNS} {_PG_OPEN_OF_CUSTOMERS} ORDER BY id FOR UPDATE"
 _PG_ALARM_TICKETS = f"""
 SELECT {_PG_POOL_COLUMNS} FROM tickets
 WHERE tenant_id = %(tenant_id)s AND alarm_key = ANY(%(alarm_keys)s::text[])
@@ -249,9 +247,11 @@ WHERE tenant_id = %(tenant_id)s AND alarm_key = ANY(%(alarm_keys)s::text[])
 ORDER BY id FOR UPDATE
 """
 # Runs after the open tickets were locked in the same pipeline: the same tickets' customer messages.
+# ``= ANY(ARRAY(…))`` makes the tickets an init plan, so messages are found through their ticket index
+# (a semi-join may be planned as a scan of all messages once the statement is prepared).
 _PG_RECENT = f"""
 SELECT ticket_id, body, created_at FROM messages
-WHERE tenant_id = %(tenant_id)s AND ticket_id IN ({_PG_OPEN_OF_CUSTOMERS})
+WHERE tenant_id = %(tenant_id)s AND ticket_id = ANY(ARRAY(SELECT id {_PG_OPEN_OF_CUSTOMERS}))
   AND author_kind = 'customer' AND created_at >= %(since)s
 """
 
