@@ -56,6 +56,12 @@ async def test_concurrent_creates_share_transactions_and_lose_nothing(runtime, d
             .all()
         )
         assert events == Counter({t["id"]: 1 for t in created})
+        # A phone repeated in one group went to a later statement of its transaction (decision 0059),
+        # so no create lost an identity race and had to be settled afterwards with an update.
+        updated = await session.scalar(
+            select(func.count()).select_from(TicketEvent).where(TicketEvent.type == "ticket.updated")
+        )
+        assert updated == 0
         outbox = (
             await session.execute(select(OutboxRow.payload).where(OutboxRow.tenant_id == tenant.id))
         ).scalars()

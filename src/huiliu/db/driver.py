@@ -11,13 +11,17 @@ trips are sent. Decision record: docs/decisions/0011-driver-pool-for-hot-writes.
 
 Under load, :meth:`DriverPool.fetchone_grouped` runs the statements of concurrent callers together:
 one transaction, sent as one psycopg pipeline (one round trip, one commit), each caller answered with
-its own row after the commit (group commit, docs/decisions/0048-grouped-driver-writes.md)."""
+its own row after the commit (group commit, docs/decisions/0048-grouped-driver-writes.md).
+:meth:`DriverPool.fetchone_batched` goes one step further for writes that have a set-based form
+(``RowBatch``): the items of the callers queued together are written by *one* statement, so the
+statement's parse, plan and executor start-up — most of PostgreSQL's cost for a small insert — are
+paid once per group instead of once per caller (docs/decisions/0059-set-based-grouped-creates.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +80,32 @@ class DriverPool:
         runs at once on its own. Statements of one group must not depend on each other's absence: a
         later one sees what an earlier one wrote. Should a group's transaction fail, each of its
         statements is run again alone, so one failing statement fails only its own caller."""
-        return await self._group.submit(statement, params)
+        return await self._group.submit(_Job(statement, params, _future()))
+
+    async def fetchone_batched(self, batch: RowBatch, item: Any) -> tuple[Any, ...] | None:
+        """``batch``'s row for ``item``, written and committed before this returns: alone when the
+        process's grouped transactions are not all busy, otherwise in one statement with the items of
+        every other caller of the same ``batch`` queued meanwhile (and in the same transaction as any
+        queued ``fetchone_grouped`` statement). Failure handling as ``fetchone_grouped``: should a
+        group's transaction fail, each caller's item is written again alone."""
+        return await self._group.submit(_Job(batch.statement, {}, _future(), batch, item))
+
+
+@dataclass(frozen=True, eq=False)
+class RowBatch:
+    """A write with a set-based form: one statement that writes the rows of many items and returns one
+    row per item.
+
+    ``params(items)`` gives the statement's parameters for a list of items; ``item_key(item)`` and
+    ``row_key(row)`` match returned rows to items. Items whose ``conflict_key`` is equal (not None)
+    must see each other's writes — e.g. two creates that register the same new customer phone — so
+    they go into successive statements of the same transaction, never into one."""
+
+    statement: str
+    params: Callable[[Sequence[Any]], Mapping[str, Any]]
+    item_key: Callable[[Any], Hashable]
+    row_key: Callable[[tuple[Any, ...]], Hashable]
+    conflict_key: Callable[[Any], Hashable | None] = lambda item: None
 
 
 @dataclass
@@ -84,6 +113,51 @@ class _Job:
     statement: str
     params: Mapping[str, Any]
     answer: asyncio.Future[tuple[Any, ...] | None]
+    batch: RowBatch | None = None
+    item: Any = None
+
+
+def _future() -> asyncio.Future[tuple[Any, ...] | None]:
+    return asyncio.get_running_loop().create_future()
+
+
+@dataclass
+class _Statement:
+    """One statement of a group's transaction: a plain job's, or a batch's for several jobs."""
+
+    statement: str
+    params: Mapping[str, Any]
+    jobs: list[_Job]
+    batch: RowBatch | None = None
+
+
+def _statements(taken: list[_Job]) -> list[_Statement]:
+    """The statements that run ``taken``: plain jobs one each; the jobs of one batch together, split
+    into rounds so no statement holds two items with the same conflict key."""
+    plain: list[_Statement] = []
+    batched: dict[int, tuple[RowBatch, list[list[_Job]], list[set[Hashable]]]] = {}
+    for job in taken:
+        if job.batch is None:
+            plain.append(_Statement(job.statement, job.params, [job]))
+            continue
+        _, rounds, keys = batched.setdefault(id(job.batch), (job.batch, [], []))
+        key = job.batch.conflict_key(job.item)
+        index = 0
+        if key is not None:
+            while index < len(keys) and key in keys[index]:
+                index += 1
+        if index == len(rounds):
+            rounds.append([])
+            keys.append(set())
+        rounds[index].append(job)
+        if key is not None:
+            keys[index].add(key)
+    statements = []
+    for batch, rounds, _ in batched.values():
+        for jobs in rounds:
+            params = batch.params([job.item for job in jobs])
+            statements.append(_Statement(batch.statement, params, jobs, batch))
+    return statements + plain
 
 
 class _GroupCommit:
@@ -102,8 +176,7 @@ class _GroupCommit:
         self.transactions = 0
         self.statements = 0
 
-    async def submit(self, statement: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        job = _Job(statement, params, asyncio.get_running_loop().create_future())
+    async def submit(self, job: _Job) -> tuple[Any, ...] | None:
         self._queue.append(job)
         if self._in_flight < self.concurrency:
             self._in_flight += 1
@@ -141,20 +214,31 @@ class _GroupCommit:
             _settle(job, row)
 
     async def _execute(self, taken: list[_Job]) -> list[tuple[Any, ...] | None]:
+        statements = _statements(taken)
         async with self._pool.connection() as connection:
-            if len(taken) == 1:  # autocommit: one statement is atomic on its own
+            if len(statements) == 1:  # autocommit: one statement is atomic on its own
                 cursor = connection.cursor()
-                await cursor.execute(taken[0].statement, taken[0].params)
-                return [await cursor.fetchone()]
-            # BEGIN, the statements and COMMIT leave in one pipeline: one round trip for the group.
-            cursors = []
-            async with connection.pipeline():
-                async with connection.transaction():
-                    for job in taken:
-                        cursor = connection.cursor()
-                        await cursor.execute(job.statement, job.params)
-                        cursors.append(cursor)
-                return [await cursor.fetchone() for cursor in cursors]
+                await cursor.execute(statements[0].statement, statements[0].params)
+                results = [await cursor.fetchall()]
+            else:
+                # BEGIN, the statements and COMMIT leave in one pipeline: one round trip for the group.
+                cursors = []
+                async with connection.pipeline():
+                    async with connection.transaction():
+                        for statement in statements:
+                            cursor = connection.cursor()
+                            await cursor.execute(statement.statement, statement.params)
+                            cursors.append(cursor)
+                    results = [await cursor.fetchall() for cursor in cursors]
+        answers: dict[int, tuple[Any, ...] | None] = {}
+        for statement, rows in zip(statements, results, strict=True):
+            if statement.batch is None:
+                answers[id(statement.jobs[0])] = rows[0] if rows else None
+                continue
+            by_key = {statement.batch.row_key(row): row for row in rows}
+            for job in statement.jobs:
+                answers[id(job)] = by_key.get(statement.batch.item_key(job.item))
+        return [answers[id(job)] for job in taken]
 
 
 def _settle(job: _Job, outcome: object) -> None:
