@@ -5,9 +5,11 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import Receive, Scope, Send
 
 from huiliu import __version__, route_filter
 from huiliu.analytics.alerts.api import reports_router as analytics_reports_router
@@ -109,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await order_lookup.close()
             await runtime.stop()
 
-    app = FastAPI(
+    app = HuiliuAPI(
         title="Huiliu API",
         version=__version__,
         lifespan=lifespan,
@@ -168,12 +170,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The bulk write routes' common requests skip FastAPI's layers (decision 0055).
     app.state.direct_routes = settings.direct_routes
     app.state.direct_stats = DirectStats()
-    app.add_middleware(
-        DirectRoutes,
+    app.direct = DirectRoutes(
+        partial(FastAPI.__call__, app),
         routes={
             ("POST", tickets_direct.PATH): tickets_direct.create_ticket,
             ("POST", intake_direct.PATH): intake_direct.submit_message,
         },
         stats=app.state.direct_stats,
+        application=app,
     )
     return app
+
+
+class HuiliuAPI(FastAPI):
+    """The FastAPI application with the direct routes (decision 0055) in front of its middleware stack:
+    every HTTP request passes ``direct`` first, which hands all but the bulk writes' common requests
+    to FastAPI unchanged."""
+
+    direct: DirectRoutes | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.direct is not None and scope["type"] == "http":
+            await self.direct(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)

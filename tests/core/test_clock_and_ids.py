@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
@@ -88,3 +91,32 @@ def test_new_id_inside_clock_at_follows_the_overridden_time():
     assert id_millis(value) == int(moment.timestamp() * 1000)
     assert value.version == 7
     assert value < new_id()
+
+
+def test_new_ids_keep_the_real_clock_under_a_burst():
+    # 20,000 ids as fast as possible: strictly increasing, and their time part is the wall clock's (a
+    # generator that adds a millisecond per id within one millisecond would run seconds ahead).
+    before = time.time_ns() // 1_000_000
+    ids = [new_id() for _ in range(20_000)]
+    after = time.time_ns() // 1_000_000
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(v.version == 7 and v.variant == uuid.RFC_4122 for v in ids[::997])
+    assert before <= id_millis(ids[0]) and id_millis(ids[-1]) <= after + 2
+
+
+def test_a_forked_child_does_not_repeat_the_parent_ids():
+    read, write = os.pipe()
+    new_id()  # the parent's random buffer is filled
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        os.write(write, b"".join(new_id().bytes for _ in range(64)))
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    child = {data[i : i + 16] for i in range(0, len(data), 16)}
+    parent = {new_id().bytes for _ in range(64)}
+    assert len(child) == 64
+    assert {value[8:] for value in child}.isdisjoint({value[8:] for value in parent})
