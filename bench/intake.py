@@ -95,6 +95,7 @@ def run_intake(
             asyncio.run(
                 send_batches(server, headers, batch_messages("warm", entry_point_id, 200, 100, 9_000_000), 2)
             )
+            analyze(url)
             busy = wait_for_quiet(timeout=settle)
             batches = batch_messages("batch", entry_point_id, messages, batch_size, 0)
             meter = server_meter(server, url)
@@ -113,6 +114,7 @@ def run_intake(
             if stored != batch.acknowledged:
                 report.notes.append(f"LOST: {batch.acknowledged} acknowledged, {stored} stored")
 
+            analyze(url)
             endpoint = f"{server.base_url}/api/v1/intake/messages"
             if warmup > 0:
                 run_wrk(
@@ -155,6 +157,10 @@ def run_intake(
                     summary_path.write_text(profile.summarize(sampler.outputs) + "\n")
                     report.notes.append(f"py-spy profile of the single phase: {summary_path}")
         report.notes.append(
+            "the database is ANALYZEd before each phase, as autovacuum does within its first minute "
+            "(see analyze)"
+        )
+        report.notes.append(
             "stored = messages of the phase found in the database afterwards; when wrk stops, up to "
             f"{concurrency} single requests in flight may be stored without being counted as answered"
         )
@@ -162,6 +168,22 @@ def run_intake(
             f"tickets in the database after the runs (warm-ups included): {count_tickets(url)}"
         )
     return report
+
+
+def analyze(url: str) -> None:
+    """Bring the planner's statistics up to date, as autovacuum does within ``autovacuum_naptime`` (a
+    minute) of the first writes. On a fresh benchmark database the tables still carry the statistics
+    of when the migrations created their indexes (no rows): the planner then reads the intake
+    look-ups by ``tenant_id`` alone and filters the tenant's rows, so PostgreSQL's CPU per message
+    grows with every message stored during the run (docs/decisions/0056)."""
+    if db_kind(url) != "postgres":
+        return
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
 
 
 def _note_busy(report: Report, phase: str, busy: float) -> None:
