@@ -219,7 +219,7 @@ def cpu_seconds(pid: int) -> float:
 
 @contextlib.contextmanager
 def api_server(url: str, workers: int = API_WORKERS, pool: tuple[int, int] = DB_POOL) -> Iterator[Server]:
-    """``uvicorn huiliu.app:create_app --factory --workers N`` on a free port, stopped afterwards.
+    """``huiliu serve --workers N`` (uvicorn, the app factory) on a free port, stopped afterwards.
 
     ``pool`` is each worker's (pool size, overflow): PostgreSQL here allows 100 connections for
     everyone, so N workers x the default 20+20 can run out under load (see docs/benchmarks.md)."""
@@ -239,21 +239,19 @@ def api_server(url: str, workers: int = API_WORKERS, pool: tuple[int, int] = DB_
         prefix = "BENCH_SERVER_"
         env.update({k.removeprefix(prefix): v for k, v in os.environ.items() if k.startswith(prefix)})
         log_path = Path(tmp) / "server.log"
+        # The server as production runs it (``huiliu serve``: uvicorn with Huiliu's HTTP protocol);
+        # HUILIU_LOG_LEVEL=warning keeps the access log quiet.
         command = [
             sys.executable,
             "-m",
-            "uvicorn",
-            "huiliu.app:create_app",
-            "--factory",
+            "huiliu",
+            "serve",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
             "--workers",
             str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
         ]
         with log_path.open("wb") as log:
             # Its own session, so stopping it signals exactly this server and its workers.

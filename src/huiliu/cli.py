@@ -80,6 +80,8 @@ def serve(
     """Run the API (uvicorn) with the app factory ``huiliu.app:create_app``."""
     import uvicorn
 
+    from huiliu.http_protocol import HttpProtocol
+
     settings = get_settings()
     processes = workers or settings.api_workers
     if processes > 1 and not settings.redis_url:
@@ -90,6 +92,7 @@ def serve(
     uvicorn.run(
         "huiliu.app:create_app",
         factory=True,
+        http=HttpProtocol,  # one send per response (decision 0060)
         host=host or settings.host,
         port=port or settings.port,
         workers=processes,
