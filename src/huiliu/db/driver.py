@@ -29,6 +29,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,16 @@ def conninfo(url: str) -> str:
     """libpq connection string for a SQLAlchemy PostgreSQL URL (any driver suffix)."""
     parsed = make_url(url).set(drivername="postgresql")
     return parsed.render_as_string(hide_password=False)
+
+
+async def session_driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
+    """The psycopg connection under an ORM session's transaction (PostgreSQL): for statements that
+    must share that transaction but skip SQLAlchemy's per-statement work."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, AsyncConnection)
+    return driver
 
 
 class DriverPool:

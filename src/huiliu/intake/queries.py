@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg import AsyncConnection
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from huiliu.core.clock import ensure_utc
 from huiliu.customers.queries import PG_IDENTITY_OWNERS
+from huiliu.db.driver import session_driver_connection
 from huiliu.entry_points.models import EntryPoint
 from huiliu.intake.domain import OPEN_STATUSES, EntryPointRules, IntakeDefaults, RecentMessage, fold_key
 from huiliu.tickets.models import Message, Ticket
@@ -277,14 +277,6 @@ class DecisionReads:
     recent: list[RecentMessage]
 
 
-async def _driver(session: AsyncSession) -> AsyncConnection[Any]:
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert isinstance(driver, AsyncConnection)
-    return driver
-
-
 async def pg_first_look(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -304,7 +296,7 @@ async def pg_first_look(
         "kinds": list({kind for kind, _ in identity_keys}),
         "values": list({value for _, value in identity_keys}),
     }
-    connection = await _driver(session)
+    connection = await session_driver_connection(session)
     async with connection.pipeline():
         entry_points = connection.cursor()
         delivered_rows = connection.cursor()
@@ -362,7 +354,7 @@ async def pg_decision_reads(
         "statuses": sorted(OPEN_STATUSES),
         "since": since,
     }
-    connection = await _driver(session)
+    connection = await session_driver_connection(session)
     async with connection.pipeline():
         written, lock, open_rows, alarm_rows, recent_rows = (connection.cursor() for _ in range(5))
         if write_first is not None:

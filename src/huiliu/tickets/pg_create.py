@@ -21,11 +21,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from psycopg import AsyncConnection
 from psycopg.pq import TransactionStatus
 
 from huiliu.customers.service import pg_resolve_one_identity
-from huiliu.db.driver import DriverPool, RowBatch
+from huiliu.db.driver import DriverPool, RowBatch, session_driver_connection
 from huiliu.db.session import UnitOfWork
 
 # Each create is one element of the %(creates)s array: its ticket, audit event and outbox rows as JSON
@@ -139,14 +138,6 @@ def _resolution(create: dict[str, Any]) -> dict[str, Any]:
     return {} if create["kind"] is None else {key: create[key] for key in (*_NO_CUSTOMER, "tenant_id")}
 
 
-async def _driver_connection(uow: UnitOfWork) -> AsyncConnection[Any]:
-    connection = await uow.session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert isinstance(driver, AsyncConnection)
-    return driver
-
-
 async def create_and_commit(
     uow: UnitOfWork,
     *,
@@ -172,7 +163,7 @@ async def create_and_commit(
         identity=identity,
     )
     statement, params = CREATE_MANY, _params([create])
-    connection = await _driver_connection(uow)
+    connection = await session_driver_connection(uow.session)
     cursor = connection.cursor()
     if connection.info.transaction_status == TransactionStatus.IDLE:
         # Nothing else is in this transaction yet: one statement is atomic on its own, so run it in
