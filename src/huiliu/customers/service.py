@@ -36,6 +36,7 @@ from huiliu.customers.merges import (
 )
 from huiliu.customers.models import Customer, CustomerIdentity
 from huiliu.customers.schemas import CustomerCreate, CustomerUpdate
+from huiliu.db.driver import session_driver_connection
 from huiliu.db.session import UnitOfWork
 
 
@@ -344,10 +345,7 @@ async def _pg_insert_new(uow: UnitOfWork, new: NewCustomers) -> None:
     assert uow.tenant_id is not None
     if uow.session.new or uow.session.dirty or uow.session.deleted:
         await uow.session.flush()  # e.g. a merge's rows: they go first, as through the session
-    connection = await uow.session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    cursor = driver.cursor()
+    cursor = (await session_driver_connection(uow.session)).cursor()
     await cursor.execute(PG_INSERT_NEW, pg_insert_new_params(uow.tenant_id, new))
     if len(await cursor.fetchall()) != len(new.identities):
         raise IdentityTaken
