@@ -69,9 +69,9 @@ async def test_tags_and_category_break_ties(client: httpx.AsyncClient, kb: Kb) -
 
 
 def test_recommendation_score_weights() -> None:
-    assert domain.recommendation_score(2.0, 2.0, ["a"], ["a"], "售后", "售后") == 1.0
-    assert domain.recommendation_score(1.0, 2.0, [], ["a"], None, "售后") == 0.35
-    assert domain.recommendation_score(1.0, 0.0, ["a", "b"], ["A", "c"], "x", "y") == 0.1
+    assert domain.recommendation_score(2.0, 2.0, ["a"], ["a"], "售后", ["aftersales", "售后"]) == 1.0
+    assert domain.recommendation_score(1.0, 2.0, [], ["a"], None, ["售后"]) == 0.35
+    assert domain.recommendation_score(1.0, 0.0, ["a", "b"], ["A", "c"], "x", ["y"]) == 0.1
 
 
 async def test_suggestions_follow_ticket_visibility(client: httpx.AsyncClient, runtime: Any, kb: Kb) -> None:

@@ -15,6 +15,7 @@ import html
 import logging
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -194,18 +195,32 @@ def recommendation_score(
     article_tags: Iterable[str],
     ticket_tags: Iterable[str],
     article_category: str | None,
-    ticket_category: str | None,
+    ticket_category_labels: Iterable[str],
 ) -> float:
     """A ticket's recommendation score of an article in [0, 1]: its search score relative to the best
-    hit (0.7), the share of the ticket's tags it carries (0.2) and whether its category's name is the
-    ticket's category (0.1)."""
+    hit (0.7), the share of the ticket's tags it carries (0.2) and whether its category is the
+    ticket's category (0.1, :func:`same_category`)."""
     relative = search_score / top_search_score if top_search_score > 0 else 0.0
     wanted = {tag.lower() for tag in ticket_tags}
     overlap = len(wanted & {tag.lower() for tag in article_tags}) / len(wanted) if wanted else 0.0
-    same_category = bool(
-        article_category and ticket_category and article_category.lower() == ticket_category.lower()
-    )
-    return round(0.7 * relative + 0.2 * overlap + 0.1 * float(same_category), 4)
+    same = same_category(article_category, ticket_category_labels)
+    return round(0.7 * relative + 0.2 * overlap + 0.1 * float(same), 4)
+
+
+def same_category(article_category: str | None, ticket_category_labels: Iterable[str]) -> bool:
+    """Whether a KB category's name names the ticket's category: it equals the ticket's category key
+    or one of that key's display names in the tenant's taxonomy (zh-CN, English), compared after NFKC
+    normalisation, trimming and case folding (decision 0061). KB categories are free text an admin
+    types, so ``退换货``, ``Refund / return`` and ``refund_return`` all match the key ``refund_return``;
+    a part of a name (``退货``) does not."""
+    if not article_category:
+        return False
+    wanted = _category_text(article_category)
+    return bool(wanted) and any(wanted == _category_text(label) for label in ticket_category_labels if label)
+
+
+def _category_text(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
 # --- quick replies --------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy.orm import defer
 from huiliu.auth.domain import Actor
 from huiliu.auth.models import Tenant
 from huiliu.core.errors import NotFound
+from huiliu.intelligence.triage import read_config
 from huiliu.kb import domain, search
 from huiliu.kb.models import KbArticle, KbCategory, QuickReply
 from huiliu.tickets import queries as ticket_queries
@@ -214,7 +215,8 @@ async def last_customer_message(session: AsyncSession, ticket_id: uuid.UUID) -> 
 
 async def suggestions(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID) -> dict[str, Any]:
     """The top ``SUGGESTIONS`` published articles for a ticket the actor sees: search hits for its
-    title, description and last customer message, re-scored with tag and category overlap."""
+    title, description and last customer message, re-scored with tag and category overlap (an
+    article's category matches by the key or a taxonomy name of the ticket's category)."""
     ticket = await ticket_queries.get_visible_ticket(session, actor, ticket_id)
     text = " ".join(
         [
@@ -229,6 +231,9 @@ async def suggestions(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID)
     if not loaded:
         return {"items": [], "query": words}
     category_names = await _category_names(session, {a.category_id for a, _ in loaded if a.category_id})
+    ticket_category = (
+        await _category_labels(session, ticket.tenant_id, ticket.category) if category_names else []
+    )
     top = max(score or 0.0 for _, score in loaded)
     scored = [
         (
@@ -239,7 +244,7 @@ async def suggestions(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID)
                 article.tags,
                 ticket.tags,
                 category_names.get(article.category_id) if article.category_id else None,
-                ticket.category,
+                ticket_category,
             ),
         )
         for article, score in loaded
@@ -259,6 +264,17 @@ async def suggestions(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID)
         ],
         "query": words,
     }
+
+
+async def _category_labels(session: AsyncSession, tenant_id: uuid.UUID, key: str | None) -> list[str]:
+    """What a ticket's category is called: its key and, when the tenant's taxonomy has the key, its
+    zh-CN and English names (a KB category is named by people, a ticket's category is a key)."""
+    if not key:
+        return []
+    for category in (await read_config(session, tenant_id)).categories:
+        if category.key == key:
+            return [key, *category.names.values()]
+    return [key]
 
 
 async def _category_names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
