@@ -82,6 +82,45 @@ async def test_ticket_xlsx_opens_with_the_same_rows(runtime: Runtime, client: ht
     assert [row[1] for row in rows[1:]] == ["退款进度", '\'=HYPERLINK("http://evil")', "打印机卡纸"]
 
 
+async def test_ticket_exports_keep_the_category_key_and_add_its_taxonomy_name(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    tenant = await make_tenant(runtime)
+    admin = await make_member(runtime, tenant, "admin")
+    # A taxonomy key, a key the taxonomy lacks (an imported word, decision 0054) and none.
+    for offset, (title, category) in enumerate(
+        [("退货申请", "refund_return"), ("旧系统导入", "旧分类"), ("没有分类", None)]
+    ):
+        with clock.at(CREATED + timedelta(hours=offset)):
+            await make_ticket(runtime, admin, title=title, category=category)
+
+    rows = read_csv(await client.get(f"{EXPORTS}/tickets.csv?sort=created_at", headers=admin.headers))
+    header = rows[0]
+    assert header[4] == "分类" and header[-1] == "分类名称" and len(header) == 14
+    assert [(row[1], row[4], row[-1]) for row in rows[1:]] == [
+        ("退货申请", "refund_return", "退换货"),
+        ("旧系统导入", "旧分类", ""),
+        ("没有分类", "", ""),
+    ]
+
+    english = read_csv(
+        await client.get(f"{EXPORTS}/tickets.csv?sort=created_at&locale=en", headers=admin.headers)
+    )
+    assert english[0][4] == "Category" and english[0][-1] == "Category name"
+    assert [(row[4], row[-1]) for row in english[1:2]] == [("refund_return", "Refund / return")]
+
+    # The tenant's own taxonomy names, in the XLSX too.
+    settings = (await client.get("/api/v1/intelligence/settings", headers=admin.headers)).json()
+    settings["categories"] = [{"key": "refund_return", "names": {"zh-CN": "退款退货", "en": "Refunds"}}]
+    response = await client.put("/api/v1/intelligence/settings", json=settings, headers=admin.headers)
+    assert response.status_code == 200, response.text
+    xlsx = await client.get(f"{EXPORTS}/tickets.xlsx?sort=created_at&locale=en", headers=admin.headers)
+    workbook = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    sheet = list(workbook.active.iter_rows(values_only=True))
+    assert sheet[0][-1] == "Category name"
+    assert [(row[4], row[-1]) for row in sheet[1:3]] == [("refund_return", "Refunds"), ("旧分类", None)]
+
+
 async def test_other_tenants_tickets_never_appear(runtime: Runtime, client: httpx.AsyncClient) -> None:
     await desk(runtime)
     other = await make_tenant(runtime)

@@ -28,6 +28,7 @@ from huiliu.analytics.metrics import MetricFilter, SeriesPoint, series
 from huiliu.auth import queries as auth_queries
 from huiliu.auth.domain import Actor
 from huiliu.core.errors import ValidationFailed
+from huiliu.intelligence.triage import read_config
 from huiliu.tickets import queries as ticket_queries
 
 PAGE = ticket_queries.MAX_LIMIT
@@ -52,6 +53,8 @@ TICKET_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("created_at", "创建时间", "Created"),
     ("updated_at", "更新时间", "Updated"),
     ("id", "ID", "ID"),
+    # Last, so every earlier column keeps its position for integrations (decision 0061).
+    ("category_name", "分类名称", "Category name"),
 )
 SERIES_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("bucket_start", "时间段开始", "Bucket start"),
@@ -162,6 +165,15 @@ async def _names(session: AsyncSession) -> tuple[dict[uuid.UUID, str], dict[uuid
             return teams, users
 
 
+async def _category_names(session: AsyncSession, actor: Actor, locale: str) -> dict[str, str]:
+    """Category key → its name in the tenant's taxonomy in ``locale`` (zh-CN unless English)."""
+    if actor.tenant_id is None:
+        return {}
+    language = "en" if locale == "en" else "zh-CN"
+    config = await read_config(session, actor.tenant_id)
+    return {category.key: category.names[language] for category in config.categories}
+
+
 async def ticket_rows(
     session: AsyncSession,
     actor: Actor,
@@ -169,11 +181,13 @@ async def ticket_rows(
     *,
     sort: str = "-created_at",
     tz: ZoneInfo,
+    locale: str = "zh-CN",
     max_rows: int = MAX_EXPORT_ROWS,
 ) -> AsyncIterator[list[Any]]:
     """The tickets the list would show, every page, as export rows (names for team and assignee,
-    local times)."""
+    local times, the category's key and its taxonomy name in ``locale``)."""
     teams, users = await _names(session)
+    category_names = await _category_names(session, actor, locale)
     cursor: str | None = None
     sent = 0
     while sent < max_rows:
@@ -195,6 +209,7 @@ async def ticket_rows(
                 local_text(row.created_at, tz),
                 local_text(row.updated_at, tz),
                 str(row.id),
+                category_names.get(row.category, "") if row.category else "",
             ]
         sent += len(page)
         if cursor is None:

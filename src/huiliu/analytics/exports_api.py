@@ -134,7 +134,7 @@ async def _ticket_csv(
     runtime: Runtime, actor: Actor, filters: ticket_queries.TicketFilters, sort: str, locale: str
 ) -> AsyncIterator[bytes]:
     async with runtime.db.read(actor.tenant_id) as session:
-        rows = exports.ticket_rows(session, actor, filters, sort=sort, tz=_tz(runtime))
+        rows = exports.ticket_rows(session, actor, filters, sort=sort, tz=_tz(runtime), locale=locale)
         sheet = exports.Sheet("tickets", exports.headers(exports.TICKET_COLUMNS, locale), rows)
         async for chunk in exports.csv_stream(sheet):
             yield chunk
@@ -170,7 +170,7 @@ async def tickets_xlsx(
     actor.require("ticket.read")
     _check_sort(sort)
     async with runtime.db.read(actor.tenant_id) as session:
-        rows = exports.ticket_rows(session, actor, filters, sort=sort, tz=_tz(runtime))
+        rows = exports.ticket_rows(session, actor, filters, sort=sort, tz=_tz(runtime), locale=locale)
         sheet = exports.Sheet("tickets", exports.headers(exports.TICKET_COLUMNS, locale), rows)
         output = await exports.xlsx_file(sheet)
     return StreamingResponse(
