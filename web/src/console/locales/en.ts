@@ -502,7 +502,7 @@ const en: typeof zhCN = {
   analytics: {
     title: 'Dashboard', myTitle: 'My dashboard', navDashboard: 'Dashboard', navMine: 'My dashboard',
     period: 'Period', lastDays: 'Last {n} days', team: 'Team', teamHint: 'All teams', channel: 'Channel', channelHint: 'All channels',
-    priority: 'Priority', priorityHint: 'All priorities', category: 'Category', categoryHint: 'Category, e.g. refund', region: 'Region', regionHint: 'Province or province/city',
+    priority: 'Priority', priorityHint: 'All priorities', category: 'Category', categoryHint: 'All categories', region: 'Region', regionHint: 'Province or province/city',
     asOf: 'Data as of {time}', trend: 'Trend', heatmap: 'Service heatmap (weekday × hour, Beijing time)', heatmapHelp: 'Darker means more tickets; click a cell to see its tickets.',
     heatCell: '{day} {hour}:00 — {count} tickets', funnel: 'Response funnel', stage: 'Stage', count: 'Count', dropOff: 'Drop-off', stageTime: 'Time in stage (median)',
     agingTitle: 'Backlog age', csatTitle: 'CSAT distribution', leaderboard: 'Agent leaderboard', agent: 'Agent', handled: 'Handled', handleTime: 'Handle time (median)',

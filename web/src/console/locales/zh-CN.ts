@@ -488,7 +488,7 @@ export default {
   analytics: {
     title: '数据看板', myTitle: '我的看板', navDashboard: '数据看板', navMine: '我的看板',
     period: '统计周期', lastDays: '近 {n} 天', team: '团队', teamHint: '全部团队', channel: '渠道', channelHint: '全部渠道',
-    priority: '优先级', priorityHint: '全部优先级', category: '分类', categoryHint: '分类，如 退款', region: '地区', regionHint: '省份或 省/市',
+    priority: '优先级', priorityHint: '全部优先级', category: '分类', categoryHint: '全部分类', region: '地区', regionHint: '省份或 省/市',
     asOf: '数据截至 {time}', trend: '趋势', heatmap: '服务热力图（星期 × 小时，北京时间）', heatmapHelp: '颜色越深工单越多，点击格子查看对应工单。',
     heatCell: '{day} {hour} 点：{count} 张工单', funnel: '响应漏斗', stage: '环节', count: '数量', dropOff: '流失', stageTime: '环节耗时（中位数）',
     agingTitle: '积压工单账龄', csatTitle: '满意度分布', leaderboard: '坐席排行', agent: '坐席', handled: '受理', handleTime: '处理时长（中位数）',
