@@ -17,6 +17,7 @@ from huiliu.intake.extraction import (
     PHONE,
     TRACKING_NUMBER,
     Entity,
+    _normalize,
     extract_entities,
     order_numbers,
 )
@@ -200,3 +201,15 @@ def test_never_fails_and_never_overlaps(text: str) -> None:
 )
 def test_any_mobile_number_is_found(number: str, lead: str) -> None:
     assert [(e.kind, e.normalized) for e in extract_entities(f"{lead}{number}")] == [(PHONE, number)]
+
+
+def test_normalized_positions_map_back_to_the_original_text() -> None:
+    """Characters NFKC expands (a ligature, a unit sign) keep the map to original positions right,
+    the first time a character is seen and once it is remembered."""
+    for _ in range(2):
+        norm, index = _normalize("ﬁ㎏１２，e\u0301")
+        assert norm == "fikg12，e\u0301"
+        assert index == [0, 0, 1, 1, 2, 3, 4, 5, 6]
+    assert _normalize("订单１２３") == ("订单123", [0, 1, 2, 3, 4])
+    entities = extract_entities("ﬁ 电话：１３８ ００１３ ８０００")
+    assert [(e.kind, e.value) for e in entities] == [("phone", "１３８ ００１３ ８０００")]
