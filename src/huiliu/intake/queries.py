@@ -19,6 +19,7 @@ from huiliu.customers.queries import PG_IDENTITY_OWNERS
 from huiliu.db.driver import session_driver_connection
 from huiliu.entry_points.models import EntryPoint
 from huiliu.intake.domain import OPEN_STATUSES, EntryPointRules, IntakeDefaults, RecentMessage, fold_key
+from huiliu.orders.queries import PG_KNOWN_NUMBERS
 from huiliu.tickets.models import Message, Ticket
 
 
@@ -265,6 +266,8 @@ class FirstLook:
     delivered: dict[tuple[str, str], Delivered]
     # Rows of customers.queries.PG_IDENTITY_OWNERS.
     owner_rows: list[tuple[Any, ...]]
+    # Which of the asked (normalized) order numbers the tenant has; None when none were asked.
+    known_orders: set[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -286,8 +289,10 @@ async def pg_first_look(
     external_ids: Collection[str],
     identity_keys: Collection[tuple[str, str]],
     defaults: IntakeDefaults,
+    order_numbers: Collection[str] | None = None,
 ) -> FirstLook:
-    """Entry points, stored messages and identity owners in one round trip (BEGIN included)."""
+    """Entry points, stored messages, identity owners and (when ``order_numbers`` is given) which of
+    those orders the tenant has, in one round trip (BEGIN included)."""
     params = {
         "tenant_id": tenant_id,
         "entry_point_ids": list(entry_point_ids),
@@ -295,18 +300,22 @@ async def pg_first_look(
         "external_ids": list(external_ids),
         "kinds": list({kind for kind, _ in identity_keys}),
         "values": list({value for _, value in identity_keys}),
+        "order_numbers": sorted(order_numbers or ()),
     }
     connection = await session_driver_connection(session)
     async with connection.pipeline():
         entry_points = connection.cursor()
         delivered_rows = connection.cursor()
         owners = connection.cursor()
+        orders = connection.cursor()
         if entry_point_ids:
             await entry_points.execute(_PG_ENTRY_POINTS, params)
         if external_ids:
             await delivered_rows.execute(_PG_DELIVERED, params)
         if identity_keys:
             await owners.execute(PG_IDENTITY_OWNERS, params)
+        if order_numbers:
+            await orders.execute(PG_KNOWN_NUMBERS, params)
     rules = {
         row[0]: EntryPointRules.from_config(
             entry_point_id=row[0],
@@ -329,7 +338,10 @@ async def pg_first_look(
         for row in (await delivered_rows.fetchall() if external_ids else [])
     }
     owner_rows = list(await owners.fetchall()) if identity_keys else []
-    return FirstLook(rules, found, owner_rows)
+    known_orders = None
+    if order_numbers is not None:
+        known_orders = {row[0] for row in await orders.fetchall()} if order_numbers else set()
+    return FirstLook(rules, found, owner_rows, known_orders)
 
 
 async def pg_decision_reads(

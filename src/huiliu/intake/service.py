@@ -102,6 +102,9 @@ class _Item:
     message: InboundMessage
     identities: list[IdentityClaim]
     alarm: Alarm | None
+    # Extracted before the transaction (pure): the order numbers among them are looked up with the
+    # transaction's first reads.
+    entities: list[Entity]
 
     @property
     def key(self) -> tuple[str, str] | None:
@@ -188,7 +191,15 @@ async def ingest_many(
     for index, message in enumerate(messages):
         try:
             check_message(message)
-            items.append(_Item(index, message, normalized_identities(message), alarm_of(message)))
+            items.append(
+                _Item(
+                    index,
+                    message,
+                    normalized_identities(message),
+                    alarm_of(message),
+                    extract_entities(message.text),
+                )
+            )
         except HuiliuError as exc:
             errors[index] = exc
     races = 0
@@ -253,7 +264,7 @@ async def _run(
     if not items:
         return {}
     await tickets.hold_write_lock(uow)
-    first_look = await _first_look(uow, items, defaults)
+    first_look = await _first_look(uow, items, defaults, order_lookup)
 
     # Entry points: of this tenant, active.
     if first_look is not None:
@@ -414,7 +425,7 @@ async def _run(
             now=now,
             defaults=defaults,
         )
-        entities = extract_entities(message.text)
+        entities = item.entities
         body = message.text
         if not body.strip() and item.alarm is not None:
             body = item.alarm.label
@@ -475,7 +486,8 @@ async def _run(
         stored = await tickets.store_inbound(uow, actor, creates, replies, now=now)
     except tickets.InboundRefused as refused:
         raise _ItemFailed(index_of_message[refused.message_id], ValidationFailed(refused.detail)) from refused
-    await _link_all_orders(uow, list(placed.values()), order_lookup)
+    known_orders = first_look.known_orders if first_look is not None else None
+    await _link_all_orders(uow, list(placed.values()), order_lookup, known_orders)
     await tickets.announce_inbound(uow, actor, creates, replies, stored, now=now)
     await uow.commit()
 
@@ -499,13 +511,18 @@ def _new_customers_statement(uow: UnitOfWork, new: NewCustomers) -> tuple[str, d
 
 
 async def _first_look(
-    uow: UnitOfWork, items: list[_Item], defaults: IntakeDefaults
+    uow: UnitOfWork, items: list[_Item], defaults: IntakeDefaults, order_lookup: OrderLookup | None
 ) -> queries.FirstLook | None:
     """PostgreSQL: the entry points, stored messages and identity owners any of these messages may
-    need, in one round trip (``queries.pg_first_look``); None elsewhere (the ORM queries run then)."""
+    need, and which of their order numbers the tenant has (when no ERP look-up is configured: with one,
+    every number is looked up anyway), in one round trip (``queries.pg_first_look``); None elsewhere
+    (the ORM queries run then)."""
     if uow.dialect != "postgresql" or not PG_PIPELINED_READS:
         return None
     assert uow.tenant_id is not None
+    numbers = None
+    if order_lookup is None:
+        numbers = {n for item in items for n in _normalized_orders(order_numbers(item.entities))}
     external_ids = {i.message.external_id for i in items if i.message.external_id is not None}
     external_ids |= {i.message.reply_to_external_id for i in items if i.message.reply_to_external_id}
     return await queries.pg_first_look(
@@ -516,6 +533,7 @@ async def _first_look(
         external_ids=external_ids,
         identity_keys={claim.key for item in items for claim in item.identities},
         defaults=defaults,
+        order_numbers=numbers,
     )
 
 
@@ -636,17 +654,21 @@ async def _lock_decisions(uow: UnitOfWork, customer_ids: set[uuid.UUID], alarm_k
     )
 
 
-async def _link_all_orders(uow: UnitOfWork, placed: list[_Placed], lookup: OrderLookup | None) -> None:
+async def _link_all_orders(
+    uow: UnitOfWork, placed: list[_Placed], lookup: OrderLookup | None, known: set[str] | None
+) -> None:
     """Link the orders behind extracted order numbers. Without an ERP look-up only numbers known
-    locally can link, so one query for the whole batch finds the few messages worth a call."""
+    locally can link, so one query for the whole batch finds the few messages worth a call (``known``:
+    that query's answer when the first look already ran it)."""
     with_orders = [p for p in placed if p.orders]
     if not with_orders:
         return
     if lookup is None:
         numbers = {p.message_id: _normalized_orders(p.orders) for p in with_orders}
-        known = await order_queries.known_numbers(
-            uow.session, sorted({n for found in numbers.values() for n in found})
-        )
+        if known is None:
+            known = await order_queries.known_numbers(
+                uow.session, sorted({n for found in numbers.values() for n in found})
+            )
         with_orders = [p for p in with_orders if any(n in known for n in numbers[p.message_id])]
     for p in with_orders:
         await _link_orders(uow, p, lookup)

@@ -71,6 +71,13 @@ async def list_orders(
     return list(rows[:limit]), len(rows) > limit
 
 
+# ``known_numbers`` as fixed text for a psycopg pipeline (intake's first look sends it with its other
+# reads): parameters ``tenant_id`` and ``order_numbers`` (normalized), one column ``number``.
+PG_KNOWN_NUMBERS = """
+SELECT number FROM orders WHERE tenant_id = %(tenant_id)s AND number = ANY(%(order_numbers)s::text[])
+"""
+
+
 async def known_numbers(session: AsyncSession, numbers: list[str]) -> set[str]:
     """Which of these (normalized) order numbers the tenant has: a column read, no ORM objects."""
     if not numbers:
