@@ -113,3 +113,50 @@ async def test_an_identity_registered_after_the_look_up_starts_the_transaction_o
         ).scalars()
         assert len(set(owners)) == 1
         assert (await session.execute(select(func.count()).select_from(Customer))).scalar_one() == 1
+
+
+async def test_first_look_knows_only_the_tenants_orders(runtime, postgres_only):
+    """The first pipeline also asks which extracted order numbers the tenant has: a number only another
+    tenant knows links nothing, and the tenant's own links in a group as it does alone."""
+    from huiliu.core.ids import new_id
+    from huiliu.orders import queries as order_queries
+    from huiliu.orders import service as orders
+    from huiliu.orders.schemas import OrderCreate
+    from tests.factories import make_member
+
+    owner, other = await make_tenant(runtime), await make_tenant(runtime)
+    admin = await make_member(runtime, owner, "admin")
+    async with runtime.db.uow(owner.id) as uow:
+        await orders.create_order(uow, admin.actor, OrderCreate(number="SO20261111002"), order_id=new_id())
+    linked = {}
+    for tenant in (other, owner):
+        entry_point = await make_entry_point(runtime, tenant.id)
+        answers = await ingest_many(
+            runtime,
+            integration(tenant.id),
+            [
+                inbound(entry_point, "单号 SO20261111002 少发了一件", phone="13900000078", external_id="o-1"),
+                inbound(entry_point, "订单号 SO99999999998 没到", phone="13900000079", external_id="o-2"),
+            ],
+        )
+        async with runtime.db.read(tenant.id) as session:
+            linked[tenant.id] = [
+                [link.order.number for link in await order_queries.orders_for_ticket(session, a.ticket_id)]
+                for a in answers
+            ]
+    assert linked[other.id] == [[], []]
+    assert linked[owner.id] == [["SO20261111002"], []]
+    # The read itself spells out the tenant scope (the ORM's link step would hide a leak).
+    for tenant, known in ((other, set()), (owner, {"SO20261111002"})):
+        async with runtime.db.uow(tenant.id) as uow:
+            look = await service.queries.pg_first_look(
+                uow.session,
+                tenant.id,
+                entry_point_ids=[],
+                channels=["api"],
+                external_ids=[],
+                identity_keys=[],
+                defaults=service.IntakeDefaults(),
+                order_numbers=["SO20261111002", "SO99999999998"],
+            )
+        assert look.known_orders == known
