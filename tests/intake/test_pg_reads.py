@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from huiliu.customers.models import Customer
 from huiliu.intake import service
 from huiliu.intake.domain import InboundMessage, IngestOutcome
+from huiliu.tickets import service as tickets_service
 from huiliu.tickets.models import Ticket
 from tests.factories import make_tenant
 from tests.intake.test_group_writes import ENTRY_POINT, script, snapshot
@@ -68,6 +69,36 @@ async def test_pipelined_reads_write_the_rows_of_the_orm_reads(runtime, postgres
     assert await snapshot(runtime, orm_tenant.id, "qx1") == await snapshot(
         runtime, pipelined_tenant.id, "qx2"
     )
+
+
+@pytest.mark.parametrize("grouped", [False, True], ids=["one-by-one", "group"])
+async def test_joined_tickets_as_plain_rows_write_what_the_orm_writes(
+    runtime, postgres_only, monkeypatch, grouped
+):
+    """A thread, a device alarm's repeat (its count), new entities on a joined ticket and a reply by
+    reference leave the same tickets, events and outbox rows whether ``announce_inbound`` works on ORM
+    objects or on plain rows written with the events."""
+    orm_tenant, plain_tenant = await make_tenant(runtime), await make_tenant(runtime)
+    answers = {}
+    for name, tenant, plain in (("qy1", orm_tenant, False), ("qy2", plain_tenant, True)):
+        monkeypatch.setattr(tickets_service, "PG_PLAIN_JOINED", plain)
+        actor = integration(tenant.id)
+        entry_point = await make_entry_point(runtime, tenant.id, **ENTRY_POINT)
+        messages = longer_script(entry_point, name)
+        if grouped:
+            answers[name] = await ingest_many(runtime, actor, messages)
+        else:
+            answers[name] = [await ingest(runtime, actor, m) for m in messages]
+    outcomes = [a.outcome for a in answers["qy1"]]
+    assert outcomes == [a.outcome for a in answers["qy2"]]
+    assert {IngestOutcome.THREADED, IngestOutcome.ALARM} <= set(outcomes)
+    orm, plain = (
+        await snapshot(runtime, orm_tenant.id, "qy1"),
+        await snapshot(runtime, plain_tenant.id, "qy2"),
+    )
+    assert orm == plain
+    assert any(row[10] == 2 for row in plain["tickets"])  # the alarm counted twice
+    assert any(event[1] == "ticket.message_added" and "entities" in event[3] for event in plain["events"])
 
 
 async def test_first_look_reads_only_the_tenants_rows(runtime, postgres_only):
