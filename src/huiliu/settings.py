@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # the next one (group commit, docs/decisions/0020); at most this many transactions per sender and
     # API process at once.
     intake_group_commit: bool = True
-    intake_group_commit_concurrency: int = 1
+    intake_group_commit_concurrency: int = 2
     # Ticket creates on the PostgreSQL driver pool: creates that arrive while this many grouped
     # transactions are in flight in the API process share the next one (docs/decisions/0048); one at
     # a time makes the groups, and so the set-based statement's savings, largest (decision 0059).
