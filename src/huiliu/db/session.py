@@ -239,6 +239,12 @@ class UnitOfWork:
         self._events.append(domain_event)
         self._emitted.append(domain_event)
 
+    @property
+    def emitted_count(self) -> int:
+        """How many events this unit of work has emitted so far (its reactions' included): a write
+        path compares it before and after ``commit`` to know whether reactions changed anything."""
+        return len(self._emitted)
+
     def after_commit(self, callback: Callable[[], Any]) -> None:
         self._after_commit.append(callback)
 

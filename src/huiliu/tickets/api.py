@@ -52,8 +52,9 @@ def _csv(value: str | None) -> list[str]:
 async def create_ticket(
     body: TicketCreate, actor: ActorDep, runtime: RuntimeDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
-    """Create a ticket. With ``Idempotency-Key``, a repeat of the same request returns the ticket the
-    first one created (its current state) instead of creating another."""
+    """Create a ticket; the answer is the ticket as committed, after the tenant's reactions (decision
+    0063). With ``Idempotency-Key``, a repeat of the same request returns the ticket the first one
+    created (its current state) instead of creating another."""
     actor.require("ticket.create")
     if (
         idempotency_key is None

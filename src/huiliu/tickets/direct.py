@@ -1,7 +1,8 @@
 """``POST /api/v1/tickets`` without FastAPI's layers, for the requests the route itself sends down the
 direct create path (huiliu.direct_routes, decision 0055): bearer-authenticated, valid, no
 ``Idempotency-Key``, ``service.creates_directly`` and no reactions that apply. The route in
-``tickets.api`` answers everything else."""
+``tickets.api`` answers everything else. No reaction runs here, so the row written is the ticket as
+committed: the same answer the route gives (decision 0063)."""
 
 from __future__ import annotations
 

@@ -213,6 +213,15 @@ async def get_visible_ticket(session: AsyncSession, actor: Actor, ticket_id: uui
     return ticket
 
 
+async def ticket_columns(session: AsyncSession, ticket_id: uuid.UUID) -> dict[str, Any]:
+    """Every column of the ticket, read by primary key (no scope check: for the write path that
+    answers with the ticket it just wrote)."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("ticket not found")
+    return {column.key: getattr(ticket, column.key) for column in Ticket.__table__.columns}
+
+
 async def ticket_timeline(session: AsyncSession, ticket_id: uuid.UUID) -> dict[str, Any]:
     messages = (
         (

@@ -32,7 +32,7 @@ from huiliu.db import bulk
 from huiliu.db.driver import session_driver_connection
 from huiliu.db.session import Database, UnitOfWork, publish
 from huiliu.ticket_templates import service as ticket_templates
-from huiliu.tickets import pg_create
+from huiliu.tickets import pg_create, queries
 from huiliu.tickets.domain import Milestones, Status, apply_transition, diff, normalize_tags
 from huiliu.tickets.models import (
     Message,
@@ -338,10 +338,11 @@ async def create_ticket(
         )
         row["number"], row["customer_id"] = number, customer_id
         domain_event.data["ticket"].update(number=number, customer_id=_wire(customer_id))
+        emitted = uow.emitted_count
         await uow.commit()
         if resolution and customer_id is None:
             row["customer_id"] = await _settle_identity_race(uow.db, actor, row, resolution)
-        return row
+        return await _as_committed(uow, actor, row, emitted)
     if request.customer is not None:
         row["customer_id"] = await resolve_customer(uow, customer_name, identities)
     row["number"] = await _next_number(uow)
@@ -352,8 +353,20 @@ async def create_ticket(
             [{"tenant_id": actor.tenant_id, "ticket_id": row["id"], "tag": tag} for tag in row["tags"]],
         )
     record(uow, actor, row, ev.TICKET_CREATED, created, extra=extra)
+    emitted = uow.emitted_count
     await uow.commit()
-    return row
+    return await _as_committed(uow, actor, row, emitted)
+
+
+async def _as_committed(uow: UnitOfWork, actor: Actor, row: dict[str, Any], emitted: int) -> dict[str, Any]:
+    """The new ticket as its commit left it: ``row`` as inserted, or, when the commit's reactions
+    emitted events (a rule, routing or SLA may have assigned, tagged, raised the priority …), the
+    ticket read back by primary key — one read, only then (decision 0063). Inside a larger unit of
+    work ``commit`` only returns, nothing reacted yet, and ``row`` is all there is."""
+    if uow.emitted_count == emitted:
+        return row
+    async with uow.db.read(actor.tenant_id) as session:
+        return await queries.ticket_columns(session, row["id"])
 
 
 async def _with_template(
