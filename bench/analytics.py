@@ -28,7 +28,14 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import func, select, text
 
-from bench.harness import DEFAULT_PG_SERVER, Tenant, machine_description, provision, temp_database
+from bench.harness import (
+    DEFAULT_PG_SERVER,
+    Tenant,
+    machine_description,
+    provision,
+    scratch_settings,
+    temp_database,
+)
 from bench.results import Report, append_results
 from bench.seed import seed
 from huiliu.analytics import metrics, queries, rollups
@@ -37,12 +44,10 @@ from huiliu.analytics.models import TicketFact
 from huiliu.auth.domain import Actor, ActorKind, DataScope, system_actor
 from huiliu.reactions import install_reactors
 from huiliu.runtime import Runtime
-from huiliu.settings import Settings
 from huiliu.tickets import service as tickets
 from huiliu.tickets.domain import Status
 from huiliu.tickets.schemas import TicketCreate
 
-BENCH_SECRET = "huiliu-bench-secret-key-0123456789abcdef"
 Query = Callable[[Any, Actor, MetricFilter], Awaitable[Any]]
 
 QUERIES: list[tuple[str, Query]] = [
@@ -61,10 +66,6 @@ QUERIES: list[tuple[str, Query]] = [
     ("regions", lambda s, a, f: queries.regions(s, a, f)),
     ("drill heatmap cell", lambda s, a, f: queries.drill(s, a, f, hour_of_week=24 * 2 + 15)),
 ]
-
-
-def _settings(url: str) -> Settings:
-    return Settings(database_url=url, secret_key=BENCH_SECRET, _env_file=None)
 
 
 def _ms(values: list[float]) -> tuple[float, float, float]:
@@ -149,25 +150,26 @@ async def _maintenance(runtime: Runtime, tenant: Tenant, operations: int) -> tup
 async def _run(
     url: str, tenant: Tenant, repeat: int, days: int, operations: int, console: Console
 ) -> list[Report]:
-    runtime = Runtime.build(_settings(url))
-    await runtime.start()
-    install_reactors(runtime.db)
-    try:
-        console.print("building the ticket facts (rollups.rebuild) …")
-        started = time.perf_counter()
-        built = await rollups.rebuild(runtime.db, tenant.id, batch=2000)
-        rebuild_seconds = time.perf_counter() - started
-        async with runtime.db.read(tenant.id) as session:
-            facts = (await session.execute(select(func.count()).select_from(TicketFact))).scalar_one()
-        console.print(f"  {built:,} tickets → {facts:,} facts in {rebuild_seconds:.1f}s")
-        console.print(f"timing dashboard queries ({repeat} runs each, last {days} days) …")
-        load_before = os.getloadavg()[0]
-        rows = await _time_queries(runtime, tenant, repeat, days)
-        load_after = os.getloadavg()[0]
-        console.print(f"writing {operations} tickets + status changes through the services …")
-        events, refresh_seconds, writing = await _maintenance(runtime, tenant, operations)
-    finally:
-        await runtime.stop()
+    with scratch_settings(url) as settings:
+        runtime = Runtime.build(settings)
+        await runtime.start()
+        install_reactors(runtime.db)
+        try:
+            console.print("building the ticket facts (rollups.rebuild) …")
+            started = time.perf_counter()
+            built = await rollups.rebuild(runtime.db, tenant.id, batch=2000)
+            rebuild_seconds = time.perf_counter() - started
+            async with runtime.db.read(tenant.id) as session:
+                facts = (await session.execute(select(func.count()).select_from(TicketFact))).scalar_one()
+            console.print(f"  {built:,} tickets → {facts:,} facts in {rebuild_seconds:.1f}s")
+            console.print(f"timing dashboard queries ({repeat} runs each, last {days} days) …")
+            load_before = os.getloadavg()[0]
+            rows = await _time_queries(runtime, tenant, repeat, days)
+            load_after = os.getloadavg()[0]
+            console.print(f"writing {operations} tickets + status changes through the services …")
+            events, refresh_seconds, writing = await _maintenance(runtime, tenant, operations)
+        finally:
+            await runtime.stop()
     rebuild = Report(
         "Analytics: full rebuild of the ticket facts",
         ["tickets", "facts", "seconds", "tickets/s"],

@@ -24,7 +24,14 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from bench.harness import DEFAULT_PG_SERVER, Tenant, machine_description, provision, temp_database
+from bench.harness import (
+    DEFAULT_PG_SERVER,
+    Tenant,
+    machine_description,
+    provision,
+    scratch_settings,
+    temp_database,
+)
 from bench.results import Report, append_results
 from bench.seed import seed
 from huiliu.analytics import bi, exports, rollups, staffing
@@ -32,15 +39,9 @@ from huiliu.analytics.alerts import domain as alerts
 from huiliu.analytics.alerts.service import load_points
 from huiliu.auth.domain import system_actor
 from huiliu.runtime import Runtime
-from huiliu.settings import Settings
 from huiliu.tickets.queries import TicketFilters
 
-BENCH_SECRET = "huiliu-bench-secret-key-0123456789abcdef"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def _settings(url: str) -> Settings:
-    return Settings(database_url=url, secret_key=BENCH_SECRET, _env_file=None)  # type: ignore[call-arg]
 
 
 def _ms(values: list[float]) -> tuple[float, float, float]:
@@ -150,17 +151,18 @@ async def _exports(runtime: Runtime, tenant: Tenant) -> list[list[str]]:
 
 
 async def _run(url: str, tenant: Tenant, repeat: int, console: Console) -> list[Report]:
-    runtime = Runtime.build(_settings(url))
-    await runtime.start()
-    try:
-        console.print("building the ticket facts …")
-        built = await rollups.rebuild(runtime.db, tenant.id, batch=2000)
-        console.print(f"timing alert evaluations, staffing and the BI export ({repeat} runs each) …")
-        rows = await _queries(runtime, tenant, repeat)
-        console.print("timing the ticket exports …")
-        export_rows = await _exports(runtime, tenant)
-    finally:
-        await runtime.stop()
+    with scratch_settings(url) as settings:
+        runtime = Runtime.build(settings)
+        await runtime.start()
+        try:
+            console.print("building the ticket facts …")
+            built = await rollups.rebuild(runtime.db, tenant.id, batch=2000)
+            console.print(f"timing alert evaluations, staffing and the BI export ({repeat} runs each) …")
+            rows = await _queries(runtime, tenant, repeat)
+            console.print("timing the ticket exports …")
+            export_rows = await _exports(runtime, tenant)
+        finally:
+            await runtime.stop()
     return [
         Report(
             f"Analytics alerts, staffing and BI export at {built:,} tickets",

@@ -21,13 +21,17 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from huiliu.db.migrate import upgrade
+from huiliu.settings import Settings
+
+if TYPE_CHECKING:
+    from huiliu.runtime import Runtime
 
 BENCH_DIR = Path(__file__).resolve().parent
 LUA_DIR = BENCH_DIR / "lua"
@@ -107,61 +111,77 @@ def provision(url: str, *, teams: int = 4, agents_per_team: int = 3) -> Tenant:
 
 
 async def _provision(url: str, teams: int, agents_per_team: int) -> Tenant:
-    from huiliu.auth import service as auth
     from huiliu.runtime import Runtime
-    from huiliu.settings import Settings
+
+    with scratch_settings(url, redis_url=None, db_pool_size=2, db_max_overflow=2) as settings:
+        runtime = Runtime.build(settings)
+        try:
+            return await _provision_tenant(runtime, teams, agents_per_team)
+        finally:
+            await runtime.stop()
+
+
+async def _provision_tenant(runtime: Runtime, teams: int, agents_per_team: int) -> Tenant:
+    from huiliu.auth import service as auth
     from huiliu.tenancy.service import provision_tenant
 
-    settings = Settings(
-        database_url=url,
-        secret_key=BENCH_SECRET,
-        redis_url=None,
-        db_pool_size=2,
-        db_max_overflow=2,
-        _env_file=None,
-    )  # type: ignore[call-arg]
-    runtime = Runtime.build(settings)
-    try:
-        suffix = uuid.uuid4().hex[:8]
-        tenant = await provision_tenant(runtime.db, f"bench-{suffix}", "压测企业")
-        team_ids, agent_ids, first_agent_email = [], [], ""
-        async with runtime.db.uow(tenant.id) as uow:
-            admin_role = await auth.role_by_name(uow, "admin")
-            agent_role = await auth.role_by_name(uow, "agent")
-            admin = await auth.create_user(
-                uow,
-                email=f"admin-{suffix}@bench.example.com",
-                name="压测管理员",
-                password=ADMIN_PASSWORD,
-                role_id=admin_role.id,
-            )
-            for t in range(teams):
-                team = await auth.create_team(uow, f"售后{t + 1}组")
-                team_ids.append(team.id)
-                for a in range(agents_per_team):
-                    email = f"agent-{t}-{a}-{suffix}@bench.example.com"
-                    user = await auth.create_user(
-                        uow,
-                        email=email,
-                        name=f"客服{t + 1}-{a + 1}",
-                        password=ADMIN_PASSWORD,
-                        role_id=agent_role.id,
-                        team_id=team.id,
-                    )
-                    agent_ids.append(user.id)
-                    first_agent_email = first_agent_email or email
-            await uow.commit()
-        return Tenant(
-            id=tenant.id,
-            admin_email=admin.email,
-            admin_id=admin.id,
-            team_ids=team_ids,
-            agent_ids=agent_ids,
-            agent_email=first_agent_email,
-            agent_team_id=team_ids[0],
+    suffix = uuid.uuid4().hex[:8]
+    tenant = await provision_tenant(runtime.db, f"bench-{suffix}", "压测企业")
+    team_ids, agent_ids, first_agent_email = [], [], ""
+    async with runtime.db.uow(tenant.id) as uow:
+        admin_role = await auth.role_by_name(uow, "admin")
+        agent_role = await auth.role_by_name(uow, "agent")
+        admin = await auth.create_user(
+            uow,
+            email=f"admin-{suffix}@bench.example.com",
+            name="压测管理员",
+            password=ADMIN_PASSWORD,
+            role_id=admin_role.id,
         )
-    finally:
-        await runtime.stop()
+        for t in range(teams):
+            team = await auth.create_team(uow, f"售后{t + 1}组")
+            team_ids.append(team.id)
+            for a in range(agents_per_team):
+                email = f"agent-{t}-{a}-{suffix}@bench.example.com"
+                user = await auth.create_user(
+                    uow,
+                    email=email,
+                    name=f"客服{t + 1}-{a + 1}",
+                    password=ADMIN_PASSWORD,
+                    role_id=agent_role.id,
+                    team_id=team.id,
+                )
+                agent_ids.append(user.id)
+                first_agent_email = first_agent_email or email
+        await uow.commit()
+    return Tenant(
+        id=tenant.id,
+        admin_email=admin.email,
+        admin_id=admin.id,
+        team_ids=team_ids,
+        agent_ids=agent_ids,
+        agent_email=first_agent_email,
+        agent_team_id=team_ids[0],
+    )
+
+
+# --- Huiliu in this process ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def scratch_settings(url: str, **overrides: Any) -> Iterator[Settings]:
+    """Settings for a benchmark that runs Huiliu in its own process (``Runtime.build``, ``create_app``):
+    the files directory and the SQLite Huey queue in a temporary directory removed afterwards, where
+    the defaults (``./var``) would write into the working directory."""
+    with tempfile.TemporaryDirectory(prefix="huiliu-bench-var-") as tmp:
+        yield Settings(
+            database_url=url,
+            secret_key=BENCH_SECRET,
+            files_dir=Path(tmp) / "files",
+            huey_sqlite_path=Path(tmp) / "huey.db",
+            _env_file=None,
+            **overrides,
+        )
 
 
 # --- the API server -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import insert, text
 
-from bench.harness import DEFAULT_PG_SERVER, machine_description, temp_database
+from bench.harness import DEFAULT_PG_SERVER, machine_description, scratch_settings, temp_database
 from bench.results import Report, append_results
 from huiliu.auth.domain import system_actor
 from huiliu.core.clock import utcnow
@@ -37,12 +37,10 @@ from huiliu.intelligence.similar import similar_tickets
 from huiliu.kb import domain, queries, search
 from huiliu.kb.models import KbArticle
 from huiliu.runtime import Runtime
-from huiliu.settings import Settings
 from huiliu.tenancy.service import provision_tenant
 from huiliu.tickets import service as tickets
 from huiliu.tickets.schemas import TicketCreate
 
-BENCH_SECRET = "huiliu-bench-secret-key-0123456789abcdef"
 SEED = 20261130
 BATCH = 500
 ANSWERS = [
@@ -51,10 +49,6 @@ ANSWERS = [
     "「{q}」一般在 1-3 个工作日内处理完毕，退款原路返回；如有疑问请提供订单号。",
     "针对「{q}」，我们的规则是：7 天无理由退换，质量问题 15 天包换，运费由商家承担。",
 ]
-
-
-def _settings(url: str) -> Settings:
-    return Settings(database_url=url, secret_key=BENCH_SECRET, _env_file=None)  # type: ignore[call-arg]
 
 
 def _ms(values: list[float]) -> tuple[float, float, float]:
@@ -163,8 +157,8 @@ async def _run(kind: str, articles: int, ticket_count: int, repeat: int) -> tupl
     messages = [example.text for example in dataset]
     rng = random.Random(SEED + 1)
     questions = rng.sample(messages, repeat)
-    with temp_database(kind) as url:
-        runtime = Runtime.build(_settings(url))
+    with temp_database(kind) as url, scratch_settings(url) as settings:
+        runtime = Runtime.build(settings)
         await runtime.start()
         try:
             tenant = await provision_tenant(runtime.db, f"bench-kb-{uuid.uuid4().hex[:6]}", "知识库基准")

@@ -36,6 +36,7 @@ from bench.harness import (
     db_kind,
     machine_description,
     provision,
+    scratch_settings,
     temp_database,
     wait_for_quiet,
 )
@@ -93,20 +94,19 @@ async def _configure(url: str, tenant: Any, base_url: str) -> None:
     from huiliu.notifications import service
     from huiliu.notifications.schemas import ChannelCreate
     from huiliu.runtime import Runtime
-    from huiliu.settings import Settings
 
-    settings = Settings(database_url=url, secret_key=BENCH_SECRET, redis_url=None, _env_file=None)  # type: ignore[call-arg]
-    runtime = Runtime.build(settings)
-    await runtime.start()
-    try:
-        admin = await auth.actor_for_user(runtime.db, tenant.admin_id, tenant.id, auth.ActorCache(ttl=0))
-        request = ChannelCreate(
-            name="压测群机器人", kind="wecom", config={"base_url": base_url}, secrets={"key": ROBOT_KEY}
-        )
-        async with runtime.db.uow(tenant.id) as uow:
-            await service.create_channel(uow, admin, request)
-    finally:
-        await runtime.stop()
+    with scratch_settings(url, redis_url=None) as settings:
+        runtime = Runtime.build(settings)
+        await runtime.start()
+        try:
+            admin = await auth.actor_for_user(runtime.db, tenant.admin_id, tenant.id, auth.ActorCache(ttl=0))
+            request = ChannelCreate(
+                name="压测群机器人", kind="wecom", config={"base_url": base_url}, secrets={"key": ROBOT_KEY}
+            )
+            async with runtime.db.uow(tenant.id) as uow:
+                await service.create_channel(uow, admin, request)
+        finally:
+            await runtime.stop()
 
 
 def _produce(url: str, tenant: Any, count: int, rate: float) -> dict[str, float]:

@@ -42,13 +42,13 @@ from rich.console import Console
 from sqlalchemy import func, insert, select, text
 
 from bench.harness import (
-    BENCH_SECRET,
     DEFAULT_PG_SERVER,
     cpu_seconds,
     db_kind,
     machine_description,
     postgres_backends,
     provision,
+    scratch_settings,
     temp_database,
     wait_for_quiet,
 )
@@ -74,7 +74,6 @@ async def _analyze(db: Any) -> None:
 async def _setup(url: str, timers: int, tenant: Any, actions: bool, analyze: bool = True) -> dict[str, Any]:
     from huiliu.auth import service as auth
     from huiliu.runtime import Runtime
-    from huiliu.settings import Settings
     from huiliu.sla import service as sla
     from huiliu.sla.domain.policy import parse_policy_rules
     from huiliu.sla.domain.ticket import metric_due_at, next_check, start_state, to_json
@@ -84,106 +83,106 @@ async def _setup(url: str, timers: int, tenant: Any, actions: bool, analyze: boo
     from huiliu.tickets.models import Ticket
     from huiliu.timers.models import TicketTimer
 
-    settings = Settings(database_url=url, secret_key=BENCH_SECRET, redis_url=None, _env_file=None)
-    runtime = Runtime.build(settings)
-    await runtime.start()
-    try:
-        admin = await auth.actor_for_user(runtime.db, tenant.admin_id, tenant.id, auth.ActorCache(ttl=0))
-        async with runtime.db.uow(tenant.id) as uow:
-            installed = await sla.install_presets(uow, admin)
-        if not actions:
-            # The same tiers without their actions: each threshold records its event only.
+    with scratch_settings(url, redis_url=None) as settings:
+        runtime = Runtime.build(settings)
+        await runtime.start()
+        try:
+            admin = await auth.actor_for_user(runtime.db, tenant.admin_id, tenant.id, auth.ActorCache(ttl=0))
+            async with runtime.db.uow(tenant.id) as uow:
+                installed = await sla.install_presets(uow, admin)
+            if not actions:
+                # The same tiers without their actions: each threshold records its event only.
+                async with runtime.db.read(tenant.id) as session:
+                    preset = await session.get(sla.SlaPolicy, installed["policy_id"])
+                    assert preset is not None
+                    spec = {
+                        "name": preset.name,
+                        "calendar_id": preset.calendar_id,
+                        "targets": preset.targets,
+                        "tiers": [{"percent": tier["percent"], "actions": []} for tier in preset.tiers],
+                    }
+                async with runtime.db.uow(tenant.id) as uow:
+                    await sla.replace_policy(uow, admin, installed["policy_id"], spec)
             async with runtime.db.read(tenant.id) as session:
-                preset = await session.get(sla.SlaPolicy, installed["policy_id"])
-                assert preset is not None
-                spec = {
-                    "name": preset.name,
-                    "calendar_id": preset.calendar_id,
-                    "targets": preset.targets,
-                    "tiers": [{"percent": tier["percent"], "actions": []} for tier in preset.tiers],
-                }
-            async with runtime.db.uow(tenant.id) as uow:
-                await sla.replace_policy(uow, admin, installed["policy_id"], spec)
-        async with runtime.db.read(tenant.id) as session:
-            calendar_row = await get_calendar(session, installed["calendar_id"])
-            policy = await session.get(sla.SlaPolicy, installed["policy_id"])
-            assert policy is not None
-        calendar = calendar_value(calendar_row)
-        rules = parse_policy_rules(policy.conditions, policy.targets, policy.tiers)
-        state = start_state(rules.targets_for("normal"), CREATED)
-        clocks = to_json(state)
-        due = {name: metric_due_at(calendar, metric) for name, metric in state.metrics.items()}
-        check = next_check(calendar, state, rules.thresholds())
-        assert check is not None
-        for first in range(0, timers, INSERT_BATCH):
-            count = min(INSERT_BATCH, timers - first)
-            ids = [uuid.uuid4() for _ in range(count)]
-            async with runtime.db.uow(tenant.id) as uow:
-                await uow.session.execute(
-                    insert(Ticket),
-                    [
-                        {
-                            "id": ticket_id,
-                            "tenant_id": tenant.id,
-                            "number": first + index + 1,
-                            "title": f"压测工单 {first + index + 1}",
-                            "description": "",
-                            "status": "new",
-                            "priority": "normal",
-                            "channel": "api",
-                            "team_id": tenant.agent_team_id,
-                            "assignee_id": tenant.agent_ids[index % len(tenant.agent_ids)],
-                            "tags": [],
-                            "fields": {},
-                            "created_at": CREATED,
-                            "updated_at": CREATED,
-                            "reopen_count": 0,
-                        }
-                        for index, ticket_id in enumerate(ids)
-                    ],
-                )
-                await uow.session.execute(
-                    insert(TicketSla),
-                    [
-                        {
-                            "ticket_id": ticket_id,
-                            "tenant_id": tenant.id,
-                            "policy_id": policy.id,
-                            "policy_name": policy.name,
-                            "priority": "normal",
-                            "clocks": clocks,
-                            "paused": False,
-                            "next_due_at": min(value for value in due.values() if value is not None),
-                            "first_response_due_at": due.get("first_response"),
-                            "resolution_due_at": due.get("resolution"),
-                            "first_response_breached": False,
-                            "next_response_breached": False,
-                            "resolution_breached": False,
-                            "next_response_breaches": 0,
-                            "created_at": CREATED,
-                            "updated_at": CREATED,
-                        }
-                        for ticket_id in ids
-                    ],
-                )
-                await uow.session.execute(
-                    insert(TicketTimer),
-                    [
-                        {
-                            "tenant_id": tenant.id,
-                            "ticket_id": ticket_id,
-                            "kind": TIMER_KIND,
-                            "next_timer_at": check,
-                        }
-                        for ticket_id in ids
-                    ],
-                )
-                await uow.commit()
-        if analyze:
-            await _analyze(runtime.db)
-        return {"due_at": check}
-    finally:
-        await runtime.stop()
+                calendar_row = await get_calendar(session, installed["calendar_id"])
+                policy = await session.get(sla.SlaPolicy, installed["policy_id"])
+                assert policy is not None
+            calendar = calendar_value(calendar_row)
+            rules = parse_policy_rules(policy.conditions, policy.targets, policy.tiers)
+            state = start_state(rules.targets_for("normal"), CREATED)
+            clocks = to_json(state)
+            due = {name: metric_due_at(calendar, metric) for name, metric in state.metrics.items()}
+            check = next_check(calendar, state, rules.thresholds())
+            assert check is not None
+            for first in range(0, timers, INSERT_BATCH):
+                count = min(INSERT_BATCH, timers - first)
+                ids = [uuid.uuid4() for _ in range(count)]
+                async with runtime.db.uow(tenant.id) as uow:
+                    await uow.session.execute(
+                        insert(Ticket),
+                        [
+                            {
+                                "id": ticket_id,
+                                "tenant_id": tenant.id,
+                                "number": first + index + 1,
+                                "title": f"压测工单 {first + index + 1}",
+                                "description": "",
+                                "status": "new",
+                                "priority": "normal",
+                                "channel": "api",
+                                "team_id": tenant.agent_team_id,
+                                "assignee_id": tenant.agent_ids[index % len(tenant.agent_ids)],
+                                "tags": [],
+                                "fields": {},
+                                "created_at": CREATED,
+                                "updated_at": CREATED,
+                                "reopen_count": 0,
+                            }
+                            for index, ticket_id in enumerate(ids)
+                        ],
+                    )
+                    await uow.session.execute(
+                        insert(TicketSla),
+                        [
+                            {
+                                "ticket_id": ticket_id,
+                                "tenant_id": tenant.id,
+                                "policy_id": policy.id,
+                                "policy_name": policy.name,
+                                "priority": "normal",
+                                "clocks": clocks,
+                                "paused": False,
+                                "next_due_at": min(value for value in due.values() if value is not None),
+                                "first_response_due_at": due.get("first_response"),
+                                "resolution_due_at": due.get("resolution"),
+                                "first_response_breached": False,
+                                "next_response_breached": False,
+                                "resolution_breached": False,
+                                "next_response_breaches": 0,
+                                "created_at": CREATED,
+                                "updated_at": CREATED,
+                            }
+                            for ticket_id in ids
+                        ],
+                    )
+                    await uow.session.execute(
+                        insert(TicketTimer),
+                        [
+                            {
+                                "tenant_id": tenant.id,
+                                "ticket_id": ticket_id,
+                                "kind": TIMER_KIND,
+                                "next_timer_at": check,
+                            }
+                            for ticket_id in ids
+                        ],
+                    )
+                    await uow.commit()
+            if analyze:
+                await _analyze(runtime.db)
+            return {"due_at": check}
+        finally:
+            await runtime.stop()
 
 
 @dataclass(frozen=True)
@@ -203,7 +202,6 @@ async def _sweep(url: str, now: datetime, options: SweepOptions, after: Callable
     reads the database server's CPU then)."""
     from huiliu.core.outbox import OutboxRow
     from huiliu.runtime import Runtime
-    from huiliu.settings import Settings
     from huiliu.tickets.models import TicketEvent
     from huiliu.timers import service as timers
     from huiliu.worker.timers import install_reactors
@@ -213,40 +211,42 @@ async def _sweep(url: str, now: datetime, options: SweepOptions, after: Callable
 
         # As the worker process does: before its timer sweeper builds its runtime (``run_worker``).
         tune_collector()
-    settings = Settings(
-        database_url=url, secret_key=BENCH_SECRET, redis_url=None, db_pool_size=options.pool, _env_file=None
-    )
-    runtime = Runtime.build(settings)
-    await runtime.start()
-    try:
-        install_reactors(runtime.db)
-        if options.batch_tickets is not None:
-            timers.BATCH_TICKETS = options.batch_tickets
-        began, cpu_began = time.perf_counter(), time.process_time()
-        result = await timers.sweep(runtime.db, now, batch=options.batch, concurrency=options.concurrency)
-        elapsed = time.perf_counter() - began
-        cpu = time.process_time() - cpu_began
-        async with runtime.db.read(None, system=True) as session:
-            counts = {
-                "cpu_ms": int(cpu * 1000),
-                "warnings": int(
-                    await session.scalar(
-                        select(func.count()).select_from(TicketEvent).where(TicketEvent.type == "sla.warning")
-                    )
-                    or 0
-                ),
-                "notifications": int(
-                    await session.scalar(
-                        select(func.count()).select_from(OutboxRow).where(OutboxRow.kind == "notification")
-                    )
-                    or 0
-                ),
-            }
-        outcome = (elapsed, result, counts)
-        await asyncio.to_thread(after, outcome)
-        return outcome
-    finally:
-        await runtime.stop()
+    with scratch_settings(url, redis_url=None, db_pool_size=options.pool) as settings:
+        runtime = Runtime.build(settings)
+        await runtime.start()
+        try:
+            install_reactors(runtime.db)
+            if options.batch_tickets is not None:
+                timers.BATCH_TICKETS = options.batch_tickets
+            began, cpu_began = time.perf_counter(), time.process_time()
+            result = await timers.sweep(runtime.db, now, batch=options.batch, concurrency=options.concurrency)
+            elapsed = time.perf_counter() - began
+            cpu = time.process_time() - cpu_began
+            async with runtime.db.read(None, system=True) as session:
+                counts = {
+                    "cpu_ms": int(cpu * 1000),
+                    "warnings": int(
+                        await session.scalar(
+                            select(func.count())
+                            .select_from(TicketEvent)
+                            .where(TicketEvent.type == "sla.warning")
+                        )
+                        or 0
+                    ),
+                    "notifications": int(
+                        await session.scalar(
+                            select(func.count())
+                            .select_from(OutboxRow)
+                            .where(OutboxRow.kind == "notification")
+                        )
+                        or 0
+                    ),
+                }
+            outcome = (elapsed, result, counts)
+            await asyncio.to_thread(after, outcome)
+            return outcome
+        finally:
+            await runtime.stop()
 
 
 class ServerCpu:

@@ -14,13 +14,16 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import event
 
-from bench.harness import ADMIN_PASSWORD, BENCH_SECRET, provision, temp_database
+from bench.harness import ADMIN_PASSWORD, provision, scratch_settings, temp_database
 from bench.results import Report
+
+if TYPE_CHECKING:
+    from huiliu.settings import Settings
 
 
 @dataclass
@@ -73,17 +76,15 @@ def run_statements(
     """``automation``: the tenant has the preset rules, the SLA presets and a default routing policy
     (as ``bench create --automation``), so every create runs the reactors."""
     kwargs = {"pg_server": pg_server} if pg_server else {}
-    with temp_database(db, **kwargs) as url:
+    with temp_database(db, **kwargs) as url, scratch_settings(url, redis_url=None) as settings:
         tenant = provision(url)
-        return asyncio.run(_count(db, url, tenant.admin_email, requests, automation))
+        return asyncio.run(_count(db, settings, tenant.admin_email, requests, automation))
 
 
-async def _count(db: str, url: str, email: str, requests: int, automation: bool = False) -> Report:
+async def _count(db: str, settings: Settings, email: str, requests: int, automation: bool = False) -> Report:
     from bench.http_create import AUTOMATION_SETUP
     from huiliu.app import create_app
-    from huiliu.settings import Settings
 
-    settings = Settings(database_url=url, secret_key=BENCH_SECRET, redis_url=None, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings)
     report = Report(
         title=f"SQL round trips per request — {db} (mean over {requests} requests, warm caches"

@@ -36,7 +36,7 @@ def _sync_url(url: str) -> str:
     return url
 
 
-def test_seeded_tickets_are_consistent_and_numbering_continues_after_them() -> None:
+def test_seeded_tickets_are_consistent_and_numbering_continues_after_them(tmp_path: Path) -> None:
     from bench.harness import provision
     from bench.seed import seed
 
@@ -68,17 +68,25 @@ def test_seeded_tickets_are_consistent_and_numbering_continues_after_them() -> N
             created = created.replace(tzinfo=UTC) if created.tzinfo is None else created
             assert ticket_id.version == 7
             assert ticket_id.int >> 80 == int(created.timestamp() * 1000)
-        assert asyncio.run(_create_one(url, tenant.admin_email)) == 301
+        assert asyncio.run(_create_one(url, tenant.admin_email, tmp_path)) == 301
 
 
-async def _create_one(url: str, email: str) -> int:
+async def _create_one(url: str, email: str, scratch: Path) -> int:
     import httpx
     from bench.harness import ADMIN_PASSWORD, BENCH_SECRET
 
     from huiliu.app import create_app
     from huiliu.settings import Settings
 
-    app = create_app(Settings(database_url=url, secret_key=BENCH_SECRET, redis_url=None, _env_file=None))  # type: ignore[call-arg]
+    settings = Settings(
+        database_url=url,
+        secret_key=BENCH_SECRET,
+        redis_url=None,
+        files_dir=scratch / "files",
+        huey_sqlite_path=scratch / "huey.db",
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
