@@ -12,7 +12,7 @@ from huiliu.auth.domain import system_actor
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, ValidationFailed
 from huiliu.intake.coalesce import IntakeCoalescer
-from huiliu.intake.domain import InboundMessage
+from huiliu.intake.domain import InboundMessage, SenderIdentity
 
 
 def message(text: str) -> InboundMessage:
@@ -166,3 +166,90 @@ async def test_a_caller_that_gave_up_while_queued_is_not_run():
 def test_limits_must_be_positive():
     with pytest.raises(ValueError):
         IntakeCoalescer(FakePipeline(), concurrency=0)
+
+
+def from_sender(text: str, *phones: str, external_id: str | None = None) -> InboundMessage:
+    return InboundMessage(
+        channel="api",
+        text=text,
+        received_at=utcnow(),
+        identities=tuple(SenderIdentity("phone", phone) for phone in phones),
+        external_id=external_id,
+    )
+
+
+class KeyedPipeline(FakePipeline):
+    """Records, for every transaction, the phones and external ids of the other transactions running."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight: list[set[str]] = []
+        self.overlaps: list[set[str]] = []
+
+    async def __call__(self, actor, messages):
+        mine = {i.value for m in messages for i in m.identities} | {
+            m.external_id for m in messages if m.external_id
+        }
+        for other in self.in_flight:
+            self.overlaps.append(mine & other)
+        self.in_flight.append(mine)
+        try:
+            return await super().__call__(actor, messages)
+        finally:
+            self.in_flight.remove(mine)
+
+
+async def test_two_transactions_in_flight_never_share_a_sender_identity_or_message():
+    """A follow-up from a customer whose first message is in a transaction waits for that transaction
+    (it will then see the ticket the first one opened); other customers' messages do not wait."""
+    pipeline = KeyedPipeline()
+    coalescer = IntakeCoalescer(pipeline, concurrency=2)
+    actor = system_actor(uuid.uuid4())
+    pipeline.gate.clear()
+    first = asyncio.create_task(coalescer.submit(actor, from_sender("a1", "13900000001")))
+    await asyncio.sleep(0.01)
+    follow_up = asyncio.create_task(coalescer.submit(actor, from_sender("a2", "13900000001")))
+    other = asyncio.create_task(coalescer.submit(actor, from_sender("b1", "13900000002")))
+    again = asyncio.create_task(
+        coalescer.submit(actor, from_sender("a1-again", "13900000003", external_id="x-1"))
+    )
+    twice = asyncio.create_task(
+        coalescer.submit(actor, from_sender("a1-twice", "13900000004", external_id="x-1"))
+    )
+    await asyncio.sleep(0.01)
+    # The second slot took the other customers' messages (not the follow-up) and runs beside the first.
+    assert pipeline.most_running == 2
+    assert pipeline.batches == [["a1"], ["b1", "a1-again", "a1-twice"]]
+    pipeline.gate.set()
+    assert await asyncio.gather(first, follow_up, other, again, twice) == [
+        "A1",
+        "A2",
+        "B1",
+        "A1-AGAIN",
+        "A1-TWICE",
+    ]
+    assert pipeline.batches[2:] == [["a2"]]
+    assert all(not overlap for overlap in pipeline.overlaps)
+
+
+async def test_messages_of_one_identity_keep_their_order_when_one_must_wait():
+    """m2 shares a phone with the busy transaction; m3 shares another phone with m2 only, so it waits
+    behind m2 rather than overtaking it; m4 shares nothing and goes at once."""
+    pipeline = KeyedPipeline()
+    coalescer = IntakeCoalescer(pipeline, concurrency=2)
+    actor = system_actor(uuid.uuid4())
+    pipeline.gate.clear()
+    first = asyncio.create_task(coalescer.submit(actor, from_sender("m1", "13900000001")))
+    await asyncio.sleep(0.01)
+    rest = [
+        asyncio.create_task(coalescer.submit(actor, from_sender("m2", "13900000001", "13900000002"))),
+        asyncio.create_task(coalescer.submit(actor, from_sender("m3", "13900000002"))),
+        asyncio.create_task(coalescer.submit(actor, from_sender("m4", "13900000009"))),
+    ]
+    await asyncio.sleep(0.01)
+    assert pipeline.batches == [["m1"], ["m4"]]
+    pipeline.gate.set()
+    assert await asyncio.gather(first, *rest) == ["M1", "M2", "M3", "M4"]
+    later = [text for batch in pipeline.batches[2:] for text in batch]
+    assert later == ["m2", "m3"]
+    assert all(not overlap for overlap in pipeline.overlaps)

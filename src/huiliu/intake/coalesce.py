@@ -16,6 +16,11 @@ as in a batch request).
   a batch request. Should the whole transaction fail unexpectedly, each of its messages is tried again
   alone, so one poisonous message cannot fail the others.
 - Nothing is acknowledged before its transaction committed: every request awaits its own answer.
+- Two transactions of a sender in flight never carry messages of the same sender identity (phone,
+  openid …) or the same external message id: such a message waits for the transaction holding the
+  other one and goes in a later one (in arrival order), so it sees what the first wrote — a
+  follow-up threads onto the ticket its predecessor opened — instead of both transactions creating
+  the same customer and one starting over (decision 0064).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
 from huiliu.auth.domain import Actor
@@ -45,6 +51,8 @@ _SenderKey = tuple[uuid.UUID, str, uuid.UUID | None]
 class _Waiting:
     message: InboundMessage
     answer: asyncio.Future[object]
+    # What two transactions in flight at once must not share (``_keys``).
+    keys: frozenset[Hashable] = frozenset()
 
 
 @dataclass
@@ -52,6 +60,19 @@ class _Sender:
     actor: Actor
     queue: list[_Waiting] = field(default_factory=list)
     in_flight: int = 0
+    # Keys of the messages in the sender's transactions in flight.
+    busy: Counter[Hashable] = field(default_factory=Counter)
+
+
+def _keys(message: InboundMessage) -> frozenset[Hashable]:
+    """The sender's identities as given and the delivery's external id: messages sharing one would
+    contend in the database (the same new customer, the same unique message key), so they do not run
+    in two transactions at once. Not normalised (a phone written two ways is two keys): a miss only
+    costs the retry the database forces anyway."""
+    keys: set[Hashable] = {("identity", i.kind, i.value) for i in message.identities}
+    if message.external_id is not None:
+        keys.add(("message", message.channel, message.entry_point_id, message.external_id))
+    return frozenset(keys)
 
 
 class IntakeCoalescer:
@@ -81,9 +102,10 @@ class IntakeCoalescer:
         sender = self._senders.get(key)
         if sender is None:
             sender = self._senders[key] = _Sender(actor)
-        waiting = _Waiting(message, asyncio.get_running_loop().create_future())
+        waiting = _Waiting(message, asyncio.get_running_loop().create_future(), _keys(message))
         sender.queue.append(waiting)
-        if sender.in_flight < self.concurrency:
+        # A message sharing a key with a transaction in flight waits for that transaction's slot.
+        if sender.in_flight < self.concurrency and not any(k in sender.busy for k in waiting.keys):
             self._start(key, sender)
         answer = await waiting.answer
         if isinstance(answer, HuiliuError):
@@ -99,16 +121,40 @@ class IntakeCoalescer:
         try:
             # Let requests that are already running reach the queue before this transaction takes it.
             await asyncio.sleep(0)
-            while sender.queue:
-                taken, sender.queue = sender.queue[: self.max_batch], sender.queue[self.max_batch :]
-                # A request that gave up (client gone) while queued is not run: nothing was acknowledged.
-                taken = [w for w in taken if not w.answer.cancelled()]
-                if taken:
+            while taken := self._take(sender):
+                claimed = Counter(k for waiting in taken for k in waiting.keys)
+                sender.busy.update(claimed)
+                try:
                     await self._run(sender.actor, taken)
+                finally:
+                    sender.busy.subtract(claimed)
+                    sender.busy = +sender.busy  # drop the keys no transaction holds any more
         finally:
             sender.in_flight -= 1
             if sender.in_flight == 0 and not sender.queue:
                 self._senders.pop(key, None)
+
+    def _take(self, sender: _Sender) -> list[_Waiting]:
+        """The next transaction's messages, in arrival order: up to ``max_batch`` of the queue, leaving
+        those that share a key with a transaction in flight (the slot running it takes them when it
+        is done; nothing is left behind with no slot to take it, since keys are only busy while a
+        slot runs). A request that gave up (client gone) while queued is dropped: nothing was
+        acknowledged."""
+        taken: list[_Waiting] = []
+        left: list[_Waiting] = []
+        # Keys of messages left behind: a later message sharing one stays behind too, so messages of
+        # one sender identity keep their arrival order.
+        held: set[Hashable] = set()
+        for waiting in sender.queue:
+            if waiting.answer.cancelled():
+                continue
+            if len(taken) < self.max_batch and not any(k in sender.busy or k in held for k in waiting.keys):
+                taken.append(waiting)
+            else:
+                left.append(waiting)
+                held.update(waiting.keys)
+        sender.queue = left
+        return taken
 
     async def _run(self, actor: Actor, taken: list[_Waiting]) -> None:
         self.transactions += 1
