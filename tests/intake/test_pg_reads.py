@@ -6,6 +6,7 @@ a group."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -191,3 +192,46 @@ async def test_first_look_knows_only_the_tenants_orders(runtime, postgres_only):
                 order_numbers=["SO20261111002", "SO99999999998"],
             )
         assert look.known_orders == known
+
+
+async def test_a_new_customer_in_two_transactions_at_once_is_created_once_without_starting_over(
+    runtime, postgres_only, monkeypatch
+):
+    """Two transactions (two API processes) each carry a message from the same new phone. The second
+    waits at its first look (the identity's advisory lock) until the first committed, then finds the
+    customer the first created and threads onto its ticket: no transaction starts over."""
+    tenant = await make_tenant(runtime)
+    actor = integration(tenant.id)
+    entry_point = await make_entry_point(runtime, tenant.id)
+    inside, release = asyncio.Event(), asyncio.Event()
+    real_store = service.tickets.store_inbound
+
+    async def held_store(uow, *args, **kwargs):
+        if not inside.is_set():
+            inside.set()
+            await release.wait()
+        return await real_store(uow, *args, **kwargs)
+
+    restarts = []
+    real_roll_back = service._roll_back
+
+    async def counted_roll_back(uow):
+        restarts.append(uow)
+        await real_roll_back(uow)
+
+    monkeypatch.setattr(service.tickets, "store_inbound", held_store)
+    monkeypatch.setattr(service, "_roll_back", counted_roll_back)
+    first = asyncio.create_task(ingest(runtime, actor, inbound(entry_point, "在吗", phone="13900000321")))
+    await asyncio.wait_for(inside.wait(), 10)
+    second = asyncio.create_task(
+        ingest(runtime, actor, inbound(entry_point, "订单还没发货", phone="13900000321"))
+    )
+    await asyncio.sleep(0.3)
+    assert not second.done()  # waiting for the first transaction's identity lock
+    release.set()
+    one, two = await asyncio.wait_for(asyncio.gather(first, second), 10)
+    assert one.outcome is IngestOutcome.CREATED
+    assert two.outcome is IngestOutcome.THREADED and two.ticket_id == one.ticket_id
+    assert restarts == []
+    async with runtime.db.read(tenant.id) as session:
+        assert (await session.execute(select(func.count()).select_from(Customer))).scalar_one() == 1

@@ -290,9 +290,11 @@ async def pg_first_look(
     identity_keys: Collection[tuple[str, str]],
     defaults: IntakeDefaults,
     order_numbers: Collection[str] | None = None,
+    lock_keys: list[int] | None = None,
 ) -> FirstLook:
     """Entry points, stored messages, identity owners and (when ``order_numbers`` is given) which of
-    those orders the tenant has, in one round trip (BEGIN included)."""
+    those orders the tenant has, in one round trip (BEGIN included). ``lock_keys`` (sorted): advisory
+    locks taken first, so the reads after them see what a transaction that held one committed."""
     params = {
         "tenant_id": tenant_id,
         "entry_point_ids": list(entry_point_ids),
@@ -301,6 +303,7 @@ async def pg_first_look(
         "kinds": list({kind for kind, _ in identity_keys}),
         "values": list({value for _, value in identity_keys}),
         "order_numbers": sorted(order_numbers or ()),
+        "lock_keys": lock_keys or [],
     }
     connection = await session_driver_connection(session)
     async with connection.pipeline():
@@ -308,6 +311,8 @@ async def pg_first_look(
         delivered_rows = connection.cursor()
         owners = connection.cursor()
         orders = connection.cursor()
+        if lock_keys:
+            await connection.cursor().execute(_PG_LOCK, params)
         if entry_point_ids:
             await entry_points.execute(_PG_ENTRY_POINTS, params)
         if external_ids:

@@ -92,6 +92,12 @@ RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serial
 # ``queries.pg_decision_reads``, decision 0056) rather than one ORM statement each. Tests switch it
 # off to compare the rows both ways write.
 PG_PIPELINED_READS = True
+# PostgreSQL: a group takes an advisory lock per sender identity before it looks up identity owners,
+# so two transactions (of two API processes) with a message from the same new customer do not both
+# create that customer — the second waits for the first to commit, then finds the customer (decision
+# 0064) — instead of the second starting over. Up to this many identities; a larger batch relies on
+# starting over (each lock holds a slot of PostgreSQL's shared lock table until commit).
+MAX_IDENTITY_LOCKS = 128
 
 IngestAnswer = IngestResult | HuiliuError
 
@@ -523,6 +529,10 @@ async def _first_look(
     numbers = None
     if order_lookup is None:
         numbers = {n for item in items for n in _normalized_orders(order_numbers(item.entities))}
+    identity_keys = {claim.key for item in items for claim in item.identities}
+    lock_keys = None
+    if len(identity_keys) <= MAX_IDENTITY_LOCKS:
+        lock_keys = sorted({_lock_key("intake-identity", uow.tenant_id, *key) for key in identity_keys})
     external_ids = {i.message.external_id for i in items if i.message.external_id is not None}
     external_ids |= {i.message.reply_to_external_id for i in items if i.message.reply_to_external_id}
     return await queries.pg_first_look(
@@ -531,9 +541,10 @@ async def _first_look(
         entry_point_ids={i.message.entry_point_id for i in items if i.message.entry_point_id},
         channels={i.message.channel for i in items},
         external_ids=external_ids,
-        identity_keys={claim.key for item in items for claim in item.identities},
+        identity_keys=identity_keys,
         defaults=defaults,
         order_numbers=numbers,
+        lock_keys=lock_keys,
     )
 
 
