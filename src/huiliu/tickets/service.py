@@ -1303,11 +1303,23 @@ def _announce_reply(
     row.update(after)
     row["last_message_at"] = now
     row["updated_at"] = utcnow()
+    return _message_added(uow, actor, row, reply, diff(before, after))
+
+
+def _message_added(
+    uow: UnitOfWork,
+    actor: Actor,
+    ticket: Ticket | dict[str, Any],
+    reply: InboundReply,
+    changes: dict[str, Any],
+) -> dict[str, Any]:
+    """Emit ``ticket.message_added`` for a customer message that joined ``ticket`` (already changed);
+    returns the audit row."""
     audit_row, domain_event = build_event(
         actor,
-        row,
+        ticket,
         ev.TICKET_MESSAGE_ADDED,
-        diff(before, after),
+        changes,
         extra={
             "message": _message_data(reply.message, sanitize_body(reply.message.body)),
             "intake": reply.context,
@@ -1355,17 +1367,6 @@ async def _announce_replies(
         ticket = joined[reply.ticket_id]
         before, after = _message_changes(ticket.alarm_occurrences, ticket.fields, reply)
         _apply(ticket, {**after, "last_message_at": now})
-        audit_row, domain_event = build_event(
-            actor,
-            ticket,
-            ev.TICKET_MESSAGE_ADDED,
-            diff(before, after),
-            extra={
-                "message": _message_data(reply.message, sanitize_body(reply.message.body)),
-                "intake": reply.context,
-            },
-        )
-        audit_rows.append(audit_row)
-        uow.emit(domain_event)
+        audit_rows.append(_message_added(uow, actor, ticket, reply, diff(before, after)))
         if _reopened_by_customer(ticket.status, ticket.merged_into_id):
             await _transition(uow, actor, ticket, Status.OPEN, "customer replied")
