@@ -4,6 +4,7 @@ the model card the console shows, and the worker's job finds the tenants that ar
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,9 +13,13 @@ from typing import Any
 
 import pytest
 
+from huiliu.intelligence import learning, store
+from huiliu.intelligence import model as model_module
+from huiliu.intelligence import serving as serving_module
 from huiliu.intelligence.dataset import Example
-from huiliu.intelligence.learning import decide, read_card, retrain, retrain_tenant, tenants_due
-from huiliu.intelligence.triage import classifier_for, tenant_model_path
+from huiliu.intelligence.learning import decide, model_format, read_card, retrain, retrain_tenant, tenants_due
+from huiliu.intelligence.store import serving_path
+from huiliu.intelligence.triage import classifier_for, tenant_model_path, tenant_models
 from tests.factories import make_member, make_tenant
 
 ITEMS = ("地下车库", "小区", "商场", "写字楼", "医院", "4S店", "门店", "学校", "园区", "公寓")
@@ -127,3 +132,81 @@ async def test_tenant_run_writes_the_card_and_serves_the_promoted_model(client: 
 
     agent = await make_member(runtime, tenant, "agent", name="客服小李")
     assert (await client.get("/api/v1/intelligence/model", headers=agent.headers)).status_code == 403
+
+
+async def _tenant_with_parking_model(client: Any, runtime: Any) -> Any:
+    """A tenant whose agents taught it the parking category, retrained and promoted."""
+    tenant = await make_tenant(runtime)
+    admin = await make_member(runtime, tenant, "admin")
+    body = {"enabled": True, "thresholds": {"scenario": 1.0, "category": 1.0, "priority": 1.0}}
+    body["urgent_confidence"] = 1.0
+    assert (
+        await client.put("/api/v1/intelligence/settings", headers=admin.headers, json=body)
+    ).status_code == 200
+    body["categories"] = [
+        *(await client.get("/api/v1/intelligence/settings", headers=admin.headers)).json()["categories"],
+        {"key": "parking", "names": {"zh-CN": "停车", "en": "Parking"}},
+    ]
+    assert (
+        await client.put("/api/v1/intelligence/settings", headers=admin.headers, json=body)
+    ).status_code == 200
+    for example in parking_examples():
+        created = await client.post(
+            "/api/v1/tickets", headers=admin.headers, json={"title": "停车", "description": example.text}
+        )
+        decided = await client.post(
+            f"/api/v1/triage/{created.json()['id']}",
+            headers=admin.headers,
+            json={"scenario": "aftersales", "category": "parking", "priority": "normal"},
+        )
+        assert decided.status_code == 200, decided.text
+    card = await retrain_tenant(runtime.db, runtime.settings, tenant.id)
+    assert card["promoted"] is True, card["reason"]
+    assert card["format"] == model_format()
+    return tenant
+
+
+def _upgrade(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new Huiliu whose model and serving formats moved on: files written before cannot be read."""
+    monkeypatch.setattr(model_module, "FORMAT_VERSION", model_module.FORMAT_VERSION + 1)
+    monkeypatch.setattr(serving_module, "SERVING_FORMAT", serving_module.SERVING_FORMAT + 1)
+    monkeypatch.setattr(store, "SERVING_FORMAT", serving_module.SERVING_FORMAT)
+    tenant_models._loaded.clear()
+
+
+async def test_a_model_an_upgrade_cannot_read_is_retrained_at_once(
+    client: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade the tenant's promoted model is unreadable, so the shipped model answers; the
+    worker's job retrains that tenant at the next check — no new corrections, no waiting a period —
+    and the tenant's category is served again."""
+    tenant = await _tenant_with_parking_model(client, runtime)
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    assert tenant.id not in await tenants_due(runtime.db, runtime.settings, soon)
+
+    _upgrade(monkeypatch)
+    assert "parking" not in classifier_for(runtime.settings, tenant.id).classes("category")
+    assert tenant.id in await tenants_due(runtime.db, runtime.settings, soon)
+    card = await retrain_tenant(runtime.db, runtime.settings, tenant.id)
+    assert card["promoted"] is True and card["format"] == model_format()
+    assert "parking" in classifier_for(runtime.settings, tenant.id).classes("category")
+    assert tenant.id not in await tenants_due(runtime.db, runtime.settings, soon)
+
+
+async def test_an_unreadable_model_that_is_not_promoted_again_is_removed(
+    client: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retrained after an upgrade, the candidate is not better this time: the old file, which this
+    version cannot serve, is removed (the card no longer names it) and the tenant is not due again."""
+    tenant = await _tenant_with_parking_model(client, runtime)
+    _upgrade(monkeypatch)
+    real_decide = learning.decide
+    monkeypatch.setattr(
+        learning, "decide", lambda *args: dataclasses.replace(real_decide(*args), promoted=False)
+    )
+    card = await retrain_tenant(runtime.db, runtime.settings, tenant.id)
+    assert card["promoted"] is False and card["model_version"] is None
+    path = tenant_model_path(runtime.settings, tenant.id)
+    assert not path.exists() and not serving_path(path).exists()
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    assert tenant.id not in await tenants_due(runtime.db, runtime.settings, soon)

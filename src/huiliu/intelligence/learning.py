@@ -32,11 +32,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from huiliu.db.session import Database
+from huiliu.intelligence import model as model_module
+from huiliu.intelligence import serving as serving_module
 from huiliu.intelligence.dataset import TARGETS, Example, load_dataset, split
 from huiliu.intelligence.evaluation import TargetReport, evaluate
 from huiliu.intelligence.model import DEFAULT_SEED, TicketClassifier
 from huiliu.intelligence.models import ClassificationCorrection, TicketClassification
-from huiliu.intelligence.store import save
+from huiliu.intelligence.store import read_serving, save, serving_path
 from huiliu.intelligence.triage import TRIAGE_TARGETS, tenant_model_path, tenant_models
 from huiliu.periodic import PeriodicJob
 from huiliu.runtime import Runtime
@@ -48,6 +50,25 @@ HOLDOUT_FRACTION = 0.2
 # The worker looks for tenants to retrain this often; a tenant is retrained at most once per period.
 CHECK_SECONDS = 3600.0
 MIN_PERIOD_SECONDS = 24 * 3600.0
+
+
+def model_format() -> dict[str, Any]:
+    """What decides whether this version can serve a model file: the model's and the serving file's
+    format and the scikit-learn version (``store.read`` / ``store.read_serving``)."""
+    import sklearn
+
+    return {
+        "model": model_module.FORMAT_VERSION,
+        "serving": serving_module.SERVING_FORMAT,
+        "sklearn": sklearn.__version__,
+    }
+
+
+def stale_model(settings: Settings, tenant_id: uuid.UUID, card: dict[str, Any]) -> bool:
+    """Whether the tenant has a model file written for another format (an upgrade of Huiliu or
+    scikit-learn): this version cannot serve it, so the shipped model answers until it is retrained.
+    A card from before the format was recorded counts as stale (one retraining settles it)."""
+    return tenant_model_path(settings, tenant_id).is_file() and card.get("format") != model_format()
 
 
 def card_path(settings: Settings, tenant_id: uuid.UUID) -> Path:
@@ -202,9 +223,17 @@ async def retrain_tenant(
         await asyncio.to_thread(save, result.classifier, path)
         tenant_models.forget(path)
     else:
-        previous = read_card(settings, tenant_id)
+        previous = read_card(settings, tenant_id) or {}
+        stale = path.is_file() and previous.get("format") != model_format()
+        if stale and await asyncio.to_thread(read_serving, path) is None:
+            # The model it had is one this version cannot serve: it goes, the shipped one serves.
+            path.unlink(missing_ok=True)
+            serving_path(path).unlink(missing_ok=True)
+            tenant_models.forget(path)
+            log.warning("learning mode: tenant %s's model was of an older format; removed", tenant_id)
         # The tenant keeps the model it had: its version stays on the card.
-        result.card["model_version"] = (previous or {}).get("model_version") if path.is_file() else None
+        result.card["model_version"] = previous.get("model_version") if path.is_file() else None
+    result.card["format"] = model_format()
     result.card["tenant_id"] = str(tenant_id)
     card = card_path(settings, tenant_id)
     card.parent.mkdir(parents=True, exist_ok=True)
@@ -219,7 +248,8 @@ async def retrain_tenant(
 
 
 async def tenants_due(db: Database, settings: Settings, now: datetime) -> list[uuid.UUID]:
-    """Tenants with corrections newer than their last card, and no card in the last period."""
+    """Tenants with corrections newer than their last card, and no card in the last period; and at
+    once, tenants whose model this version cannot serve (``stale_model``)."""
     async with db.read(None, system=True) as session:
         latest = await session.execute(
             select(
@@ -230,7 +260,7 @@ async def tenants_due(db: Database, settings: Settings, now: datetime) -> list[u
     due = []
     for tenant_id, newest in rows:
         card = read_card(settings, tenant_id)
-        if card is None:
+        if card is None or stale_model(settings, tenant_id, card):
             due.append(tenant_id)
             continue
         trained_at = datetime.fromisoformat(str(card.get("trained_at")))
