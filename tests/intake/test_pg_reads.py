@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from huiliu.customers.models import Customer
 from huiliu.intake import service
 from huiliu.intake.domain import InboundMessage, IngestOutcome
-from huiliu.tickets import service as tickets_service
+from huiliu.tickets import inbound as tickets_inbound
 from huiliu.tickets.models import Ticket
 from tests.factories import make_tenant
 from tests.intake.test_group_writes import ENTRY_POINT, script, snapshot
@@ -82,7 +82,7 @@ async def test_joined_tickets_as_plain_rows_write_what_the_orm_writes(
     orm_tenant, plain_tenant = await make_tenant(runtime), await make_tenant(runtime)
     answers = {}
     for name, tenant, plain in (("qy1", orm_tenant, False), ("qy2", plain_tenant, True)):
-        monkeypatch.setattr(tickets_service, "PG_PLAIN_JOINED", plain)
+        monkeypatch.setattr(tickets_inbound, "PG_PLAIN_JOINED", plain)
         actor = integration(tenant.id)
         entry_point = await make_entry_point(runtime, tenant.id, **ENTRY_POINT)
         messages = longer_script(entry_point, name)

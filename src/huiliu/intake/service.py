@@ -78,7 +78,7 @@ from huiliu.orders.domain import normalize_order_number
 from huiliu.orders.lookup import OrderLookup
 from huiliu.orders.service import link_extracted_orders
 from huiliu.settings import Settings
-from huiliu.tickets import service as tickets
+from huiliu.tickets import inbound as tickets
 from huiliu.tickets.domain import Priority, Status
 
 logger = logging.getLogger(__name__)
