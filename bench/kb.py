@@ -1,6 +1,6 @@
 """Knowledge-base search at scale: seed N articles (default 10,000) generated from the classifier
 dataset's customer messages and answer templates, then time the search the API runs (tokenise the
-query with jieba, full-text match, rank, load the page of articles) for questions taken from the
+query with jieba (rjieba), full-text match, rank, load the page of articles) for questions taken from the
 dataset, on PostgreSQL (GIN over ``to_tsvector('simple', …)``, ``ts_rank``) and SQLite (FTS5,
 ``bm25``); also a ticket's recommendations and similar open tickets (over ``--tickets`` open tickets).
 
@@ -266,7 +266,7 @@ def main() -> int:
     report = Report(
         title=f"Knowledge-base search, {args.articles} articles ({args.repeat} queries each, ms)",
         columns=["db", "scenario", "p50", "p95", "max", "CPU p50", "CPU p95", "PostgreSQL CPU mean"],
-        notes=[f"jieba dictionary load (once per process, off the request path): {load_s:.2f} s"],
+        notes=[f"tokeniser dictionary load (rjieba, once per process, off the request path): {load_s:.2f} s"],
     )
     kinds = ["postgres", "sqlite"] if args.db == "both" else [args.db]
     for kind in kinds:

@@ -1,5 +1,5 @@
 """Resident memory (VmRSS) of the API's worker processes: after start-up, with the classifier loaded
-(``POST /api/v1/classify``) and after a knowledge-base search (jieba's dictionary).
+(``POST /api/v1/classify``) and after a knowledge-base search (the tokeniser's dictionary, rjieba).
 
     python -m bench.rss [--db sqlite|postgres] [--requests 6]
 
@@ -57,7 +57,7 @@ def measure(kind: str, requests: int) -> list[tuple[str, list[tuple[int, float, 
                     pids = server.worker_pids()
                     steps.append((step, [(p, status_mb(p, "VmRSS"), status_mb(p, "VmHWM")) for p in pids]))
 
-                # jieba's dictionary warms up in a thread at start-up: let it finish (or not start).
+                # Let start-up work settle (the KB tokeniser loads on a process's first KB request).
                 time.sleep(8)
                 snapshot("started, idle")
                 with httpx.Client(base_url=server.base_url, headers=headers, timeout=120) as client:

@@ -94,8 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await inbox_relay.start()
         # The ERP order lookup and its cache, when configured (docs/orders.md).
         app.state.order_lookup = OrderLookup.from_settings(settings)
-        # jieba's dictionary (knowledge-base search, 65 MB) loads on a process's first KB request, off
-        # the event loop (kb.api.tokenizer_ready), not here: workers that never search never hold it.
+        # The KB tokeniser's dictionary (rjieba, 33 MB, decision 0065) loads on a process's first KB
+        # request, off the event loop (kb.api.tokenizer_ready), not here: workers that never search never
+        # hold it.
         # Everything built so far (routes, models, schemas) lives as long as the process: move it out of
         # the collector's reach, so full collections stay short and do not stall requests.
         gc.collect()

@@ -3,12 +3,18 @@ of article HTML and quick-reply rendering."""
 
 from __future__ import annotations
 
+import logging
 import re
+import subprocess
+import sys
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from huiliu.demo.knowledge import ARTICLES
+from huiliu.intelligence.dataset import load_dataset
 from huiliu.kb import domain
 
 
@@ -59,6 +65,55 @@ def test_quick_replies_render_in_the_sandbox() -> None:
 def test_overlong_runs_are_not_tokens() -> None:
     found = domain.tokens("退款 " + "a" * (domain.MAX_TOKEN_CHARS + 1) + " " + "b" * domain.MAX_TOKEN_CHARS)
     assert found == ["退款", "b" * domain.MAX_TOKEN_CHARS]
+
+
+def test_letters_and_digits_joined_by_punctuation_split_as_jieba_splits_them() -> None:
+    # jieba-rs alone keeps utf-8, 1-3 and ticket_id whole (and utf-8 is no token): decision 0065.
+    assert domain.tokens("utf-8 编码") == ["utf", "8", "编码"]
+    assert domain.tokens("1-3个工作日") == ["1", "3", "个", "工作", "工作日"]
+    assert domain.tokens("ticket_id") == ["ticket", "_", "id"]
+    assert domain.tokens("价签19.9，型号 ka-12b，v2.1.3") == ["价签", "型号", "ka", "12b", "3"]
+
+
+def test_tokens_are_the_ones_python_jieba_gives() -> None:
+    """Indexes written with Python's jieba stay valid: over the demo articles and a sample of the
+    classifier dataset, the tokens are the ones Python's jieba gives (jieba stays installed for
+    training)."""
+    jieba = pytest.importorskip("jieba")
+    jieba.setLogLevel(logging.WARNING)
+    texts = [text for article in ARTICLES for text in (article.title, domain.html_to_text(article.body))]
+    texts += [example.text for example in load_dataset()[::8]]
+    differ = [text for text in texts if domain.tokens(text) != python_jieba_tokens(jieba, text)]
+    assert len(texts) > 500
+    assert differ == []
+
+
+def python_jieba_tokens(jieba: Any, text: str) -> list[str]:
+    found = []
+    for piece in jieba.cut_for_search(text.lower()):
+        word = piece.strip()
+        if (
+            word
+            and len(word) <= domain.MAX_TOKEN_CHARS
+            and word not in domain.STOP_WORDS
+            and re.fullmatch(r"\w+", word)
+        ):
+            found.append(word)
+    return found
+
+
+def test_a_search_in_an_api_process_does_not_load_python_jieba() -> None:
+    script = "\n".join(
+        [
+            "import sys, huiliu.app",
+            "from huiliu.kb import domain",
+            "domain.tokens('退货退款')",
+            "print('jieba' in sys.modules)",
+        ]
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 def test_a_plan_drops_tokens_no_article_holds() -> None:

@@ -54,8 +54,8 @@ from huiliu.runtime import Runtime
 
 
 async def tokenizer_ready() -> None:
-    """Routes tokenise text inline once jieba's dictionary is loaded; until then (the first seconds
-    of a process) they wait for it off the event loop."""
+    """Routes tokenise text inline once the tokeniser's dictionary is loaded; until then (the first
+    moments of a process) they wait for it off the event loop."""
     if not domain.is_warm():
         await asyncio.to_thread(domain.warm_up)
 
