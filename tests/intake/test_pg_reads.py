@@ -39,6 +39,17 @@ def longer_script(entry_point: Any, run: str) -> list[InboundMessage]:
     ]
 
 
+async def run_script(runtime: Any, tenant: Any, name: str, grouped: bool) -> tuple[Any, list[Any]]:
+    """``longer_script`` for a fresh entry point of ``tenant``, as one group or one message at a time;
+    returns the entry point and the answers."""
+    actor = integration(tenant.id)
+    entry_point = await make_entry_point(runtime, tenant.id, **ENTRY_POINT)
+    messages = longer_script(entry_point, name)
+    if grouped:
+        return entry_point, await ingest_many(runtime, actor, messages)
+    return entry_point, [await ingest(runtime, actor, m) for m in messages]
+
+
 @pytest.fixture
 def postgres_only(runtime: Any) -> None:
     if runtime.db.engine.dialect.name != "postgresql":
@@ -52,16 +63,10 @@ async def test_pipelined_reads_write_the_rows_of_the_orm_reads(runtime, postgres
     # Run names are replaced in the snapshots: they must not occur in other text ("orm" is in "normalized").
     for name, tenant, pipelined in (("qx1", orm_tenant, False), ("qx2", pipelined_tenant, True)):
         monkeypatch.setattr(service, "PG_PIPELINED_READS", pipelined)
-        actor = integration(tenant.id)
-        entry_point = await make_entry_point(runtime, tenant.id, **ENTRY_POINT)
-        messages = longer_script(entry_point, name)
-        if grouped:
-            answers[name] = await ingest_many(runtime, actor, messages)
-        else:
-            answers[name] = [await ingest(runtime, actor, m) for m in messages]
+        entry_point, answers[name] = await run_script(runtime, tenant, name, grouped)
         # Every message again, in a later transaction: each is a repeat of the stored one.
-        again = await ingest_many(runtime, actor, longer_script(entry_point, name))
-        assert [a.outcome for a in again] == [IngestOutcome.REPEAT] * len(messages)
+        again = await ingest_many(runtime, integration(tenant.id), longer_script(entry_point, name))
+        assert [a.outcome for a in again] == [IngestOutcome.REPEAT] * len(answers[name])
         assert [a.message_id for a in again] == [a.message_id for a in answers[name]]
 
     outcomes = [a.outcome for a in answers["qx1"]]
@@ -83,13 +88,7 @@ async def test_joined_tickets_as_plain_rows_write_what_the_orm_writes(
     answers = {}
     for name, tenant, plain in (("qy1", orm_tenant, False), ("qy2", plain_tenant, True)):
         monkeypatch.setattr(tickets_inbound, "PG_PLAIN_JOINED", plain)
-        actor = integration(tenant.id)
-        entry_point = await make_entry_point(runtime, tenant.id, **ENTRY_POINT)
-        messages = longer_script(entry_point, name)
-        if grouped:
-            answers[name] = await ingest_many(runtime, actor, messages)
-        else:
-            answers[name] = [await ingest(runtime, actor, m) for m in messages]
+        _, answers[name] = await run_script(runtime, tenant, name, grouped)
     outcomes = [a.outcome for a in answers["qy1"]]
     assert outcomes == [a.outcome for a in answers["qy2"]]
     assert {IngestOutcome.THREADED, IngestOutcome.ALARM} <= set(outcomes)

@@ -83,15 +83,14 @@ def configured(
     yield
 
 
-async def test_tenant_run_writes_the_card_and_serves_the_promoted_model(client: Any, runtime: Any) -> None:
-    tenant = await make_tenant(runtime)
-    admin = await make_member(runtime, tenant, "admin")
+async def _enable_with_parking(client: Any, admin: Any) -> None:
+    """The admin switches classification on and adds the tenant's own category to its taxonomy, so
+    triage may choose it."""
     thresholds = {"scenario": 1.0, "category": 1.0, "priority": 1.0}
-    body = {"enabled": True, "thresholds": thresholds, "urgent_confidence": 1.0}
+    body: dict[str, Any] = {"enabled": True, "thresholds": thresholds, "urgent_confidence": 1.0}
     assert (
         await client.put("/api/v1/intelligence/settings", headers=admin.headers, json=body)
     ).status_code == 200
-    # The admin adds the tenant's own category to its taxonomy, so triage may choose it.
     body["categories"] = [
         *(await client.get("/api/v1/intelligence/settings", headers=admin.headers)).json()["categories"],
         {"key": "parking", "names": {"zh-CN": "停车", "en": "Parking"}},
@@ -99,11 +98,10 @@ async def test_tenant_run_writes_the_card_and_serves_the_promoted_model(client: 
     assert (
         await client.put("/api/v1/intelligence/settings", headers=admin.headers, json=body)
     ).status_code == 200
-    cards = (await client.get("/api/v1/intelligence/model", headers=admin.headers)).json()
-    assert cards["tenant"] is None and cards["serving"] == "shipped" and cards["shipped"]["examples"] > 0
-    # Other tests' tenants share the database: only this tenant is looked at.
-    assert tenant.id not in await tenants_due(runtime.db, runtime.settings, datetime.now(UTC))
 
+
+async def _teach_parking(client: Any, admin: Any) -> None:
+    """Agents file parking tickets and answer triage with the tenant's category."""
     for example in parking_examples():
         created = await client.post(
             "/api/v1/tickets", headers=admin.headers, json={"title": "停车", "description": example.text}
@@ -116,6 +114,17 @@ async def test_tenant_run_writes_the_card_and_serves_the_promoted_model(client: 
         )
         assert decided.status_code == 200, decided.text
 
+
+async def test_tenant_run_writes_the_card_and_serves_the_promoted_model(client: Any, runtime: Any) -> None:
+    tenant = await make_tenant(runtime)
+    admin = await make_member(runtime, tenant, "admin")
+    await _enable_with_parking(client, admin)
+    cards = (await client.get("/api/v1/intelligence/model", headers=admin.headers)).json()
+    assert cards["tenant"] is None and cards["serving"] == "shipped" and cards["shipped"]["examples"] > 0
+    # Other tests' tenants share the database: only this tenant is looked at.
+    assert tenant.id not in await tenants_due(runtime.db, runtime.settings, datetime.now(UTC))
+
+    await _teach_parking(client, admin)
     assert tenant.id in await tenants_due(runtime.db, runtime.settings, datetime.now(UTC))
     card = await retrain_tenant(runtime.db, runtime.settings, tenant.id)
     assert card["data"]["corrections"] == len(parking_examples())
@@ -138,28 +147,8 @@ async def _tenant_with_parking_model(client: Any, runtime: Any) -> Any:
     """A tenant whose agents taught it the parking category, retrained and promoted."""
     tenant = await make_tenant(runtime)
     admin = await make_member(runtime, tenant, "admin")
-    body = {"enabled": True, "thresholds": {"scenario": 1.0, "category": 1.0, "priority": 1.0}}
-    body["urgent_confidence"] = 1.0
-    assert (
-        await client.put("/api/v1/intelligence/settings", headers=admin.headers, json=body)
-    ).status_code == 200
-    body["categories"] = [
-        *(await client.get("/api/v1/intelligence/settings", headers=admin.headers)).json()["categories"],
-        {"key": "parking", "names": {"zh-CN": "停车", "en": "Parking"}},
-    ]
-    assert (
-        await client.put("/api/v1/intelligence/settings", headers=admin.headers, json=body)
-    ).status_code == 200
-    for example in parking_examples():
-        created = await client.post(
-            "/api/v1/tickets", headers=admin.headers, json={"title": "停车", "description": example.text}
-        )
-        decided = await client.post(
-            f"/api/v1/triage/{created.json()['id']}",
-            headers=admin.headers,
-            json={"scenario": "aftersales", "category": "parking", "priority": "normal"},
-        )
-        assert decided.status_code == 200, decided.text
+    await _enable_with_parking(client, admin)
+    await _teach_parking(client, admin)
     card = await retrain_tenant(runtime.db, runtime.settings, tenant.id)
     assert card["promoted"] is True, card["reason"]
     assert card["format"] == model_format()
