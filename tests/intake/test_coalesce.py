@@ -11,8 +11,9 @@ import pytest
 from huiliu.auth.domain import system_actor
 from huiliu.core.clock import utcnow
 from huiliu.core.errors import Conflict, ValidationFailed
+from huiliu.intake import coalesce
 from huiliu.intake.coalesce import IntakeCoalescer
-from huiliu.intake.domain import InboundMessage, SenderIdentity
+from huiliu.intake.domain import Deferred, InboundMessage, SenderIdentity
 
 
 def message(text: str) -> InboundMessage:
@@ -253,3 +254,45 @@ async def test_messages_of_one_identity_keep_their_order_when_one_must_wait():
     later = [text for batch in pipeline.batches[2:] for text in batch]
     assert later == ["m2", "m3"]
     assert all(not overlap for overlap in pipeline.overlaps)
+
+
+async def test_a_deferred_message_goes_back_to_the_front_and_is_answered_later():
+    """``ingest_many`` defers a message whose sender another API process's transaction holds: the
+    caller is not answered with that, the message runs again in the next transaction (first), and
+    the rest of its group is answered at once."""
+    calls: list[list[str]] = []
+    held = {"held-1": 2}  # deferred twice, then the other process's transaction is done
+
+    async def pipeline(actor, messages):
+        calls.append([m.text for m in messages])
+        answers: list[object] = []
+        for m in messages:
+            if held.get(m.text, 0) > 0:
+                held[m.text] -= 1
+                answers.append(Deferred())
+            else:
+                answers.append(m.text.upper())
+        return answers
+
+    coalescer = IntakeCoalescer(pipeline, concurrency=1)
+    actor = system_actor(uuid.uuid4())
+    tasks = [asyncio.create_task(coalescer.submit(actor, message(t))) for t in ("held-1", "free-1")]
+    assert await asyncio.wait_for(asyncio.gather(*tasks), 5) == ["HELD-1", "FREE-1"]
+    assert calls[0] == ["held-1", "free-1"]
+    assert calls[1:] == [["held-1"], ["held-1"]]
+
+
+async def test_a_message_deferred_too_often_is_answered_with_a_conflict_to_retry(monkeypatch):
+    """A sender whose identity other processes keep holding: after ``MAX_DEFERRALS`` tries the caller
+    gets the 409 (nothing of the message was written; a retry with the same external id is safe)."""
+    monkeypatch.setattr(coalesce, "DEFERRED_PAUSE", 0)
+    tries = []
+
+    async def pipeline(actor, messages):
+        tries.append(len(messages))
+        return [Deferred() for _ in messages]
+
+    coalescer = IntakeCoalescer(pipeline, concurrency=1)
+    with pytest.raises(Conflict):
+        await asyncio.wait_for(coalescer.submit(system_actor(uuid.uuid4()), message("held")), 5)
+    assert len(tries) == coalesce.MAX_DEFERRALS

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from huiliu.customers.models import Customer
 from huiliu.intake import service
-from huiliu.intake.domain import InboundMessage, IngestOutcome
+from huiliu.intake.domain import Deferred, InboundMessage, IngestOutcome
 from huiliu.tickets import inbound as tickets_inbound
 from huiliu.tickets.models import Ticket
 from tests.factories import make_tenant
@@ -234,3 +234,43 @@ async def test_a_new_customer_in_two_transactions_at_once_is_created_once_withou
     assert restarts == []
     async with runtime.db.read(tenant.id) as session:
         assert (await session.execute(select(func.count()).select_from(Customer))).scalar_one() == 1
+
+
+async def test_with_defer_contended_a_held_sender_waits_for_a_later_transaction_not_the_group(
+    runtime, postgres_only, monkeypatch
+):
+    """The coalescer's groups ask for ``defer_contended``: a message whose sender identity another
+    transaction holds is answered ``Deferred`` (nothing of it written) and the rest of the group
+    commits without waiting; the message, tried again after the other transaction, threads."""
+    tenant = await make_tenant(runtime)
+    actor = integration(tenant.id)
+    entry_point = await make_entry_point(runtime, tenant.id)
+    inside, release = asyncio.Event(), asyncio.Event()
+    real_store = service.tickets.store_inbound
+
+    async def held_store(uow, *args, **kwargs):
+        if not inside.is_set():
+            inside.set()
+            await release.wait()
+        return await real_store(uow, *args, **kwargs)
+
+    monkeypatch.setattr(service.tickets, "store_inbound", held_store)
+    first = asyncio.create_task(ingest(runtime, actor, inbound(entry_point, "在吗", phone="13900000654")))
+    await asyncio.wait_for(inside.wait(), 10)
+    follow_up = inbound(entry_point, "订单还没发货", phone="13900000654", external_id="d-1")
+    reply_to_it = inbound(
+        entry_point, "补充一下", phone="13900000999", external_id="d-2", reply_to_external_id="d-1"
+    )
+    other = inbound(entry_point, "发票怎么开", phone="13900000655", external_id="d-3")
+    async with runtime.db.uow(tenant.id) as uow:
+        answers = await asyncio.wait_for(
+            service.ingest_many(uow, actor, [follow_up, reply_to_it, other], defer_contended=True), 10
+        )
+    assert isinstance(answers[0], Deferred) and isinstance(answers[1], Deferred)
+    assert answers[2].outcome is IngestOutcome.CREATED
+    assert not first.done()  # the group did not wait for it
+    release.set()
+    created = await asyncio.wait_for(first, 10)
+    again = await ingest_many(runtime, actor, [follow_up, reply_to_it])
+    assert [a.outcome for a in again] == [IngestOutcome.THREADED, IngestOutcome.THREADED]
+    assert again[0].ticket_id == again[1].ticket_id == created.ticket_id

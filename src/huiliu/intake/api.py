@@ -128,7 +128,7 @@ def _coalescer(app: Any, runtime: Any, order_lookup: Any) -> IntakeCoalescer:
         async def run_batch(actor: Any, messages: list[InboundMessage]) -> list[object]:
             async with runtime.db.uow(actor.tenant_id) as uow:
                 answers = await service.ingest_many(
-                    uow, actor, messages, defaults=defaults, order_lookup=order_lookup
+                    uow, actor, messages, defaults=defaults, order_lookup=order_lookup, defer_contended=True
                 )
             return list(answers)
 

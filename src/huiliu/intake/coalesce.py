@@ -20,7 +20,10 @@ as in a batch request).
   openid …) or the same external message id: such a message waits for the transaction holding the
   other one and goes in a later one (in arrival order), so it sees what the first wrote — a
   follow-up threads onto the ticket its predecessor opened — instead of both transactions creating
-  the same customer and one starting over (decision 0064).
+  the same customer and one starting over (decision 0064). Across API processes the database decides:
+  a message whose sender identity another transaction holds is answered ``Deferred`` by
+  ``ingest_many`` and goes back to the front of the queue for the next transaction, so the rest of its
+  group does not wait (decision 0066).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from dataclasses import dataclass, field
 
 from huiliu.auth.domain import Actor
 from huiliu.core.errors import HuiliuError
-from huiliu.intake.domain import InboundMessage
+from huiliu.intake.domain import Deferred, InboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,12 @@ RunBatch = Callable[[Actor, list[InboundMessage]], Awaitable[list[object]]]
 
 DEFAULT_CONCURRENCY = 1
 DEFAULT_MAX_BATCH = 100
+# When a transaction carried only messages that had to wait for another transaction, the slot pauses
+# this long before it tries them again (the other transaction is usually done within tens of ms).
+DEFERRED_PAUSE = 0.005
+# A message deferred this many times is answered with its ``Deferred`` (a 409 to retry; nothing of it
+# was written), so a sender whose identity other processes keep holding cannot keep it waiting forever.
+MAX_DEFERRALS = 20
 
 _SenderKey = tuple[uuid.UUID, str, uuid.UUID | None]
 
@@ -53,6 +62,8 @@ class _Waiting:
     answer: asyncio.Future[object]
     # What two transactions in flight at once must not share (``_keys``).
     keys: frozenset[Hashable] = frozenset()
+    # How many transactions left it for a later one (``Deferred``).
+    deferrals: int = 0
 
 
 @dataclass
@@ -125,10 +136,15 @@ class IntakeCoalescer:
                 claimed = Counter(k for waiting in taken for k in waiting.keys)
                 sender.busy.update(claimed)
                 try:
-                    await self._run(sender.actor, taken)
+                    deferred = await self._run(sender.actor, taken)
                 finally:
                     sender.busy.subtract(claimed)
                     sender.busy = +sender.busy  # drop the keys no transaction holds any more
+                if deferred:
+                    # Back to the front, in order: the next transaction takes them first.
+                    sender.queue[:0] = deferred
+                    if len(deferred) == len(taken):
+                        await asyncio.sleep(DEFERRED_PAUSE)
         finally:
             sender.in_flight -= 1
             if sender.in_flight == 0 and not sender.queue:
@@ -156,7 +172,8 @@ class IntakeCoalescer:
         sender.queue = left
         return taken
 
-    async def _run(self, actor: Actor, taken: list[_Waiting]) -> None:
+    async def _run(self, actor: Actor, taken: list[_Waiting]) -> list[_Waiting]:
+        """Run one transaction and answer its messages; returns those it deferred (``Deferred``)."""
         self.transactions += 1
         self.messages += len(taken)
         try:
@@ -165,18 +182,25 @@ class IntakeCoalescer:
             # The transaction as a whole was refused (a permission, a race that kept recurring).
             for waiting in taken:
                 _settle(waiting, exc)
-            return
+            return []
         except Exception as exc:
             if len(taken) == 1:
                 if not taken[0].answer.done():
                     taken[0].answer.set_exception(exc)
-                return
+                return []
             log.exception("intake transaction of %d messages failed; trying each alone", len(taken))
+            deferred = []
             for waiting in taken:
-                await self._run(actor, [waiting])
-            return
+                deferred += await self._run(actor, [waiting])
+            return deferred
+        deferred = []
         for waiting, answer in zip(taken, answers, strict=True):
-            _settle(waiting, answer)
+            if isinstance(answer, Deferred) and waiting.deferrals + 1 < MAX_DEFERRALS:
+                waiting.deferrals += 1
+                deferred.append(waiting)
+            else:
+                _settle(waiting, answer)
+        return deferred
 
 
 def _settle(waiting: _Waiting, answer: object) -> None:

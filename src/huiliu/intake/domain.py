@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from huiliu.core.errors import ValidationFailed
+from huiliu.core.errors import Conflict, ValidationFailed
 from huiliu.customers.domain import IdentityClaim, identity_claims
 from huiliu.tickets.domain import Priority, Status, normalize_tags
 
@@ -78,6 +78,17 @@ class IngestResult:
     @property
     def created(self) -> bool:
         return self.outcome is IngestOutcome.CREATED
+
+
+class Deferred(Conflict):
+    """The answer for a message ``ingest_many`` left for a later transaction (``defer_contended``):
+    another transaction holds the lock of one of its sender's identities; nothing of it was written.
+    The coalescer puts the message back in its queue (were it ever answered, it is a 409 to retry)."""
+
+    title = "Another delivery of this sender is being written; retry"
+
+    def __init__(self) -> None:
+        super().__init__("another transaction holds this sender's identity")
 
 
 # --- limits and defaults --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -240,6 +240,8 @@ WHERE tenant_id = %(tenant_id)s AND customer_id = ANY(%(customer_ids)s::uuid[])
   AND status = ANY(%(statuses)s::text[]) AND merged_into_id IS NULL
 """
 _PG_LOCK = "SELECT pg_advisory_xact_lock(k) FROM unnest(%(lock_keys)s::bigint[]) AS k"
+# Every key it can take now; answers the keys another transaction holds.
+_PG_TRY_LOCK = "SELECT k FROM unnest(%(lock_keys)s::bigint[]) AS k WHERE NOT pg_try_advisory_xact_lock(k)"
 _PG_OPEN_TICKETS = f"SELECT {_PG_POOL_COLUMNS} {_PG_OPEN_OF_CUSTOMERS} ORDER BY id FOR UPDATE"
 _PG_ALARM_TICKETS = f"""
 SELECT {_PG_POOL_COLUMNS} FROM tickets
@@ -268,6 +270,8 @@ class FirstLook:
     owner_rows: list[tuple[Any, ...]]
     # Which of the asked (normalized) order numbers the tenant has; None when none were asked.
     known_orders: set[str] | None = None
+    # Lock keys another transaction holds (``try_locks``).
+    contended: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -291,10 +295,12 @@ async def pg_first_look(
     defaults: IntakeDefaults,
     order_numbers: Collection[str] | None = None,
     lock_keys: list[int] | None = None,
+    try_locks: bool = False,
 ) -> FirstLook:
     """Entry points, stored messages, identity owners and (when ``order_numbers`` is given) which of
     those orders the tenant has, in one round trip (BEGIN included). ``lock_keys`` (sorted): advisory
-    locks taken first, so the reads after them see what a transaction that held one committed."""
+    locks taken first, so the reads after them see what a transaction that held one committed; with
+    ``try_locks`` none is waited for and ``contended`` names those another transaction holds."""
     params = {
         "tenant_id": tenant_id,
         "entry_point_ids": list(entry_point_ids),
@@ -311,8 +317,9 @@ async def pg_first_look(
         delivered_rows = connection.cursor()
         owners = connection.cursor()
         orders = connection.cursor()
+        locks = connection.cursor()
         if lock_keys:
-            await connection.cursor().execute(_PG_LOCK, params)
+            await locks.execute(_PG_TRY_LOCK if try_locks else _PG_LOCK, params)
         if entry_point_ids:
             await entry_points.execute(_PG_ENTRY_POINTS, params)
         if external_ids:
@@ -346,7 +353,8 @@ async def pg_first_look(
     known_orders = None
     if order_numbers is not None:
         known_orders = {row[0] for row in await orders.fetchall()} if order_numbers else set()
-    return FirstLook(rules, found, owner_rows, known_orders)
+    contended = {row[0] for row in await locks.fetchall()} if lock_keys and try_locks else set()
+    return FirstLook(rules, found, owner_rows, known_orders, contended)
 
 
 async def pg_decision_reads(

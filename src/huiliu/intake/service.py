@@ -57,6 +57,7 @@ from huiliu.db.session import UnitOfWork
 from huiliu.intake import queries
 from huiliu.intake.domain import (
     Alarm,
+    Deferred,
     EntryPointRules,
     InboundMessage,
     IngestOutcome,
@@ -182,6 +183,7 @@ async def ingest_many(
     *,
     defaults: IntakeDefaults | None = None,
     order_lookup: OrderLookup | None = None,
+    defer_contended: bool = False,
 ) -> list[IngestAnswer]:
     """Take a batch of inbound messages in one transaction and commit. Returns one answer per message,
     in order: an ``IngestResult``, or the error that kept that message out (nothing of it written).
@@ -212,7 +214,7 @@ async def ingest_many(
     while True:
         live = [item for item in items if item.index not in errors]
         try:
-            answers = await _attempt(uow, actor, live, errors, defaults, order_lookup)
+            answers = await _attempt(uow, actor, live, errors, defaults, order_lookup, defer_contended)
             break
         except _ItemFailed as failed:
             await _roll_back(uow)
@@ -242,9 +244,10 @@ async def _attempt(
     errors: dict[int, HuiliuError],
     defaults: IntakeDefaults,
     order_lookup: OrderLookup | None,
+    defer_contended: bool = False,
 ) -> dict[int, IngestResult]:
     try:
-        return await _run(uow, actor, items, errors, defaults, order_lookup)
+        return await _run(uow, actor, items, errors, defaults, order_lookup, defer_contended)
     except tickets.DeliveredConcurrently as exc:
         raise _StartOver from exc
     except DBAPIError as exc:
@@ -264,13 +267,28 @@ async def _run(
     errors: dict[int, HuiliuError],
     defaults: IntakeDefaults,
     order_lookup: OrderLookup | None,
+    defer_contended: bool = False,
 ) -> dict[int, IngestResult]:
     session = uow.session
     now = utcnow()
     if not items:
         return {}
     await tickets.hold_write_lock(uow)
-    first_look = await _first_look(uow, items, defaults, order_lookup)
+    first_look = await _first_look(uow, items, defaults, order_lookup, defer_contended)
+    answers: dict[int, IngestResult] = {}
+    if first_look is not None and first_look.contended:
+        # Another transaction holds an identity of these senders: those messages wait for a later
+        # transaction (which will find what that one wrote) instead of this one waiting for it.
+        deferred = _contended(uow, items, first_look.contended)
+        for item in deferred:
+            errors[item.index] = Deferred()
+        left_for_later = {item.index for item in deferred}
+        items = [item for item in items if item.index not in left_for_later]
+        if not items:
+            # Nothing to write: end the transaction (its locks) with a commit — a rollback would make
+            # psycopg drop the connection's prepared statements.
+            await uow.commit()
+            return answers
 
     # Entry points: of this tenant, active.
     if first_look is not None:
@@ -302,7 +320,6 @@ async def _run(
         found = {key: first_look.delivered[key] for key in keys if key in first_look.delivered}
     else:
         found = await queries.delivered(session, keys)
-    answers: dict[int, IngestResult] = {}
     first_in_batch: dict[tuple[str, str], int] = {}
     repeats: dict[int, int] = {}
     to_process: list[_Item] = []
@@ -516,8 +533,33 @@ def _new_customers_statement(uow: UnitOfWork, new: NewCustomers) -> tuple[str, d
     return PG_INSERT_NEW, pg_insert_new_params(uow.tenant_id, new)
 
 
+def _identity_lock_keys(uow: UnitOfWork, item: _Item) -> set[int]:
+    return {_lock_key("intake-identity", uow.tenant_id, *claim.key) for claim in item.identities}
+
+
+def _contended(uow: UnitOfWork, items: list[_Item], contended: set[int]) -> list[_Item]:
+    """The messages to leave for a later transaction: those with an identity another transaction
+    holds, and those tied to one of them (the same external id, or a reply to it), in order."""
+    deferred: list[_Item] = []
+    keys: set[tuple[str, str]] = set()
+    for item in items:
+        if (
+            not contended.isdisjoint(_identity_lock_keys(uow, item))
+            or (item.key is not None and item.key in keys)
+            or (item.reply_key is not None and item.reply_key in keys)
+        ):
+            deferred.append(item)
+            if item.key is not None:
+                keys.add(item.key)
+    return deferred
+
+
 async def _first_look(
-    uow: UnitOfWork, items: list[_Item], defaults: IntakeDefaults, order_lookup: OrderLookup | None
+    uow: UnitOfWork,
+    items: list[_Item],
+    defaults: IntakeDefaults,
+    order_lookup: OrderLookup | None,
+    try_locks: bool = False,
 ) -> queries.FirstLook | None:
     """PostgreSQL: the entry points, stored messages and identity owners any of these messages may
     need, and which of their order numbers the tenant has (when no ERP look-up is configured: with one,
@@ -545,6 +587,7 @@ async def _first_look(
         defaults=defaults,
         order_numbers=numbers,
         lock_keys=lock_keys,
+        try_locks=try_locks,
     )
 
 
