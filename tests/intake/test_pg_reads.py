@@ -50,6 +50,22 @@ async def run_script(runtime: Any, tenant: Any, name: str, grouped: bool) -> tup
     return entry_point, [await ingest(runtime, actor, m) for m in messages]
 
 
+def hold_first_store(monkeypatch: Any) -> tuple[asyncio.Event, asyncio.Event]:
+    """The first intake transaction to store its rows stops there (``inside`` is set) until
+    ``release`` is: it holds its locks meanwhile, as a slow transaction of another process would."""
+    inside, release = asyncio.Event(), asyncio.Event()
+    real_store = service.tickets.store_inbound
+
+    async def held_store(uow: Any, *args: Any, **kwargs: Any) -> Any:
+        if not inside.is_set():
+            inside.set()
+            await release.wait()
+        return await real_store(uow, *args, **kwargs)
+
+    monkeypatch.setattr(service.tickets, "store_inbound", held_store)
+    return inside, release
+
+
 @pytest.fixture
 def postgres_only(runtime: Any) -> None:
     if runtime.db.engine.dialect.name != "postgresql":
@@ -202,15 +218,7 @@ async def test_a_new_customer_in_two_transactions_at_once_is_created_once_withou
     tenant = await make_tenant(runtime)
     actor = integration(tenant.id)
     entry_point = await make_entry_point(runtime, tenant.id)
-    inside, release = asyncio.Event(), asyncio.Event()
-    real_store = service.tickets.store_inbound
-
-    async def held_store(uow, *args, **kwargs):
-        if not inside.is_set():
-            inside.set()
-            await release.wait()
-        return await real_store(uow, *args, **kwargs)
-
+    inside, release = hold_first_store(monkeypatch)
     restarts = []
     real_roll_back = service._roll_back
 
@@ -218,7 +226,6 @@ async def test_a_new_customer_in_two_transactions_at_once_is_created_once_withou
         restarts.append(uow)
         await real_roll_back(uow)
 
-    monkeypatch.setattr(service.tickets, "store_inbound", held_store)
     monkeypatch.setattr(service, "_roll_back", counted_roll_back)
     first = asyncio.create_task(ingest(runtime, actor, inbound(entry_point, "在吗", phone="13900000321")))
     await asyncio.wait_for(inside.wait(), 10)
@@ -245,16 +252,7 @@ async def test_with_defer_contended_a_held_sender_waits_for_a_later_transaction_
     tenant = await make_tenant(runtime)
     actor = integration(tenant.id)
     entry_point = await make_entry_point(runtime, tenant.id)
-    inside, release = asyncio.Event(), asyncio.Event()
-    real_store = service.tickets.store_inbound
-
-    async def held_store(uow, *args, **kwargs):
-        if not inside.is_set():
-            inside.set()
-            await release.wait()
-        return await real_store(uow, *args, **kwargs)
-
-    monkeypatch.setattr(service.tickets, "store_inbound", held_store)
+    inside, release = hold_first_store(monkeypatch)
     first = asyncio.create_task(ingest(runtime, actor, inbound(entry_point, "在吗", phone="13900000654")))
     await asyncio.wait_for(inside.wait(), 10)
     follow_up = inbound(entry_point, "订单还没发货", phone="13900000654", external_id="d-1")

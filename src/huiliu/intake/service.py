@@ -533,8 +533,9 @@ def _new_customers_statement(uow: UnitOfWork, new: NewCustomers) -> tuple[str, d
     return PG_INSERT_NEW, pg_insert_new_params(uow.tenant_id, new)
 
 
-def _identity_lock_keys(uow: UnitOfWork, item: _Item) -> set[int]:
-    return {_lock_key("intake-identity", uow.tenant_id, *claim.key) for claim in item.identities}
+def _identity_lock_key(uow: UnitOfWork, key: tuple[str, str]) -> int:
+    """The advisory lock of one sender identity (``MAX_IDENTITY_LOCKS``)."""
+    return _lock_key("intake-identity", uow.tenant_id, *key)
 
 
 def _contended(uow: UnitOfWork, items: list[_Item], contended: set[int]) -> list[_Item]:
@@ -544,7 +545,7 @@ def _contended(uow: UnitOfWork, items: list[_Item], contended: set[int]) -> list
     keys: set[tuple[str, str]] = set()
     for item in items:
         if (
-            not contended.isdisjoint(_identity_lock_keys(uow, item))
+            any(_identity_lock_key(uow, claim.key) in contended for claim in item.identities)
             or (item.key is not None and item.key in keys)
             or (item.reply_key is not None and item.reply_key in keys)
         ):
@@ -574,7 +575,7 @@ async def _first_look(
     identity_keys = {claim.key for item in items for claim in item.identities}
     lock_keys = None
     if len(identity_keys) <= MAX_IDENTITY_LOCKS:
-        lock_keys = sorted({_lock_key("intake-identity", uow.tenant_id, *key) for key in identity_keys})
+        lock_keys = sorted({_identity_lock_key(uow, key) for key in identity_keys})
     external_ids = {i.message.external_id for i in items if i.message.external_id is not None}
     external_ids |= {i.message.reply_to_external_id for i in items if i.message.reply_to_external_id}
     return await queries.pg_first_look(
